@@ -1,0 +1,10 @@
+// The `micronas` program: one file per verb, each registering a CLI11 subcommand.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace micronas::cli {
+
+void add_info_command(CLI::App& app);
+
+}  // namespace micronas::cli

@@ -1,0 +1,27 @@
+// micronas: hardware-aware, training-free neural architecture search for microcontrollers.
+#include <iostream>
+
+#include "commands.hpp"
+#include "micronas/error.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"micronas: training-free, hardware-aware neural architecture search for "
+               "microcontrollers (NAS-Bench-201 space)"};
+  app.require_subcommand(1);
+  micronas::cli::add_info_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const micronas::Error& e) {
+    std::cerr << "micronas: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "micronas: error: out of memory\n";
+    return 3;
+  } catch (const std::exception& e) {
+    std::cerr << "micronas: error: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,84 @@
+#include "micronas/benchmark_table.hpp"
+
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+#include "micronas/error.hpp"
+#include "runtime/csv.hpp"
+
+namespace micronas {
+
+BenchmarkTable BenchmarkTable::load(const std::string& path) {
+  CsvTable csv = read_csv(path);
+  int index_col = csv.require_column("index");
+  int arch_col = csv.require_column("arch");
+
+  BenchmarkTable t;
+  t.path_ = path;
+  std::vector<int> value_cols;
+  for (std::size_t c = 0; c < csv.header.size(); ++c) {
+    if (static_cast<int>(c) == index_col || static_cast<int>(c) == arch_col) continue;
+    t.columns_.push_back(csv.header[c]);
+    value_cols.push_back(static_cast<int>(c));
+  }
+  t.values_.assign(value_cols.size(), std::vector<double>(csv.rows.size()));
+  t.row_of_cell_.assign(kNumCells, -1);
+  for (std::size_t r = 0; r < csv.rows.size(); ++r) {
+    long long index = csv.integer(r, index_col);
+    if (index < 0 || index > 10'000'000)
+      throw Error(Status::kIoError, path + ":" + std::to_string(csv.lines[r]) + ": index " +
+                                        std::to_string(index) + " is out of range");
+    Arch arch;
+    try {
+      arch = Arch::parse(csv.rows[r][arch_col]);
+    } catch (const Error& e) {
+      throw Error(Status::kIoError,
+                  path + ":" + std::to_string(csv.lines[r]) + ": column 'arch': " + e.what());
+    }
+    t.indices_.push_back(static_cast<int>(index));
+    t.archs_.push_back(arch);
+    if (static_cast<std::size_t>(index) >= t.row_of_index_.size())
+      t.row_of_index_.resize(index + 1, -1);
+    if (t.row_of_index_[index] >= 0)
+      throw Error(Status::kIoError, path + ":" + std::to_string(csv.lines[r]) +
+                                        ": index " + std::to_string(index) + " appears twice");
+    t.row_of_index_[index] = static_cast<int>(r);
+    if (arch.is_cell()) t.row_of_cell_[arch.cell_id()] = static_cast<int>(r);
+    for (std::size_t k = 0; k < value_cols.size(); ++k) {
+      const std::string& s = csv.rows[r][value_cols[k]];
+      char* end = nullptr;
+      double v = std::strtod(s.c_str(), &end);
+      t.values_[k][r] = (!s.empty() && end == s.c_str() + s.size())
+                            ? v
+                            : std::numeric_limits<double>::quiet_NaN();
+    }
+  }
+  return t;
+}
+
+std::optional<std::size_t> BenchmarkTable::find(const Arch& arch) const {
+  if (!arch.is_cell()) return std::nullopt;
+  int row = row_of_cell_[arch.cell_id()];
+  if (row < 0) return std::nullopt;
+  return static_cast<std::size_t>(row);
+}
+
+std::optional<std::size_t> BenchmarkTable::find_index(int index) const {
+  if (index < 0 || static_cast<std::size_t>(index) >= row_of_index_.size()) return std::nullopt;
+  int row = row_of_index_[index];
+  if (row < 0) return std::nullopt;
+  return static_cast<std::size_t>(row);
+}
+
+double BenchmarkTable::value(std::size_t row, const std::string& column) const {
+  for (std::size_t k = 0; k < columns_.size(); ++k)
+    if (columns_[k] == column) return values_[k].at(row);
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
+std::string BenchmarkTable::accuracy_column(Dataset dataset) {
+  return std::string(dataset_name(dataset)) + "_test";
+}
+
+}  // namespace micronas
