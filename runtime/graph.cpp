@@ -84,11 +84,11 @@ class GraphBuilder {
     return simple(LayerKind::kAvgPool, in, out, o, k, stride, pad);
   }
 
-  int weighted_sum(std::vector<int> inputs, std::vector<float> scales, Shape out, Origin o) {
+  int weighted_sum(std::vector<int> inputs, std::vector<int> divisors, Shape out, Origin o) {
     Layer l;
     l.kind = LayerKind::kWeightedSum;
     l.inputs = std::move(inputs);
-    l.scales = std::move(scales);
+    l.divisors = std::move(divisors);
     l.output = add_value(out);
     l.origin = o;
     g_.layers.push_back(l);
@@ -109,13 +109,13 @@ class GraphBuilder {
     std::string prefix = "cells." + std::to_string(index);
     std::vector<int> nodes = {in};
     std::vector<std::vector<int>> node_terms(kNumNodes);
-    std::vector<std::vector<float>> node_scales(kNumNodes);
+    std::vector<std::vector<int>> node_divisors(kNumNodes);
     for (int to = 1; to < kNumNodes; ++to) {
       for (int e = 0; e < kNumEdges; ++e) {
         if (kEdgeTo[e] != to) continue;
         int from = kEdgeFrom[e];
-        // TE-NAS's fp32 softmax over {0 active, -1000 pruned} gives exactly 1/k per active op.
-        float w = 1.0f / static_cast<float>(arch.num_active(e));
+        // TE-NAS's softmax over {0 active, -1000 pruned} gives exactly 1/k per active op.
+        int k = arch.num_active(e);
         std::string edge_prefix =
             prefix + ".edges." + std::to_string(to) + "<-" + std::to_string(from) + ".";
         for (Op op : arch.ops(e)) {
@@ -139,10 +139,10 @@ class GraphBuilder {
               break;
           }
           node_terms[to].push_back(out);
-          node_scales[to].push_back(w);
+          node_divisors[to].push_back(k);
         }
       }
-      nodes.push_back(weighted_sum(node_terms[to], node_scales[to], s,
+      nodes.push_back(weighted_sum(node_terms[to], node_divisors[to], s,
                                    Origin{BlockKind::kCell, index, -1, Op::kNone}));
     }
     return nodes.back();
@@ -157,7 +157,7 @@ class GraphBuilder {
     int b = relu_conv_bn(a, cout, 3, 1, 1, prefix + ".conv_b", o);
     int pooled = avg_pool(in, 2, 2, 0, o);
     int shortcut = conv(pooled, cout, 1, 1, 0, prefix + ".downsample.1", o);
-    return weighted_sum({shortcut, b}, {1.0f, 1.0f}, shape(b), o);
+    return weighted_sum({shortcut, b}, {1, 1}, shape(b), o);
   }
 
  private:

@@ -43,7 +43,7 @@ enum class LayerKind {
   kAvgPool,        // K x K, stride, pad; count_include_pad = false
   kGlobalAvgPool,  // [C, H, W] -> [C, 1, 1]
   kLinear,         // weight [out, in], bias [out]
-  kWeightedSum,    // out = Σ scales[k] · inputs[k], accumulated left to right
+  kWeightedSum,    // out = Σ inputs[k] · (1 / divisors[k]), accumulated left to right
 };
 const char* layer_kind_name(LayerKind kind);
 
@@ -66,7 +66,9 @@ struct Origin {
 struct Layer {
   LayerKind kind;
   std::vector<int> inputs;   // value ids
-  std::vector<float> scales;  // kWeightedSum: one per input
+  // kWeightedSum: input k is scaled by 1/divisors[k] (TE-NAS's softmax weight of a mixed edge
+  // with k active ops is exactly 1/k, computed in the precision of the network).
+  std::vector<int> divisors;
   int output = -1;            // value id
   int kernel = 0, stride = 1, pad = 0;  // conv and pooling
   int weight = -1, bias = -1;           // parameter ids, -1 if none

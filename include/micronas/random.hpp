@@ -25,7 +25,8 @@ class Rng {
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
   // Uniform integer in [0, n), n > 0 (Lemire's multiply-shift; bias < n / 2^64).
   std::uint64_t below(std::uint64_t n) {
-    return static_cast<std::uint64_t>((static_cast<unsigned __int128>(next_u64()) * n) >> 64);
+    __extension__ typedef unsigned __int128 Wide;  // GCC/Clang; silences -Wpedantic
+    return static_cast<std::uint64_t>((static_cast<Wide>(next_u64()) * n) >> 64);
   }
   // Standard normal by Box-Muller; both variates are used.
   double normal() {

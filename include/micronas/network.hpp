@@ -1,0 +1,64 @@
+// A network built from a Graph, with its parameters, run forward and backward on the CPU in
+// training mode exactly as PyTorch would (batch-statistics BN, biased variance, eps 1e-5).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "micronas/graph.hpp"
+
+namespace micronas {
+
+enum class InitMode {
+  kPyTorchDefault,  // conv/linear weight U(±1/√fan_in), linear bias likewise, BN γ=1 β=0
+  kKaimingFanIn,    // conv/linear weight N(0, 2/fan_in), biases 0, BN γ=1 β=0
+  kKaimingFanOut,   // conv/linear weight N(0, 2/fan_out), biases 0, BN γ=1 β=0
+};
+
+// Fills `params` (graph.num_params values, in Parameter::offset layout) from the library's
+// PRNG. Every parameter draws from its own stream derived from (seed, name), so a parameter has
+// the same initial values in every network that contains it.
+void initialize_parameters(const Graph& graph, InitMode mode, std::uint64_t seed, double* params);
+
+template <class Real>
+class Network {
+ public:
+  explicit Network(Graph graph);
+
+  const Graph& graph() const { return graph_; }
+  std::int64_t num_params() const { return graph_.num_params; }
+  Real* params() { return params_.data(); }
+  const Real* params() const { return params_.data(); }
+  // Parameter by state_dict name; throws Error(kInvalidArgument) if absent.
+  const Parameter& parameter(const std::string& name) const;
+
+  void initialize(InitMode mode, std::uint64_t seed);
+  // Copies every parameter whose name `other` also has (a candidate takes the supernet's values).
+  template <class Other>
+  void copy_parameters_from(const Network<Other>& other);
+
+  // Training-mode forward of `batch` samples [batch, C, H, W]; returns logits [batch, classes].
+  // Throws Error(kNumericalError) naming the sample if the input holds NaN or Inf.
+  const std::vector<Real>& forward(const Real* input, int batch);
+  int batch() const { return batch_; }
+  // Activation of a value id from the last forward: [batch, shape].
+  const std::vector<Real>& value(int id) const { return values_.at(id); }
+
+  // Backward of the last forward for `cotangents` cotangents of the logits at once,
+  // dlogits [T, batch, classes]. Writes parameter gradients [T, num_params] to dparams and input
+  // gradients [T, batch, C, H, W] to dinput; either may be null.
+  void backward(const Real* dlogits, int cotangents, Real* dparams, Real* dinput);
+
+ private:
+  Graph graph_;
+  std::vector<Real> params_;
+  int batch_ = 0;
+  std::vector<std::vector<Real>> values_;
+  std::vector<std::vector<double>> bn_mean_, bn_invstd_;  // per layer (BN layers only)
+};
+
+extern template class Network<float>;
+extern template class Network<double>;
+
+}  // namespace micronas

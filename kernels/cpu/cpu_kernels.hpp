@@ -1,0 +1,86 @@
+// OpenMP CPU kernels for the NB201 layers, forward and backward, in float and double.
+//
+// Layouts are NCHW, contiguous. Backward kernels carry T cotangents at once: a gradient tensor is
+// [T, N, C, H, W] (cotangent-major) while the saved forward activations are [N, C, H, W]. T = 1 is
+// the ordinary backward pass; T = N gives all rows of a Jacobian in one pass (each row is the
+// gradient of one output row of the batch function, coupled through BN's batch statistics).
+//
+// Determinism: every output element is produced by one thread with a fixed reduction order, so
+// results are bitwise identical for any thread count. Data-gradient kernels take `accumulate`:
+// false overwrites dx, true adds to it (a tensor read by several layers sums their gradients).
+#pragma once
+
+#include <cstdint>
+
+namespace micronas::cpu {
+
+struct ConvGeometry {
+  int cin, h, w;    // input plane
+  int cout, k;      // square kernel
+  int stride, pad;  // same in both dimensions
+  int ho, wo;       // output plane: (h + 2 pad - k) / stride + 1
+};
+
+// y[n] = conv(x[n], w); w is [cout, cin, k, k]; no bias.
+template <class R>
+void conv2d_forward(const ConvGeometry& g, int batch, const R* x, const R* w, R* y);
+// dx[b] (+)= conv_transpose(dy[b], w) for b < batch (batch = T * N).
+template <class R>
+void conv2d_backward_data(const ConvGeometry& g, int batch, const R* dy, const R* w, R* dx,
+                          bool accumulate);
+// dw[t] = Σ_n correlate(dy[t, n], x[n]) for t < cotangents, written to dw + t * dw_stride.
+template <class R>
+void conv2d_backward_weight(const ConvGeometry& g, int cotangents, int batch, const R* dy,
+                            const R* x, R* dw, std::int64_t dw_stride);
+
+// Training-mode batch norm over (N, H, W) per channel: biased variance, eps.
+// Saves the batch mean and 1/sqrt(var + eps) (double, one per channel) for the backward pass.
+template <class R>
+void batch_norm_forward(int batch, int channels, int plane, const R* x, const R* gamma,
+                        const R* beta, double eps, R* y, double* mean, double* invstd);
+// Full backward through the batch statistics. dgamma/dbeta for cotangent t go to
+// dgamma + t * dparam_stride (either may be null).
+template <class R>
+void batch_norm_backward(int cotangents, int batch, int channels, int plane, const R* dy,
+                         const R* x, const double* mean, const double* invstd, const R* gamma,
+                         R* dx, bool accumulate, R* dgamma, R* dbeta, std::int64_t dparam_stride);
+
+template <class R>
+void relu_forward(std::int64_t n, const R* x, R* y);
+// dx[t, i] (+)= dy[t, i] · [x[i] > 0] for i < n (n = elements of one forward tensor).
+template <class R>
+void relu_backward(int cotangents, std::int64_t n, const R* dy, const R* x, R* dx,
+                   bool accumulate);
+
+// Average pooling, k x k, stride, pad, count_include_pad = false (divisor = window ∩ input).
+struct PoolGeometry {
+  int channels, h, w, k, stride, pad, ho, wo;
+};
+template <class R>
+void avg_pool_forward(const PoolGeometry& g, int batch, const R* x, R* y);
+template <class R>
+void avg_pool_backward(const PoolGeometry& g, int batch, const R* dy, R* dx, bool accumulate);
+
+// [batch, channels, plane] -> [batch, channels]
+template <class R>
+void global_avg_pool_forward(int batch, int channels, int plane, const R* x, R* y);
+template <class R>
+void global_avg_pool_backward(int batch, int channels, int plane, const R* dy, R* dx,
+                              bool accumulate);
+
+// y[n] = W x[n] + b; W is [out, in].
+template <class R>
+void linear_forward(int batch, int in, int out, const R* x, const R* w, const R* b, R* y);
+template <class R>
+void linear_backward_data(int batch, int in, int out, const R* dy, const R* w, R* dx,
+                          bool accumulate);
+// dW[t] = Σ_n dy[t, n] x[n]^T, db[t] = Σ_n dy[t, n], at offsets t * dparam_stride.
+template <class R>
+void linear_backward_params(int cotangents, int batch, int in, int out, const R* dy, const R* x,
+                            R* dw, R* db, std::int64_t dparam_stride);
+
+// y (+)= scale · x over n elements.
+template <class R>
+void scaled_add(std::int64_t n, R scale, const R* x, R* y, bool accumulate);
+
+}  // namespace micronas::cpu

@@ -1,0 +1,215 @@
+#include "kernels/reference/reference_kernels.hpp"
+
+#include <cmath>
+
+namespace micronas::reference {
+
+Vec conv2d_forward(const ConvShape& s, const Vec& x, const Vec& w) {
+  const int ho = s.ho(), wo = s.wo();
+  Vec y(static_cast<std::size_t>(s.batch) * s.cout * ho * wo, 0.0);
+  for (int n = 0; n < s.batch; ++n)
+    for (int co = 0; co < s.cout; ++co)
+      for (int oh = 0; oh < ho; ++oh)
+        for (int ow = 0; ow < wo; ++ow) {
+          double sum = 0.0;
+          for (int ci = 0; ci < s.cin; ++ci)
+            for (int kh = 0; kh < s.k; ++kh)
+              for (int kw = 0; kw < s.k; ++kw) {
+                int ih = oh * s.stride - s.pad + kh, iw = ow * s.stride - s.pad + kw;
+                double xv = (ih >= 0 && ih < s.h && iw >= 0 && iw < s.w)
+                                ? x[((n * s.cin + ci) * s.h + ih) * s.w + iw]
+                                : 0.0;
+                sum += w[((co * s.cin + ci) * s.k + kh) * s.k + kw] * xv;
+              }
+          y[((n * s.cout + co) * ho + oh) * wo + ow] = sum;
+        }
+  return y;
+}
+
+void conv2d_backward(const ConvShape& s, const Vec& x, const Vec& w, const Vec& dy, Vec* dx,
+                     Vec* dw) {
+  const int ho = s.ho(), wo = s.wo();
+  dx->assign(x.size(), 0.0);
+  dw->assign(w.size(), 0.0);
+  for (int n = 0; n < s.batch; ++n)
+    for (int co = 0; co < s.cout; ++co)
+      for (int oh = 0; oh < ho; ++oh)
+        for (int ow = 0; ow < wo; ++ow) {
+          double g = dy[((n * s.cout + co) * ho + oh) * wo + ow];
+          for (int ci = 0; ci < s.cin; ++ci)
+            for (int kh = 0; kh < s.k; ++kh)
+              for (int kw = 0; kw < s.k; ++kw) {
+                int ih = oh * s.stride - s.pad + kh, iw = ow * s.stride - s.pad + kw;
+                if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
+                std::size_t xi = ((n * s.cin + ci) * s.h + ih) * s.w + iw;
+                std::size_t wi = ((co * s.cin + ci) * s.k + kh) * s.k + kw;
+                (*dx)[xi] += w[wi] * g;
+                (*dw)[wi] += x[xi] * g;
+              }
+        }
+}
+
+Vec batch_norm_forward(int batch, int channels, int plane, const Vec& x, const Vec& gamma,
+                       const Vec& beta, double eps) {
+  Vec y(x.size());
+  const double m = static_cast<double>(batch) * plane;
+  for (int c = 0; c < channels; ++c) {
+    double mean = 0.0, var = 0.0;
+    for (int n = 0; n < batch; ++n)
+      for (int i = 0; i < plane; ++i) mean += x[(n * channels + c) * plane + i];
+    mean /= m;
+    for (int n = 0; n < batch; ++n)
+      for (int i = 0; i < plane; ++i) {
+        double d = x[(n * channels + c) * plane + i] - mean;
+        var += d * d;
+      }
+    var /= m;  // biased, as BatchNorm2d normalises in training mode
+    for (int n = 0; n < batch; ++n)
+      for (int i = 0; i < plane; ++i) {
+        std::size_t j = (n * channels + c) * plane + i;
+        y[j] = (x[j] - mean) / std::sqrt(var + eps) * gamma[c] + beta[c];
+      }
+  }
+  return y;
+}
+
+void batch_norm_backward(int batch, int channels, int plane, const Vec& x, const Vec& gamma,
+                         double eps, const Vec& dy, Vec* dx, Vec* dgamma, Vec* dbeta) {
+  dx->assign(x.size(), 0.0);
+  dgamma->assign(channels, 0.0);
+  dbeta->assign(channels, 0.0);
+  const double m = static_cast<double>(batch) * plane;
+  for (int c = 0; c < channels; ++c) {
+    double mean = 0.0, var = 0.0;
+    for (int n = 0; n < batch; ++n)
+      for (int i = 0; i < plane; ++i) mean += x[(n * channels + c) * plane + i];
+    mean /= m;
+    for (int n = 0; n < batch; ++n)
+      for (int i = 0; i < plane; ++i) {
+        double d = x[(n * channels + c) * plane + i] - mean;
+        var += d * d;
+      }
+    var /= m;
+    const double inv = 1.0 / std::sqrt(var + eps);
+    // y = γ x̂ + β with x̂ = (x − μ)/σ; through μ and σ² every x couples to every output:
+    // dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂)).
+    double sum_dy = 0.0, sum_dy_xhat = 0.0;
+    for (int n = 0; n < batch; ++n)
+      for (int i = 0; i < plane; ++i) {
+        std::size_t j = (n * channels + c) * plane + i;
+        sum_dy += dy[j];
+        sum_dy_xhat += dy[j] * (x[j] - mean) * inv;
+      }
+    (*dgamma)[c] = sum_dy_xhat;
+    (*dbeta)[c] = sum_dy;
+    for (int n = 0; n < batch; ++n)
+      for (int i = 0; i < plane; ++i) {
+        std::size_t j = (n * channels + c) * plane + i;
+        double xhat = (x[j] - mean) * inv;
+        (*dx)[j] = gamma[c] * inv * (dy[j] - sum_dy / m - xhat * sum_dy_xhat / m);
+      }
+  }
+}
+
+Vec relu_forward(const Vec& x) {
+  Vec y(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) y[i] = x[i] > 0.0 ? x[i] : 0.0;
+  return y;
+}
+
+Vec relu_backward(const Vec& x, const Vec& dy) {
+  Vec dx(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) dx[i] = x[i] > 0.0 ? dy[i] : 0.0;
+  return dx;
+}
+
+namespace {
+// Number of window positions inside the input (count_include_pad = false).
+int window_count(const PoolShape& s, int oh, int ow) {
+  int count = 0;
+  for (int kh = 0; kh < s.k; ++kh)
+    for (int kw = 0; kw < s.k; ++kw) {
+      int ih = oh * s.stride - s.pad + kh, iw = ow * s.stride - s.pad + kw;
+      count += (ih >= 0 && ih < s.h && iw >= 0 && iw < s.w) ? 1 : 0;
+    }
+  return count;
+}
+}  // namespace
+
+Vec avg_pool_forward(const PoolShape& s, const Vec& x) {
+  const int ho = s.ho(), wo = s.wo();
+  Vec y(static_cast<std::size_t>(s.batch) * s.channels * ho * wo, 0.0);
+  for (int p = 0; p < s.batch * s.channels; ++p)
+    for (int oh = 0; oh < ho; ++oh)
+      for (int ow = 0; ow < wo; ++ow) {
+        double sum = 0.0;
+        for (int kh = 0; kh < s.k; ++kh)
+          for (int kw = 0; kw < s.k; ++kw) {
+            int ih = oh * s.stride - s.pad + kh, iw = ow * s.stride - s.pad + kw;
+            if (ih >= 0 && ih < s.h && iw >= 0 && iw < s.w) sum += x[(p * s.h + ih) * s.w + iw];
+          }
+        y[(p * ho + oh) * wo + ow] = sum / window_count(s, oh, ow);
+      }
+  return y;
+}
+
+Vec avg_pool_backward(const PoolShape& s, const Vec& dy) {
+  const int ho = s.ho(), wo = s.wo();
+  Vec dx(static_cast<std::size_t>(s.batch) * s.channels * s.h * s.w, 0.0);
+  for (int p = 0; p < s.batch * s.channels; ++p)
+    for (int oh = 0; oh < ho; ++oh)
+      for (int ow = 0; ow < wo; ++ow) {
+        double g = dy[(p * ho + oh) * wo + ow] / window_count(s, oh, ow);
+        for (int kh = 0; kh < s.k; ++kh)
+          for (int kw = 0; kw < s.k; ++kw) {
+            int ih = oh * s.stride - s.pad + kh, iw = ow * s.stride - s.pad + kw;
+            if (ih >= 0 && ih < s.h && iw >= 0 && iw < s.w) dx[(p * s.h + ih) * s.w + iw] += g;
+          }
+      }
+  return dx;
+}
+
+Vec global_avg_pool_forward(int batch, int channels, int plane, const Vec& x) {
+  Vec y(static_cast<std::size_t>(batch) * channels, 0.0);
+  for (int p = 0; p < batch * channels; ++p) {
+    for (int i = 0; i < plane; ++i) y[p] += x[p * plane + i];
+    y[p] /= plane;
+  }
+  return y;
+}
+
+Vec global_avg_pool_backward(int batch, int channels, int plane, const Vec& dy) {
+  Vec dx(static_cast<std::size_t>(batch) * channels * plane);
+  for (int p = 0; p < batch * channels; ++p)
+    for (int i = 0; i < plane; ++i) dx[p * plane + i] = dy[p] / plane;
+  return dx;
+}
+
+Vec linear_forward(int batch, int in, int out, const Vec& x, const Vec& w, const Vec& b) {
+  Vec y(static_cast<std::size_t>(batch) * out);
+  for (int n = 0; n < batch; ++n)
+    for (int o = 0; o < out; ++o) {
+      double sum = b[o];
+      for (int i = 0; i < in; ++i) sum += w[o * in + i] * x[n * in + i];
+      y[n * out + o] = sum;
+    }
+  return y;
+}
+
+void linear_backward(int batch, int in, int out, const Vec& x, const Vec& w, const Vec& dy,
+                     Vec* dx, Vec* dw, Vec* db) {
+  dx->assign(static_cast<std::size_t>(batch) * in, 0.0);
+  dw->assign(w.size(), 0.0);
+  db->assign(out, 0.0);
+  for (int n = 0; n < batch; ++n)
+    for (int o = 0; o < out; ++o) {
+      double g = dy[n * out + o];
+      (*db)[o] += g;
+      for (int i = 0; i < in; ++i) {
+        (*dx)[n * in + i] += w[o * in + i] * g;
+        (*dw)[o * in + i] += x[n * in + i] * g;
+      }
+    }
+}
+
+}  // namespace micronas::reference
