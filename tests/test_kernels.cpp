@@ -1,0 +1,196 @@
+// Every CPU kernel against its scalar double reference on seeded random inputs, in double and
+// float, with T > 1 cotangents checked one by one against T separate reference calls.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernels/cpu/cpu_kernels.hpp"
+#include "kernels/reference/reference_kernels.hpp"
+#include "micronas/random.hpp"
+
+namespace micronas {
+namespace {
+
+using reference::Vec;
+
+Vec random_vec(std::size_t n, std::uint64_t seed) {
+  Rng rng(seed);
+  Vec v(n);
+  for (double& x : v) x = rng.uniform(-1.0, 1.0);
+  return v;
+}
+
+template <class R>
+std::vector<R> cast(const Vec& v) {
+  return std::vector<R>(v.begin(), v.end());
+}
+
+// Tolerance relative to the largest reference magnitude. Double: the kernels sum in another
+// order than the oracle, so results differ by a few ulps times the number of terms (<= ~1e3):
+// 1e-12. Float: inputs are rounded to fp32 (2^-24) and sums of up to ~1e3 fp32 products
+// accumulate ~sqrt(n)·2^-24 relative error; 2e-5 leaves margin.
+template <class R>
+double tolerance() {
+  return sizeof(R) == 8 ? 1e-12 : 2e-5;
+}
+
+template <class R>
+void expect_close(const Vec& want, const R* got, std::size_t n, const char* what) {
+  ASSERT_EQ(want.size(), n) << what;
+  double scale = 1e-30;
+  for (double v : want) scale = std::max(scale, std::abs(v));
+  double worst = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    ASSERT_TRUE(std::isfinite(static_cast<double>(got[i]))) << what << " element " << i;
+    worst = std::max(worst, std::abs(static_cast<double>(got[i]) - want[i]) / scale);
+  }
+  EXPECT_LE(worst, tolerance<R>()) << what;
+  EXPECT_GT(scale, 1e-6) << what << " is all zeros: the check would be vacuous";
+}
+
+template <class R>
+class KernelTest : public ::testing::Test {};
+using Precisions = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(KernelTest, Precisions);
+
+struct ConvCase {
+  int cin, h, w, cout, k, stride, pad;
+};
+// NB201's shapes: 3x3 and 1x1 cell convs, the stride-2 reduction conv, odd sizes for edges.
+const ConvCase kConvCases[] = {{3, 8, 8, 3, 3, 1, 1},  {4, 7, 5, 6, 3, 1, 1}, {3, 9, 9, 5, 1, 1, 0},
+                               {4, 8, 8, 8, 3, 2, 1},  {3, 7, 7, 4, 3, 2, 1}, {2, 6, 6, 3, 1, 1, 0},
+                               {16, 4, 4, 16, 3, 1, 1}};
+
+TYPED_TEST(KernelTest, Conv2dForwardAndBackward) {
+  using R = TypeParam;
+  const int N = 3, T = 2;
+  for (const ConvCase& c : kConvCases) {
+    reference::ConvShape s{N, c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad};
+    cpu::ConvGeometry g{c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad, s.ho(), s.wo()};
+    Vec x = random_vec(std::size_t(N) * c.cin * c.h * c.w, 1);
+    Vec w = random_vec(std::size_t(c.cout) * c.cin * c.k * c.k, 2);
+    const std::size_t ny = std::size_t(N) * c.cout * s.ho() * s.wo();
+    Vec dy = random_vec(ny * T, 3);
+
+    std::vector<R> xr = cast<R>(x), wr = cast<R>(w), dyr = cast<R>(dy);
+    std::vector<R> y(ny), dx(x.size() * T), dw(w.size() * T);
+    cpu::conv2d_forward(g, N, xr.data(), wr.data(), y.data());
+    expect_close(reference::conv2d_forward(s, x, w), y.data(), ny, "conv forward");
+
+    cpu::conv2d_backward_data(g, T * N, dyr.data(), wr.data(), dx.data(), false);
+    cpu::conv2d_backward_weight(g, T, N, dyr.data(), xr.data(), dw.data(),
+                                static_cast<std::int64_t>(w.size()));
+    for (int t = 0; t < T; ++t) {
+      Vec dyt(dy.begin() + t * ny, dy.begin() + (t + 1) * ny), rdx, rdw;
+      reference::conv2d_backward(s, x, w, dyt, &rdx, &rdw);
+      expect_close(rdx, dx.data() + t * x.size(), x.size(), "conv dx");
+      expect_close(rdw, dw.data() + t * w.size(), w.size(), "conv dw");
+    }
+    // accumulate = true adds to what is there. Integer-valued inputs make every sum exact, so
+    // "overwrite, then add 1" and "start from 1, accumulate" must agree bitwise.
+    std::vector<R> wi(wr.size()), dyi(dyr.size());
+    for (std::size_t i = 0; i < wi.size(); ++i) wi[i] = std::round(3 * w[i]);
+    for (std::size_t i = 0; i < dyi.size(); ++i) dyi[i] = std::round(3 * dy[i]);
+    std::vector<R> dx1(dx.size()), dx2(dx.size(), R(1));
+    cpu::conv2d_backward_data(g, T * N, dyi.data(), wi.data(), dx1.data(), false);
+    cpu::conv2d_backward_data(g, T * N, dyi.data(), wi.data(), dx2.data(), true);
+    for (std::size_t i = 0; i < dx.size(); ++i) ASSERT_EQ(dx2[i], dx1[i] + R(1));
+  }
+}
+
+TYPED_TEST(KernelTest, BatchNormTrainingForwardAndBackward) {
+  using R = TypeParam;
+  const int N = 4, C = 3, plane = 10, T = 3;
+  Vec x = random_vec(N * C * plane, 4);
+  for (double& v : x) v = 3.0 + 2.0 * v;  // a non-zero mean exercises the centring
+  Vec gamma = random_vec(C, 5), beta = random_vec(C, 6), dy = random_vec(T * N * C * plane, 7);
+  std::vector<R> xr = cast<R>(x), gr = cast<R>(gamma), br = cast<R>(beta), dyr = cast<R>(dy);
+  std::vector<R> y(x.size()), dx(x.size() * T);
+  std::vector<double> mean(C), invstd(C);
+  cpu::batch_norm_forward(N, C, plane, xr.data(), gr.data(), br.data(), 1e-5, y.data(),
+                          mean.data(), invstd.data());
+  expect_close(reference::batch_norm_forward(N, C, plane, x, gamma, beta, 1e-5), y.data(),
+               y.size(), "bn forward");
+  const std::int64_t stride = 2 * C;  // dgamma at [t*stride], dbeta at [t*stride + C]
+  std::vector<R> dparams(T * stride);
+  cpu::batch_norm_backward(T, N, C, plane, dyr.data(), xr.data(), mean.data(), invstd.data(),
+                           gr.data(), dx.data(), false, dparams.data(), dparams.data() + C,
+                           stride);
+  for (int t = 0; t < T; ++t) {
+    Vec dyt(dy.begin() + t * x.size(), dy.begin() + (t + 1) * x.size()), rdx, rdg, rdb;
+    reference::batch_norm_backward(N, C, plane, x, gamma, 1e-5, dyt, &rdx, &rdg, &rdb);
+    expect_close(rdx, dx.data() + t * x.size(), x.size(), "bn dx");
+    expect_close(rdg, dparams.data() + t * stride, C, "bn dgamma");
+    expect_close(rdb, dparams.data() + t * stride + C, C, "bn dbeta");
+  }
+}
+
+TYPED_TEST(KernelTest, AvgPoolForwardAndBackward) {
+  using R = TypeParam;
+  const int N = 2, C = 3;
+  struct Case {
+    int h, w, k, stride, pad;
+  };
+  for (Case c : {Case{8, 8, 3, 1, 1}, Case{5, 7, 3, 1, 1}, Case{8, 8, 2, 2, 0},
+                 Case{6, 4, 2, 2, 0}, Case{3, 3, 3, 1, 1}}) {
+    reference::PoolShape s{N, C, c.h, c.w, c.k, c.stride, c.pad};
+    cpu::PoolGeometry g{C, c.h, c.w, c.k, c.stride, c.pad, s.ho(), s.wo()};
+    Vec x = random_vec(N * C * c.h * c.w, 8);
+    Vec dy = random_vec(std::size_t(N) * C * s.ho() * s.wo(), 9);
+    std::vector<R> xr = cast<R>(x), dyr = cast<R>(dy), y(dy.size()), dx(x.size());
+    cpu::avg_pool_forward(g, N, xr.data(), y.data());
+    expect_close(reference::avg_pool_forward(s, x), y.data(), y.size(), "pool forward");
+    cpu::avg_pool_backward(g, N, dyr.data(), dx.data(), false);
+    expect_close(reference::avg_pool_backward(s, dy), dx.data(), dx.size(), "pool backward");
+  }
+}
+
+TYPED_TEST(KernelTest, ReluGlobalPoolLinear) {
+  using R = TypeParam;
+  const int N = 3, C = 4, plane = 9, out = 5, T = 2;
+  Vec x = random_vec(N * C * plane, 10), dy = random_vec(T * N * C * plane, 11);
+  std::vector<R> xr = cast<R>(x), dyr = cast<R>(dy), y(x.size()), dx(dy.size());
+  cpu::relu_forward<R>(static_cast<std::int64_t>(x.size()), xr.data(), y.data());
+  expect_close(reference::relu_forward(x), y.data(), y.size(), "relu forward");
+  cpu::relu_backward<R>(T, static_cast<std::int64_t>(x.size()), dyr.data(), xr.data(), dx.data(),
+                        false);
+  for (int t = 0; t < T; ++t) {
+    Vec dyt(dy.begin() + t * x.size(), dy.begin() + (t + 1) * x.size());
+    expect_close(reference::relu_backward(x, dyt), dx.data() + t * x.size(), x.size(),
+                 "relu backward");
+  }
+
+  std::vector<R> gap(N * C), dgap(x.size());
+  cpu::global_avg_pool_forward(N, C, plane, xr.data(), gap.data());
+  expect_close(reference::global_avg_pool_forward(N, C, plane, x), gap.data(), gap.size(), "gap");
+  Vec dg = random_vec(N * C, 12);
+  std::vector<R> dgr = cast<R>(dg);
+  cpu::global_avg_pool_backward(N, C, plane, dgr.data(), dgap.data(), false);
+  expect_close(reference::global_avg_pool_backward(N, C, plane, dg), dgap.data(), dgap.size(),
+               "gap backward");
+
+  Vec w = random_vec(out * C, 13), b = random_vec(out, 14), dl = random_vec(T * N * out, 15);
+  Vec feat(gap.begin(), gap.end());
+  std::vector<R> wr = cast<R>(w), brr = cast<R>(b), dlr = cast<R>(dl), fr = cast<R>(feat);
+  std::vector<R> logits(N * out), dfeat(T * N * C);
+  const std::int64_t stride = out * C + out;
+  std::vector<R> dparams(T * stride);
+  cpu::linear_forward(N, C, out, fr.data(), wr.data(), brr.data(), logits.data());
+  expect_close(reference::linear_forward(N, C, out, feat, w, b), logits.data(), logits.size(),
+               "linear forward");
+  cpu::linear_backward_data(T * N, C, out, dlr.data(), wr.data(), dfeat.data(), false);
+  cpu::linear_backward_params(T, N, C, out, dlr.data(), fr.data(), dparams.data(),
+                              dparams.data() + out * C, stride);
+  for (int t = 0; t < T; ++t) {
+    Vec dlt(dl.begin() + t * N * out, dl.begin() + (t + 1) * N * out), rdx, rdw, rdb;
+    reference::linear_backward(N, C, out, feat, w, dlt, &rdx, &rdw, &rdb);
+    expect_close(rdx, dfeat.data() + t * N * C, rdx.size(), "linear dx");
+    expect_close(rdw, dparams.data() + t * stride, rdw.size(), "linear dw");
+    expect_close(rdb, dparams.data() + t * stride + out * C, rdb.size(), "linear db");
+  }
+}
+
+}  // namespace
+}  // namespace micronas
