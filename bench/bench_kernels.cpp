@@ -1,0 +1,116 @@
+// CPU kernel throughput on NB201 shapes: conv2d (3x3, 1x1, stride-2 reduction) forward, backward
+// data and backward weight, and training-mode batch norm. Reports GFLOP/s (2 flops per MAC) or
+// GB/s for batch norm (memory bound: bytes read + written per pass).
+#include <benchmark/benchmark.h>
+
+#include <vector>
+
+#include "kernels/cpu/cpu_kernels.hpp"
+#include "micronas/random.hpp"
+
+namespace micronas {
+namespace {
+
+std::vector<float> random_floats(std::size_t n, std::uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> v(n);
+  for (float& x : v) x = static_cast<float>(rng.uniform(-1.0, 1.0));
+  return v;
+}
+
+// Args: batch, channels in, spatial size, channels out, kernel, stride.
+cpu::ConvGeometry geometry(const benchmark::State& state) {
+  int cin = static_cast<int>(state.range(1)), hw = static_cast<int>(state.range(2));
+  int cout = static_cast<int>(state.range(3)), k = static_cast<int>(state.range(4));
+  int stride = static_cast<int>(state.range(5)), pad = k / 2;
+  int out = (hw + 2 * pad - k) / stride + 1;
+  return {cin, hw, hw, cout, k, stride, pad, out, out};
+}
+
+double conv_flops(const cpu::ConvGeometry& g, int batch) {
+  return 2.0 * batch * g.cout * g.ho * g.wo * g.cin * g.k * g.k;
+}
+
+enum class ConvPass { kForward, kBackwardData, kBackwardWeight };
+
+template <ConvPass pass>
+void BM_conv2d(benchmark::State& state) {
+  const int batch = static_cast<int>(state.range(0));
+  cpu::ConvGeometry g = geometry(state);
+  auto x = random_floats(std::size_t(batch) * g.cin * g.h * g.w, 1);
+  auto w = random_floats(std::size_t(g.cout) * g.cin * g.k * g.k, 2);
+  auto y = random_floats(std::size_t(batch) * g.cout * g.ho * g.wo, 3);
+  std::vector<float> dw(w.size());
+  for (auto _ : state) {
+    if (pass == ConvPass::kForward) cpu::conv2d_forward(g, batch, x.data(), w.data(), y.data());
+    if (pass == ConvPass::kBackwardData)
+      cpu::conv2d_backward_data(g, batch, y.data(), w.data(), x.data(), false);
+    if (pass == ConvPass::kBackwardWeight)
+      cpu::conv2d_backward_weight(g, 1, batch, y.data(), x.data(), dw.data(), 0);
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(conv_flops(g, batch) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// NB201 shapes: NTK net (C = 3, 6, 12, batch 72) and evaluation net (C = 16, 32, 64, batch 64).
+void conv_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"batch", "cin", "hw", "cout", "k", "stride"});
+  for (auto [c, hw] : {std::pair{3, 32}, {6, 16}, {12, 8}}) {
+    b->Args({72, c, hw, c, 3, 1});
+    b->Args({72, c, hw, c, 1, 1});
+  }
+  for (auto [c, hw] : {std::pair{16, 32}, {32, 16}, {64, 8}}) {
+    b->Args({64, c, hw, c, 3, 1});
+    b->Args({64, c, hw, c, 1, 1});
+  }
+  b->Args({64, 16, 32, 32, 3, 2});  // reduction conv_a
+  b->Args({64, 32, 16, 64, 3, 2});
+}
+
+BENCHMARK(BM_conv2d<ConvPass::kForward>)->Name("BM_conv2d_forward/cpu")->Apply(conv_shapes);
+BENCHMARK(BM_conv2d<ConvPass::kBackwardData>)
+    ->Name("BM_conv2d_backward_data/cpu")
+    ->Apply(conv_shapes);
+BENCHMARK(BM_conv2d<ConvPass::kBackwardWeight>)
+    ->Name("BM_conv2d_backward_weight/cpu")
+    ->Apply(conv_shapes);
+
+template <bool backward>
+void BM_batch_norm(benchmark::State& state) {
+  const int batch = static_cast<int>(state.range(0)), c = static_cast<int>(state.range(1));
+  const int plane = static_cast<int>(state.range(2) * state.range(2));
+  const std::size_t n = std::size_t(batch) * c * plane;
+  auto x = random_floats(n, 1), dy = random_floats(n, 2);
+  std::vector<float> y(n), gamma(c, 1.0f), beta(c, 0.0f), dparams(2 * c);
+  std::vector<double> mean(c), invstd(c);
+  cpu::batch_norm_forward(batch, c, plane, x.data(), gamma.data(), beta.data(), 1e-5, y.data(),
+                          mean.data(), invstd.data());
+  for (auto _ : state) {
+    if (backward)
+      cpu::batch_norm_backward(1, batch, c, plane, dy.data(), x.data(), mean.data(),
+                               invstd.data(), gamma.data(), y.data(), false, dparams.data(),
+                               dparams.data() + c, 0);
+    else
+      cpu::batch_norm_forward(batch, c, plane, x.data(), gamma.data(), beta.data(), 1e-5,
+                              y.data(), mean.data(), invstd.data());
+    benchmark::ClobberMemory();
+  }
+  // Forward reads x twice (mean, variance) and once more to write y; backward reads dy and x
+  // twice (sums, then dx) and writes dx.
+  double bytes = (backward ? 5.0 : 4.0) * n * sizeof(float);
+  state.counters["GB/s"] =
+      benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void bn_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"batch", "c", "hw"});
+  b->Args({72, 3, 32})->Args({72, 12, 8})->Args({64, 16, 32})->Args({64, 64, 8});
+}
+BENCHMARK(BM_batch_norm<false>)->Name("BM_batch_norm_forward/cpu")->Apply(bn_shapes);
+BENCHMARK(BM_batch_norm<true>)->Name("BM_batch_norm_backward/cpu")->Apply(bn_shapes);
+
+}  // namespace
+}  // namespace micronas
+
+BENCHMARK_MAIN();

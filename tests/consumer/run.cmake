@@ -1,0 +1,22 @@
+# Installs the built project into a scratch prefix, then configures, builds and runs the
+# consumer project against it: find_package(micronas) must work after `cmake --install`.
+file(REMOVE_RECURSE "${WORK}")
+execute_process(COMMAND "${CMAKE_COMMAND}" --install "${BUILD}" --prefix "${WORK}/prefix"
+                RESULT_VARIABLE rc OUTPUT_QUIET)
+if(rc)
+  message(FATAL_ERROR "cmake --install failed")
+endif()
+foreach(step "configure" "build" "run")
+  if(step STREQUAL "configure")
+    set(cmd "${CMAKE_COMMAND}" -S "${SOURCE}" -B "${WORK}/build" "-DCMAKE_PREFIX_PATH=${WORK}/prefix")
+  elseif(step STREQUAL "build")
+    set(cmd "${CMAKE_COMMAND}" --build "${WORK}/build")
+  else()
+    set(cmd "${WORK}/build/consumer")
+  endif()
+  execute_process(COMMAND ${cmd} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(rc)
+    message(FATAL_ERROR "consumer ${step} failed:\n${out}\n${err}")
+  endif()
+endforeach()
+message(STATUS "consumer printed ${out}")
