@@ -286,12 +286,11 @@ def main():
     overheads = []
     for name, device, core, freq, models, cpi, cpi_origin, op_oh, inv_oh in targets:
         overheads.append((op_oh, inv_oh))
-        out_targets.append(profile(name, info[name], freq, models, cpi, cpi_origin, op_oh, inv_oh,
+        out_targets.append(profile(name, info[name], freq, models, cpi, cpi_origin, op_oh, device,
                                    f"median of invoke_cycles - kernel_cycles over the {device} rows "
-                                   "of measured_ops_cmsis_tflm.csv",
-                                   f"median of total_cycles - invoke_cycles over the {device} rows"))
+                                   "of measured_ops_cmsis_tflm.csv"))
         report.append(f"{name}: CPI {json.dumps({k: round(v, 4) for k, v in cpi.items()})}, "
-                      f"op overhead {op_oh:.0f}, invoke overhead {inv_oh:.0f}")
+                      f"op overhead {op_oh:.0f}")
 
     # -- stm32f746: Cortex-M7 grid forms, CPI estimate, overheads from the measured boards.
     models = {k: dict(v) for k, v in grid_models.items()}
@@ -306,18 +305,17 @@ def main():
     m7_cpi = 1.0
     cpi = {k: m7_cpi for k in models}
     cpi_origin = {k: "no Cortex-M7 cycle measurements in the data; dual-issue M7 CPI estimated "
-                     "0.8-1.1 (shared/reference/mcu-model.md), midpoint-ish 1.0 assumed"
+                     "0.8-1.1 (shared/reference/mcu-model.md), 1.0 assumed"
                   for k in models}
     op_oh = float(np.mean([o for o, _ in overheads]))
-    inv_oh = float(np.mean([i for _, i in overheads]))
     out_targets.insert(0, profile(
         "stm32f746",
         dict(core="Cortex-M7", sram_kb=320, flash_kb=1024,
              description="STM32F746 (NUCLEO-F746ZG / DISCO-F746NG), Arm Cortex-M7 at 216 MHz, "
                          "320 KB SRAM, 1 MB flash, I/D caches"),
-        216.0, models, cpi, cpi_origin, op_oh, inv_oh,
+        216.0, models, cpi, cpi_origin, op_oh, "",
         "mean of the STM32F446RE and STM32L552 medians (no M7 measurement; TFLM's interpreter "
-        "code is the same)", "mean of the STM32F446RE and STM32L552 medians"))
+        "code is the same)"))
 
     doc = {
         "format": "micronas-mcu-targets-1",
@@ -332,8 +330,7 @@ def main():
     print(f"wrote {out_path}")
 
 
-def profile(name, info, clock_mhz, models, cpi, cpi_origin, op_oh, inv_oh, op_oh_origin,
-            inv_oh_origin):
+def profile(name, info, clock_mhz, models, cpi, cpi_origin, op_oh, device, op_oh_origin):
     return {
         "name": name,
         "description": info["description"],
@@ -347,8 +344,7 @@ def profile(name, info, clock_mhz, models, cpi, cpi_origin, op_oh, inv_oh, op_oh
         "cpi_origin": cpi_origin,
         "tflm_op_overhead_cycles": round(op_oh, 1),
         "tflm_op_overhead_origin": op_oh_origin,
-        "tflm_invoke_overhead_cycles": round(inv_oh, 1),
-        "tflm_invoke_overhead_origin": inv_oh_origin,
+        "measured_device": device,
         "arena": {
             "fixed_bytes": 612,
             "tensor_alignment": 16,
