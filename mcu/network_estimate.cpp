@@ -111,10 +111,14 @@ class Lowering {
     return op;
   }
 
-  // A ReLU that alone reads `value` runs as the producing op's clamp.
+  // A ReLU that alone reads `value` runs as the producing op's clamp. Only within a block (a
+  // reduction's Conv-BN-ReLU, the head's BN-ReLU): a cell edge's RELU stays its own op, so that
+  // its cost belongs to its (edge, op) whatever produced the edge's input.
   int fuse_relu(DeployedOp& op, int value, const Layer* next, std::size_t& i) {
     if (next && next->kind == LayerKind::kReLU && next->inputs[0] == value &&
-        consumers_[value] == 1) {
+        consumers_[value] == 1 && next->origin.block != BlockKind::kCell &&
+        next->origin.block == op.origin.block &&
+        next->origin.block_index == op.origin.block_index) {
       op.fused_relu = true;
       ++i;
       return next->output;
