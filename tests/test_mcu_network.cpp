@@ -187,3 +187,65 @@ TEST(McuNetwork, MemoryFacts) {
 
 }  // namespace
 }  // namespace micronas::mcu
+
+namespace micronas::mcu {
+namespace {
+
+// MLPerf Tiny's ResNet-8 (CIFAR-10, 12.5 M MACs) deployed op by op with TF 'same' padding and
+// fused ReLUs, for the whole-network anchor in mcu/VALIDATION.md. Published on STM32F746:
+// 61.6-64.8 ms with optimised engines (~1.1 cycles/MAC); TFLM + CMSIS-NN is expected slower.
+TEST(McuNetwork, ResNet8AnchorOnF746) {
+  auto conv = [](int ci, int co, int hw, int k, int s) {
+    DeployedOp op;
+    op.kind = DeployedOpKind::kConv2d;
+    op.input = Shape{ci, hw, hw};
+    op.output = Shape{co, hw / s, hw / s};
+    op.kernel_h = op.kernel_w = k;
+    op.stride_h = op.stride_w = s;
+    int total = std::max((hw / s - 1) * s + k - hw, 0);
+    op.pad_top = op.pad_left = total / 2;
+    op.fused_relu = true;
+    return op;
+  };
+  auto add = [](int c, int hw) {
+    DeployedOp op;
+    op.kind = DeployedOpKind::kAdd;
+    op.input = op.output = Shape{c, hw, hw};
+    return op;
+  };
+  DeployedOp pool;
+  pool.kind = DeployedOpKind::kAveragePool2d;
+  pool.input = Shape{64, 8, 8};
+  pool.output = Shape{64, 1, 1};
+  pool.kernel_h = pool.kernel_w = 8;
+  DeployedOp fc;
+  fc.kind = DeployedOpKind::kFullyConnected;
+  fc.input = Shape{64, 1, 1};
+  fc.output = Shape{10, 1, 1};
+  std::vector<DeployedOp> ops = {conv(3, 16, 32, 3, 1),  conv(16, 16, 32, 3, 1),
+                                 conv(16, 16, 32, 3, 1), add(16, 32),
+                                 conv(16, 32, 32, 3, 2), conv(32, 32, 16, 3, 1),
+                                 conv(16, 32, 32, 1, 2), add(32, 16),
+                                 conv(32, 64, 16, 3, 2), conv(64, 64, 8, 3, 1),
+                                 conv(32, 64, 16, 1, 2), add(64, 8),
+                                 pool,                   fc};
+  TargetProfile target = load_target("stm32f746");
+  for (Runtime rt : {Runtime::kTflm, Runtime::kCodegen}) {
+    std::int64_t cycles = 0, macs = 0;
+    for (const DeployedOp& op : ops) {
+      OpCost c = op_cost(target, op, rt);
+      cycles += c.cycles;
+      macs += c.macs;
+    }
+    const double ms = cycles / (target.clock_mhz * 1e3);
+    std::printf("ResNet-8 on stm32f746 (%s): %.2f M MACs, %.1f ms, %.2f cycles/MAC\n",
+                runtime_name(rt), macs / 1e6, ms, static_cast<double>(cycles) / macs);
+    EXPECT_NEAR(macs / 1e6, 12.5, 0.1);
+    // Not faster than the fastest published engines, within 4x of them.
+    EXPECT_GT(ms, 61.6);
+    EXPECT_LT(ms, 4 * 64.8);
+  }
+}
+
+}  // namespace
+}  // namespace micronas::mcu
