@@ -222,13 +222,20 @@ TEST(McuNetwork, ResNet8AnchorOnF746) {
   fc.kind = DeployedOpKind::kFullyConnected;
   fc.input = Shape{64, 1, 1};
   fc.output = Shape{10, 1, 1};
-  std::vector<DeployedOp> ops = {conv(3, 16, 32, 3, 1),  conv(16, 16, 32, 3, 1),
-                                 conv(16, 16, 32, 3, 1), add(16, 32),
-                                 conv(16, 32, 32, 3, 2), conv(32, 32, 16, 3, 1),
-                                 conv(16, 32, 32, 1, 2), add(32, 16),
-                                 conv(32, 64, 16, 3, 2), conv(64, 64, 8, 3, 1),
-                                 conv(32, 64, 16, 1, 2), add(64, 8),
-                                 pool,                   fc};
+  std::vector<DeployedOp> ops = {conv(3, 16, 32, 3, 1),
+                                 conv(16, 16, 32, 3, 1),
+                                 conv(16, 16, 32, 3, 1),
+                                 add(16, 32),
+                                 conv(16, 32, 32, 3, 2),
+                                 conv(32, 32, 16, 3, 1),
+                                 conv(16, 32, 32, 1, 2),
+                                 add(32, 16),
+                                 conv(32, 64, 16, 3, 2),
+                                 conv(64, 64, 8, 3, 1),
+                                 conv(32, 64, 16, 1, 2),
+                                 add(64, 8),
+                                 pool,
+                                 fc};
   TargetProfile target = load_target("stm32f746");
   for (Runtime rt : {Runtime::kTflm, Runtime::kCodegen}) {
     std::int64_t cycles = 0, macs = 0;
