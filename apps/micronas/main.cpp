@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
                "microcontrollers (NAS-Bench-201 space)"};
   app.require_subcommand(1);
   micronas::cli::add_info_command(app);
+  micronas::cli::add_mcu_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

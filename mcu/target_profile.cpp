@@ -1,0 +1,171 @@
+// Target profiles: parsing the JSON format of mcu/targets/targets.json, the built-in copy of
+// that file, and writing a (calibrated) profile back.
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "mcu/op_cost.hpp"
+#include "micronas/error.hpp"
+#include "micronas/mcu.hpp"
+
+namespace micronas::mcu {
+
+extern const char* const kBuiltinTargetsJson;
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+[[noreturn]] void bad(const std::string& source, const std::string& what) {
+  throw Error(Status::kParseError, source + ": " + what);
+}
+
+const Json& field(const Json& obj, const char* key, const std::string& source) {
+  auto it = obj.find(key);
+  if (it == obj.end()) bad(source, std::string("target profile lacks field '") + key + "'");
+  return *it;
+}
+
+double number(const Json& obj, const char* key, const std::string& source) {
+  const Json& v = field(obj, key, source);
+  if (!v.is_number()) bad(source, std::string("field '") + key + "' must be a number");
+  return v.get<double>();
+}
+
+std::string text(const Json& obj, const char* key, const std::string& source) {
+  const Json& v = field(obj, key, source);
+  if (!v.is_string()) bad(source, std::string("field '") + key + "' must be a string");
+  return v.get<std::string>();
+}
+
+TargetProfile from_json(const Json& t, const std::string& source) {
+  if (!t.is_object()) bad(source, "a target profile must be a JSON object");
+  TargetProfile p;
+  p.name = text(t, "name", source);
+  std::string where = source + " (target '" + p.name + "')";
+  p.description = t.value("description", "");
+  p.core = text(t, "core", where);
+  p.clock_mhz = number(t, "clock_mhz", where);
+  p.sram_kb = number(t, "sram_kb", where);
+  p.flash_kb = number(t, "flash_kb", where);
+  p.measured_device = t.value("measured_device", "");
+  if (p.clock_mhz <= 0) bad(where, "clock_mhz must be > 0");
+  const Json& models = field(t, "instruction_models", where);
+  const Json& cpi = field(t, "cpi", where);
+  for (int f = 0; f < kNumCostFamilies; ++f) {
+    const char* key = cost_family_name(static_cast<CostFamily>(f));
+    const Json& m = field(models, key, where + " instruction_models");
+    const Json& names = field(m, "features", where);
+    const std::vector<std::string>& expected = family_feature_names(static_cast<CostFamily>(f));
+    if (!names.is_array() || names.get<std::vector<std::string>>() != expected)
+      bad(where, std::string("instruction_models.") + key +
+                     ".features does not list this library's features for the family");
+    const Json& c = field(m, "coefficients", where);
+    if (!c.is_array() || c.size() != expected.size())
+      bad(where, std::string("instruction_models.") + key + ".coefficients must have " +
+                     std::to_string(expected.size()) + " numbers");
+    for (const Json& v : c)
+      if (!v.is_number())
+        bad(where, std::string("instruction_models.") + key + ".coefficients must be numbers");
+    p.instructions[f].coefficients = c.get<std::vector<double>>();
+    p.cpi[f] = number(cpi, key, where + " cpi");
+    if (p.cpi[f] <= 0) bad(where, std::string("cpi.") + key + " must be > 0");
+  }
+  p.tflm_op_overhead_cycles = number(t, "tflm_op_overhead_cycles", where);
+  const Json& arena = field(t, "arena", where);
+  p.arena_fixed_bytes = static_cast<int>(number(arena, "fixed_bytes", where + " arena"));
+  p.tensor_alignment = static_cast<int>(number(arena, "tensor_alignment", where + " arena"));
+  p.add_op_data_bytes = static_cast<int>(number(arena, "add_op_data_bytes", where + " arena"));
+  if (p.tensor_alignment < 1) bad(where, "arena.tensor_alignment must be >= 1");
+  const Json& flash = field(t, "flash", where);
+  p.flash_per_out_channel_bytes = number(flash, "per_out_channel_bytes", where + " flash");
+  p.flash_model_overhead_bytes = number(flash, "model_overhead_bytes", where + " flash");
+  p.runtime_code_kb = number(flash, "runtime_code_kb", where + " flash");
+  p.document = t.dump();
+  return p;
+}
+
+Json parse(const std::string& json_text, const std::string& source) {
+  try {
+    return Json::parse(json_text);
+  } catch (const Json::exception& e) {
+    bad(source, std::string("malformed JSON: ") + e.what());
+  }
+}
+
+const Json& builtin_document() {
+  static const Json doc = Json::parse(kBuiltinTargetsJson);
+  return doc;
+}
+
+}  // namespace
+
+std::vector<std::string> builtin_target_names() {
+  std::vector<std::string> names;
+  for (const Json& t : builtin_document().at("targets")) names.push_back(t.at("name"));
+  return names;
+}
+
+TargetProfile parse_target_json(const std::string& json_text, const std::string& source) {
+  Json doc = parse(json_text, source);
+  if (doc.is_object() && doc.contains("targets")) {
+    const Json& list = doc["targets"];
+    if (!list.is_array() || list.empty()) bad(source, "'targets' must be a non-empty array");
+    return from_json(list[0], source);
+  }
+  return from_json(doc, source);
+}
+
+TargetProfile load_target(const std::string& name_or_path) {
+  for (const Json& t : builtin_document().at("targets"))
+    if (t.at("name") == name_or_path) return from_json(t, "built-in targets");
+  bool looks_like_path = name_or_path.find('/') != std::string::npos ||
+                         name_or_path.find(".json") != std::string::npos;
+  std::ifstream in(name_or_path, std::ios::binary);
+  if (!in) {
+    if (looks_like_path) throw Error(Status::kIoError, name_or_path + ": cannot open file");
+    std::string known;
+    for (const std::string& n : builtin_target_names()) known += (known.empty() ? "" : ", ") + n;
+    throw Error(Status::kInvalidArgument, "unknown target '" + name_or_path +
+                                              "' (built-in: " + known + "; or a profile .json)");
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parse_target_json(buffer.str(), name_or_path);
+}
+
+std::string TargetProfile::to_json() const {
+  Json t = document.empty() ? Json::object() : Json::parse(document);
+  t["name"] = name;
+  t["description"] = description;
+  t["core"] = core;
+  t["clock_mhz"] = clock_mhz;
+  t["sram_kb"] = sram_kb;
+  t["flash_kb"] = flash_kb;
+  t["measured_device"] = measured_device;
+  for (int f = 0; f < kNumCostFamilies; ++f) {
+    const char* key = cost_family_name(static_cast<CostFamily>(f));
+    t["instruction_models"][key]["features"] = family_feature_names(static_cast<CostFamily>(f));
+    t["instruction_models"][key]["coefficients"] = instructions[f].coefficients;
+    t["cpi"][key] = cpi[f];
+  }
+  t["tflm_op_overhead_cycles"] = tflm_op_overhead_cycles;
+  t["arena"]["fixed_bytes"] = arena_fixed_bytes;
+  t["arena"]["tensor_alignment"] = tensor_alignment;
+  t["arena"]["add_op_data_bytes"] = add_op_data_bytes;
+  t["flash"]["per_out_channel_bytes"] = flash_per_out_channel_bytes;
+  t["flash"]["model_overhead_bytes"] = flash_model_overhead_bytes;
+  t["flash"]["runtime_code_kb"] = runtime_code_kb;
+  return t.dump(1) + "\n";
+}
+
+Runtime runtime_from_name(const std::string& name) {
+  if (name == "tflm") return Runtime::kTflm;
+  if (name == "codegen") return Runtime::kCodegen;
+  throw Error(Status::kInvalidArgument,
+              "unknown runtime '" + name + "' (expected tflm or codegen)");
+}
+
+const char* runtime_name(Runtime runtime) { return runtime == Runtime::kTflm ? "tflm" : "codegen"; }
+
+}  // namespace micronas::mcu

@@ -1,0 +1,121 @@
+// The `micronas mcu` verbs as a user runs them: outputs and one-line errors with a non-zero exit.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "tests/test_util.hpp"
+
+namespace {
+
+struct Result {
+  int status;
+  std::string output;
+};
+
+Result run(const std::string& args) {
+  std::string cmd = std::string(MICRONAS_CLI) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  Result r{-1, ""};
+  if (!pipe) return r;
+  std::array<char, 4096> buf;
+  while (std::fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
+  r.status = pclose(pipe);
+  return r;
+}
+
+std::string temp_path(const std::string& name) { return ::testing::TempDir() + "/" + name; }
+
+void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+const char* kArch =
+    "'|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|'";
+
+TEST(McuCli, EstimateTableAndJson) {
+  Result r = run(std::string("mcu ") + kArch);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("CONV_2D"), std::string::npos);
+  EXPECT_NE(r.output.find("peak_sram_kb"), std::string::npos);
+  r = run(std::string("mcu ") + kArch +
+          " --target stm32l552 --clock-mhz 110 --runtime codegen --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("\"clock_mhz\": 110"), std::string::npos);
+  EXPECT_NE(r.output.find("\"ms_removed_if_pruned\""), std::string::npos);
+}
+
+TEST(McuCli, PredictCalibrateAndUseTheProfile) {
+  std::string pred = temp_path("pred.csv"), prof = temp_path("profile.json");
+  std::string lut = micronas::test::data_path("mcu/measured_ops_cmsis_tflm.csv");
+  Result r = run("mcu predict --target stm32f446re --lut " + lut + " --out " + pred);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("conv2d"), std::string::npos);
+  std::ifstream in(pred);
+  std::string header;
+  std::getline(in, header);
+  EXPECT_NE(header.find("predicted_cycles"), std::string::npos);
+  r = run("mcu calibrate --lut " + lut + " --base stm32l552 --out " + prof);
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run(std::string("mcu ") + kArch + " --target " + prof);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("stm32l552-calibrated"), std::string::npos);
+}
+
+TEST(McuCli, Lut) {
+  Result r = run("mcu lut --space nb201 --target stm32f446re");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("nor_conv_3x3"), std::string::npos);
+  r = run(std::string("mcu lut ") + kArch);
+  ASSERT_EQ(r.status, 0) << r.output;
+}
+
+TEST(McuCli, HelpOnEachVerb) {
+  for (const char* verb : {"mcu", "mcu predict", "mcu calibrate", "mcu lut"}) {
+    Result r = run(std::string(verb) + " --help");
+    EXPECT_EQ(r.status, 0) << verb;
+    EXPECT_NE(r.output.find("--target"), std::string::npos + (std::string(verb) == "mcu calibrate"))
+        << verb;
+  }
+}
+
+void expect_one_line_error(const Result& r, const std::string& needle) {
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.rfind("micronas: error: ", 0), 0u) << r.output;
+  EXPECT_EQ(r.output.find('\n'), r.output.size() - 1) << r.output;
+  EXPECT_NE(r.output.find(needle), std::string::npos) << r.output;
+}
+
+TEST(McuCli, BadInputIsOneClearError) {
+  expect_one_line_error(run(std::string("mcu ") + kArch + " --target stm32nope"), "stm32nope");
+  expect_one_line_error(run(std::string("mcu ") + kArch + " --runtime jit"), "jit");
+  std::string missing = temp_path("missing_col.csv");
+  write(missing,
+        "op,input_shape,output_shape,kernel,stride,padding,activation\n"
+        "add,1x1x8|1x1x8,1x1x8,,,,\n");
+  expect_one_line_error(
+      run("mcu predict --target stm32f446re --lut " + missing + " --out " + temp_path("p.csv")),
+      "kernel_cycles");
+  std::string truncated = temp_path("truncated.csv");
+  write(truncated,
+        "op,input_shape,output_shape,kernel,stride,padding,activation,kernel_cycles\n"
+        "conv2d,16x5x8,16x5x8,3x1,1x1,same,relu,1000\nconv2d,16x5x8\n");
+  expect_one_line_error(
+      run("mcu predict --target stm32f446re --lut " + truncated + " --out " + temp_path("p.csv")),
+      "truncated.csv:3");
+  std::string malformed = temp_path("malformed.csv");
+  write(malformed,
+        "op,input_shape,output_shape,kernel,stride,padding,activation,kernel_cycles\n"
+        "conv2d,16x5xQ,16x5x8,3x1,1x1,same,relu,1000\n");
+  expect_one_line_error(
+      run("mcu predict --target stm32f446re --lut " + malformed + " --out " + temp_path("p.csv")),
+      "input_shape");
+  std::string bad_json = temp_path("bad.json");
+  write(bad_json, "{\"name\": \"x\", ");
+  expect_one_line_error(run(std::string("mcu ") + kArch + " --target " + bad_json), "bad.json");
+  expect_one_line_error(
+      run("mcu calibrate --lut /nonexistent.csv --base stm32f746 --out " + temp_path("o.json")),
+      "nonexistent.csv");
+}
+
+}  // namespace

@@ -1,0 +1,118 @@
+// Per-op validation of the cost model against the boards' measurements
+// (shared/data/mcu/measured_ops_cmsis_tflm.csv): cycle MAPE per board and op family on the rows
+// used for fitting and on held-out rows, and TFLM arena bytes.
+//
+// Split (the same as mcu/scripts/fit_profiles.py): within each (device, op family) group, rows
+// with an even ordinal were used to fit the instruction forms and CPIs; odd ordinals are held out.
+// The bound is the 5 % MAPE for every (board, family, split) that has rows. The L552 has
+// a single global_average_pooling2d row, which falls in the fit half: it has no held-out pool row.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+
+#include "micronas/error.hpp"
+#include "micronas/mcu.hpp"
+#include "tests/test_util.hpp"
+
+namespace micronas::mcu {
+namespace {
+
+struct Errors {
+  double sum = 0;
+  int n = 0;
+  double mape() const { return n ? sum / n : 0; }
+};
+
+std::string group_of(const MeasuredOp& r) {
+  if (r.op == "conv2d") return "conv";
+  if (r.op == "add") return "add";
+  return "pool";
+}
+
+// (fit errors, held-out errors) per op group for one board.
+std::map<std::string, std::pair<Errors, Errors>> board_errors(const std::string& target_name) {
+  TargetProfile target = load_target(target_name);
+  std::vector<MeasuredOp> all =
+      read_measured_ops(test::data_path("mcu/measured_ops_cmsis_tflm.csv"));
+  std::map<std::string, int> ordinal;
+  std::map<std::string, std::pair<Errors, Errors>> out;
+  for (const MeasuredOp& r : all) {
+    if (!r.supported || r.device != target.measured_device) continue;
+    const bool fit = ordinal[group_of(r)]++ % 2 == 0;
+    OpPrediction p = predict_measured(target, r);
+    double err = std::fabs(static_cast<double>(p.kernel_cycles) / r.kernel_cycles - 1.0) * 100;
+    Errors& e = fit ? out[group_of(r)].first : out[group_of(r)].second;
+    e.sum += err;
+    ++e.n;
+  }
+  return out;
+}
+
+void expect_board_mape(const std::string& target_name, double bound_pct) {
+  auto errors = board_errors(target_name);
+  ASSERT_TRUE(errors.count("conv") && errors.count("add") && errors.count("pool"));
+  for (const auto& [group, e] : errors) {
+    std::printf("%s %-5s fit MAPE %.2f%% (%d rows)  held-out MAPE %.2f%% (%d rows)\n",
+                target_name.c_str(), group.c_str(), e.first.mape(), e.first.n, e.second.mape(),
+                e.second.n);
+    EXPECT_GT(e.first.n, 0);
+    EXPECT_LE(e.first.mape(), bound_pct) << target_name << " " << group << " fit rows";
+    if (e.second.n > 0) {
+      EXPECT_LE(e.second.mape(), bound_pct) << target_name << " " << group << " held-out rows";
+    }
+  }
+}
+
+TEST(McuOps, F446reCycleMapeWithin5PercentFitAndHeldOut) { expect_board_mape("stm32f446re", 5.0); }
+
+TEST(McuOps, L552CycleMapeWithin5PercentFitAndHeldOut) { expect_board_mape("stm32l552", 5.0); }
+
+TEST(McuOps, ArenaBytesWithin2PercentOr256Bytes) {
+  std::vector<MeasuredOp> all =
+      read_measured_ops(test::data_path("mcu/measured_ops_cmsis_tflm.csv"));
+  TargetProfile target = load_target("stm32f446re");
+  int checked = 0;
+  double max_abs = 0, sum_rel = 0;
+  for (const MeasuredOp& r : all) {
+    if (!r.supported || r.arena_bytes < 0) continue;
+    std::int64_t predicted = predict_measured(target, r).arena_bytes;
+    double diff = std::fabs(static_cast<double>(predicted - r.arena_bytes));
+    EXPECT_TRUE(diff <= 256 || diff <= 0.02 * r.arena_bytes)
+        << "line " << r.line << ": predicted " << predicted << " measured " << r.arena_bytes;
+    max_abs = std::max(max_abs, diff);
+    sum_rel += diff / r.arena_bytes;
+    ++checked;
+  }
+  std::printf("arena: %d rows, max |error| %.0f bytes, mean relative error %.4f%%\n", checked,
+              max_abs, 100 * sum_rel / checked);
+  EXPECT_GT(checked, 1900);
+}
+
+TEST(McuOps, CalibrateRecoversTheFittedCpi) {
+  // Calibrating the L552 profile on its own rows must give CPIs near the profile's (the profile
+  // used only the fit half, so they differ slightly).
+  TargetProfile base = load_target("stm32l552");
+  std::vector<MeasuredOp> rows =
+      rows_for_target(base, read_measured_ops(test::data_path("mcu/measured_ops_cmsis_tflm.csv")));
+  TargetProfile cal = calibrate(base, rows, "l552-cal");
+  for (CostFamily f : {CostFamily::kConvIm2col, CostFamily::kConv1x1, CostFamily::kAdd}) {
+    const int i = static_cast<int>(f);
+    EXPECT_NEAR(cal.cpi[i], base.cpi[i], 0.02 * base.cpi[i]) << cost_family_name(f);
+  }
+  // The written profile loads back with the same numbers.
+  TargetProfile back = parse_target_json(cal.to_json(), "roundtrip");
+  EXPECT_EQ(back.name, "l552-cal");
+  for (int i = 0; i < kNumCostFamilies; ++i) EXPECT_DOUBLE_EQ(back.cpi[i], cal.cpi[i]);
+}
+
+TEST(McuOps, BuiltinTargetsLoadAndUnknownIsAnError) {
+  for (const std::string& name : builtin_target_names()) EXPECT_EQ(load_target(name).name, name);
+  EXPECT_EQ(builtin_target_names().front(), "stm32f746");
+  EXPECT_THROW(load_target("stm32nope"), Error);
+  EXPECT_THROW(parse_target_json("{\"name\": \"x\"", "truncated"), Error);
+  EXPECT_THROW(parse_target_json("{\"name\": \"x\", \"core\": \"m4\"}", "partial"), Error);
+}
+
+}  // namespace
+}  // namespace micronas::mcu
