@@ -76,7 +76,8 @@ void Network<Real>::copy_parameters_from(const Network<Other>& other) {
 }
 
 template <class Real>
-const std::vector<Real>& Network<Real>::forward(const Real* input, int batch) {
+const std::vector<Real>& Network<Real>::forward(const Real* input, int batch,
+                                                ActivationPatterns* patterns) {
   if (batch < 1) throw Error(Status::kInvalidArgument, "batch must be >= 1");
   const Graph& g = graph_;
   const std::int64_t in_numel = g.values[0].numel();
@@ -87,6 +88,11 @@ const std::vector<Real>& Network<Real>::forward(const Real* input, int batch) {
                     "input sample " + std::to_string(n) + " holds a non-finite value at element " +
                         std::to_string(i));
   batch_ = batch;
+  if (patterns) {
+    patterns->hash.resize(2 * static_cast<std::size_t>(batch));
+    cpu::pattern_hash_init(batch, patterns->hash.data());
+    if (patterns->rows) patterns->rows->assign(batch, {});
+  }
   values_.assign(g.values.size(), {});
   values_[0].assign(input, input + batch * in_numel);
   for (std::size_t li = 0; li < g.layers.size(); ++li) {
@@ -109,7 +115,14 @@ const std::vector<Real>& Network<Real>::forward(const Real* input, int batch) {
                                 bn_invstd_[li].data());
         break;
       case LayerKind::kReLU:
-        cpu::relu_forward<Real>(batch * out_shape.numel(), x, out.data());
+        if (patterns) {
+          cpu::relu_forward_pattern_hash<Real>(batch, out_shape.numel(), x, out.data(),
+                                               patterns->hash.data());
+          if (patterns->rows)
+            cpu::append_pattern_bits<Real>(batch, out_shape.numel(), x, patterns->rows->data());
+        } else {
+          cpu::relu_forward<Real>(batch * out_shape.numel(), x, out.data());
+        }
         break;
       case LayerKind::kAvgPool:
         cpu::avg_pool_forward(pool_geometry(g, l), batch, x, out.data());

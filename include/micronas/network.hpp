@@ -10,6 +10,14 @@
 
 namespace micronas {
 
+// Activation patterns gathered during a forward pass (linear-region counting): every ReLU folds
+// each sample's bits [pre-activation > 0] into hash[2n], hash[2n+1]; with `rows` set, the bits
+// are also appended to rows[n] (exact verification).
+struct ActivationPatterns {
+  std::vector<std::uint64_t> hash;
+  std::vector<std::vector<std::uint64_t>>* rows = nullptr;
+};
+
 enum class InitMode {
   kPyTorchDefault,  // conv/linear weight U(±1/√fan_in), linear bias likewise, BN γ=1 β=0
   kKaimingFanIn,    // conv/linear weight N(0, 2/fan_in), biases 0, BN γ=1 β=0
@@ -40,7 +48,9 @@ class Network {
 
   // Training-mode forward of `batch` samples [batch, C, H, W]; returns logits [batch, classes].
   // Throws Error(kNumericalError) naming the sample if the input holds NaN or Inf.
-  const std::vector<Real>& forward(const Real* input, int batch);
+  // With `patterns`, ReLUs also record activation patterns (see ActivationPatterns).
+  const std::vector<Real>& forward(const Real* input, int batch,
+                                   ActivationPatterns* patterns = nullptr);
   int batch() const { return batch_; }
   // Activation of a value id from the last forward: [batch, shape].
   const std::vector<Real>& value(int id) const { return values_.at(id); }

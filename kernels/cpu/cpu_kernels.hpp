@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace micronas::cpu {
 
@@ -51,6 +52,18 @@ void relu_forward(std::int64_t n, const R* x, R* y);
 template <class R>
 void relu_backward(int cotangents, std::int64_t n, const R* dy, const R* x, R* dx,
                    bool accumulate);
+
+// Activation patterns (linear-region counting): hash[n] holds two 64-bit words per sample.
+void pattern_hash_init(int batch, std::uint64_t* hash);
+// y = ReLU(x) and, per sample n of `batch`, bits [x > 0] of its per_sample elements folded into
+// hash[2n .. 2n+1], in element order; one segment per call (layer).
+template <class R>
+void relu_forward_pattern_hash(int batch, std::int64_t per_sample, const R* x, R* y,
+                               std::uint64_t* hash);
+// The same bits, packed 64 per word, appended to rows[n] (exact verification).
+template <class R>
+void append_pattern_bits(int batch, std::int64_t per_sample, const R* x,
+                         std::vector<std::uint64_t>* rows);
 
 // Average pooling, k x k, stride, pad, count_include_pad = false (divisor = window ∩ input).
 struct PoolGeometry {
