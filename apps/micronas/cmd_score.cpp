@@ -1,0 +1,134 @@
+// `micronas score ARCH`: TE-NAS's proxies (NTK condition number, linear regions) of one cell or
+// supernet state, with FLOPs/params and timings; optional dump of every intermediate.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli_util.hpp"
+#include "commands.hpp"
+#include "micronas/score.hpp"
+#include "micronas/threads.hpp"
+
+namespace micronas::cli {
+namespace {
+
+struct ScoreCliOptions {
+  std::string arch, dataset = "cifar10", data = "synthetic", init = "released", dump, benchmark;
+  std::uint64_t seed = 0;
+  int batch = 72, repeats = 3, threads = 0;
+  bool json = false, verify_lr = false;
+};
+
+// JSON has no NaN/Inf: non-finite values become null.
+nlohmann::ordered_json number(double v) {
+  return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
+}
+
+nlohmann::ordered_json to_json(const ScoreResult& r, const ScoreOptions& o, int threads) {
+  nlohmann::ordered_json out;
+  out["arch"] = r.arch.to_string();
+  out["is_cell"] = r.arch.is_cell();
+  out["dataset"] = dataset_name(o.dataset);
+  out["data"] = o.data.to_string();
+  out["seed"] = o.seed;
+  out["batch"] = o.batch;
+  out["repeats"] = o.repeats;
+  out["init"] = init_scheme_name(o.init);
+  out["threads"] = threads;
+  out["ntk_condition"] = number(r.ntk_condition);
+  out["ntk_valid"] = r.ntk_valid;
+  out["linear_regions"] = r.linear_regions;
+  out["flops_m"] = r.size.flops_m();
+  out["params_m"] = r.size.params_m();
+  out["ntk_jacobian_columns"] = r.ntk_params;
+  nlohmann::ordered_json reps = nlohmann::ordered_json::array();
+  for (const RepeatScore& rep : r.repeats) {
+    nlohmann::ordered_json j;
+    j["ntk_condition"] = number(rep.ntk.condition);
+    j["ntk_condition_tenas"] = number(rep.ntk.tenas_condition);
+    j["ntk_valid"] = rep.ntk.valid;
+    if (!rep.ntk.valid) j["ntk_invalid_reason"] = rep.ntk.invalid_reason;
+    j["lambda_min"] = number(rep.ntk.lambda_min);
+    j["lambda_max"] = number(rep.ntk.lambda_max);
+    j["linear_regions"] = rep.linear_regions;
+    reps.push_back(j);
+  }
+  out["per_repeat"] = reps;
+  out["seconds"] = {{"ntk", r.ntk_seconds}, {"linear_regions", r.lr_seconds}};
+  return out;
+}
+
+void run_score(const ScoreCliOptions& cli) {
+  if (cli.threads > 0) set_num_threads(cli.threads);
+  auto table = load_table(cli.benchmark);
+  ScoreOptions o;
+  o.dataset = dataset_from_name(cli.dataset);
+  o.batch = cli.batch;
+  o.repeats = cli.repeats;
+  o.init = init_scheme_from_name(cli.init);
+  o.data = DataSpec::parse(cli.data);
+  o.seed = cli.seed;
+  o.verify_lr = cli.verify_lr;
+  o.dump_dir = cli.dump;
+  ScoreResult r = score_architecture(resolve_arch(cli.arch, table.get()), o);
+  nlohmann::ordered_json out = to_json(r, o, num_threads());
+  if (!cli.dump.empty()) {
+    std::ofstream f(std::filesystem::path(cli.dump) / "result.json");
+    f << out.dump(2) << "\n";
+  }
+  if (cli.json) {
+    std::cout << out.dump(2) << "\n";
+    return;
+  }
+  std::cout << "arch            " << out["arch"].get<std::string>() << "\n";
+  std::cout << std::setprecision(6);
+  for (std::size_t i = 0; i < r.repeats.size(); ++i) {
+    const RepeatScore& rep = r.repeats[i];
+    std::cout << "repeat " << i << "        ntk_cond " << rep.ntk.tenas_condition
+              << (rep.ntk.valid ? "" : "  (INVALID: " + rep.ntk.invalid_reason + ")")
+              << "   linear_regions " << rep.linear_regions << "\n";
+  }
+  std::cout << "ntk_cond        " << r.ntk_condition << (r.ntk_valid ? "" : "  (invalid repeats)")
+            << "\nlinear_regions  " << r.linear_regions << "\nflops_m         "
+            << r.size.flops_m() << "\nparams_m        " << r.size.params_m()
+            << "\nseconds         ntk " << r.ntk_seconds << ", linear regions " << r.lr_seconds
+            << "\n";
+}
+
+}  // namespace
+
+void add_score_command(CLI::App& app) {
+  auto opt = std::make_shared<ScoreCliOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "score", "TE-NAS proxies of a cell or supernet state: NTK condition number (batched "
+               "Jacobian) and number of linear regions, plus FLOPs/params");
+  cmd->add_option("ARCH", opt->arch, "NB201 string, supernet state, 'supernet', or an index "
+                                     "with --benchmark")
+      ->required();
+  cmd->add_option("--seed", opt->seed, "Seed for weights and inputs")->capture_default_str();
+  cmd->add_option("--batch", opt->batch, "NTK batch size (TE-NAS 72, MicroNAS 128)")
+      ->capture_default_str();
+  cmd->add_option("--repeat", opt->repeats, "Repeats (fresh data each)")->capture_default_str();
+  cmd->add_option("--data", opt->data, "synthetic | cifar10:PATH | cifar100:PATH | npy:PATH")
+      ->capture_default_str();
+  cmd->add_option("--init", opt->init,
+                  "released (PyTorch defaults, kept across repeats, as TE-NAS ran) | kaiming "
+                  "(redrawn per repeat, as the paper intends)")
+      ->capture_default_str();
+  cmd->add_option("--dataset", opt->dataset, "cifar10 | cifar100 | imagenet16")
+      ->capture_default_str();
+  cmd->add_option("--threads", opt->threads, "CPU threads (default: OpenMP's)");
+  cmd->add_option("--benchmark", opt->benchmark, "NB201 table, to accept an index as ARCH");
+  cmd->add_option("--dump", opt->dump,
+                  "Write inputs, parameters, jacobian.npy, ntk.npy, eigenvalues.npy, "
+                  "lr_inputs.npy and result.json (repeat 0) into this folder");
+  cmd->add_flag("--verify-lr", opt->verify_lr,
+                "Also count exact activation bit rows and check the hash count");
+  cmd->add_flag("--json", opt->json, "Machine-readable JSON output");
+  cmd->callback([opt]() { run_score(*opt); });
+}
+
+}  // namespace micronas::cli

@@ -1,0 +1,125 @@
+#include "micronas/score.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "micronas/error.hpp"
+#include "micronas/npy.hpp"
+#include "micronas/random.hpp"
+
+namespace micronas {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+void validate(const ScoreOptions& o) {
+  auto fail = [](const std::string& what) { throw Error(Status::kInvalidArgument, what); };
+  if (o.batch < 2) fail("--batch must be >= 2 (an NTK needs at least two samples)");
+  if (o.repeats < 1) fail("--repeat must be >= 1");
+  if (o.lr_samples < 2) fail("linear-region batches need >= 2 samples (batch-statistics BN)");
+  if (o.lr_batches < 1) fail("at least one linear-region batch is needed");
+}
+
+void dump_parameters(const Network<float>& net, const std::filesystem::path& dir) {
+  std::filesystem::create_directories(dir);
+  for (const Parameter& p : net.graph().params) {
+    std::vector<std::int64_t> shape(p.shape.begin(), p.shape.end());
+    write_npy((dir / (p.name + ".npy")).string(), shape, net.params() + p.offset);
+  }
+}
+
+void dump_ntk(const std::filesystem::path& dir, const ImageBatch& inputs, const Network<float>& net,
+              const Jacobian& j, const std::vector<double>& gram, const NtkCondition& cond) {
+  std::filesystem::create_directories(dir);
+  write_npy((dir / "ntk_inputs.npy").string(), {inputs.n, inputs.c, inputs.h, inputs.w},
+            inputs.data.data());
+  dump_parameters(net, dir / "ntk_params");
+  write_npy((dir / "jacobian.npy").string(), {j.rows, j.cols}, j.values.data());
+  write_npy((dir / "ntk.npy").string(), {j.rows, j.rows}, gram.data());
+  if (!cond.eigenvalues.empty())
+    write_npy((dir / "eigenvalues.npy").string(),
+              {static_cast<std::int64_t>(cond.eigenvalues.size())}, cond.eigenvalues.data());
+}
+
+}  // namespace
+
+const char* init_scheme_name(InitScheme scheme) {
+  return scheme == InitScheme::kReleased ? "released" : "kaiming";
+}
+
+InitScheme init_scheme_from_name(const std::string& name) {
+  if (name == "released") return InitScheme::kReleased;
+  if (name == "kaiming") return InitScheme::kKaiming;
+  throw Error(Status::kInvalidArgument,
+              "unknown init '" + name + "' (expected released or kaiming)");
+}
+
+int ntk_input_size(Dataset dataset) { return dataset == Dataset::kImageNet16 ? 16 : 32; }
+
+ScoreResult score_architecture(const Arch& arch, const ScoreOptions& o) {
+  validate(o);
+  ScoreResult result;
+  result.arch = arch;
+  result.size = model_size(build_graph(NetworkConfig::nb201(o.dataset), arch));
+
+  Network<float> ntk_net(build_graph(NetworkConfig::ntk(o.dataset), arch));
+  Network<float> lr_net(build_graph(NetworkConfig::linear_regions(o.dataset), arch));
+  // Independent streams: changing the LR settings never changes the NTK inputs or weights.
+  InputSampler ntk_data(o.data, derive_seed(o.seed, "ntk-data"));
+  InputSampler lr_data(o.data, derive_seed(o.seed, "lr-data"));
+  const bool released = o.init == InitScheme::kReleased;
+  const std::filesystem::path dump = o.dump_dir;
+
+  for (int r = 0; r < o.repeats; ++r) {
+    RepeatScore rep;
+    auto start = Clock::now();
+    if (released && r == 0) ntk_net.initialize(InitMode::kPyTorchDefault, derive_seed(o.seed, "ntk-init"));
+    if (!released)
+      ntk_net.initialize(InitMode::kKaimingFanOut, derive_seed(derive_seed(o.seed, "ntk-init"), r));
+    ImageBatch batch = ntk_data.ntk_batch(o.batch, ntk_input_size(o.dataset));
+    Jacobian j = compute_jacobian(ntk_net, batch.data.data(), batch.n);
+    std::vector<double> gram = ntk_gram(j);
+    rep.ntk = ntk_condition(gram, j.rows);
+    result.ntk_params = j.cols;
+    if (!o.dump_dir.empty() && r == 0) dump_ntk(dump, batch, ntk_net, j, gram, rep.ntk);
+    result.ntk_seconds += seconds_since(start);
+
+    start = Clock::now();
+    if (released && r == 0) lr_net.initialize(InitMode::kPyTorchDefault, derive_seed(o.seed, "lr-init"));
+    if (!released)
+      lr_net.initialize(InitMode::kKaimingFanIn, derive_seed(derive_seed(o.seed, "lr-init"), r));
+    LinearRegionCounter counter(o.verify_lr);
+    std::vector<float> all_inputs;
+    for (int b = 0; b < o.lr_batches; ++b) {
+      ImageBatch lr = lr_data.lr_batch(o.lr_samples);
+      counter.add_batch(lr_net, lr.data.data(), lr.n);
+      if (!o.dump_dir.empty() && r == 0)
+        all_inputs.insert(all_inputs.end(), lr.data.begin(), lr.data.end());
+    }
+    rep.linear_regions = counter.count();
+    if (!o.dump_dir.empty() && r == 0) {
+      write_npy((dump / "lr_inputs.npy").string(),
+                {static_cast<std::int64_t>(o.lr_batches) * o.lr_samples, 1, 3, 3},
+                all_inputs.data());
+      dump_parameters(lr_net, dump / "lr_params");
+    }
+    result.lr_seconds += seconds_since(start);
+    result.repeats.push_back(rep);
+  }
+  double ntk_sum = 0, lr_sum = 0;
+  for (const RepeatScore& rep : result.repeats) {
+    ntk_sum += rep.ntk.tenas_condition;
+    lr_sum += static_cast<double>(rep.linear_regions);
+    result.ntk_valid = result.ntk_valid && rep.ntk.valid;
+  }
+  result.ntk_condition = ntk_sum / o.repeats;
+  result.linear_regions = lr_sum / o.repeats;
+  return result;
+}
+
+}  // namespace micronas
