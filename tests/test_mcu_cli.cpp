@@ -1,8 +1,6 @@
 // The `micronas mcu` verbs as a user runs them: outputs and one-line errors with a non-zero exit.
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <fstream>
 #include <string>
 
@@ -10,21 +8,8 @@
 
 namespace {
 
-struct Result {
-  int status;
-  std::string output;
-};
-
-Result run(const std::string& args) {
-  std::string cmd = std::string(MICRONAS_CLI) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  Result r{-1, ""};
-  if (!pipe) return r;
-  std::array<char, 4096> buf;
-  while (std::fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
-  r.status = pclose(pipe);
-  return r;
-}
+using Result = micronas::test::CliResult;
+Result run(const std::string& args) { return micronas::test::run_cli(args); }
 
 std::string temp_path(const std::string& name) { return ::testing::TempDir() + "/" + name; }
 

@@ -1,0 +1,70 @@
+// The `info` and `score` verbs as a user runs them: help, outputs, and one-line errors with a
+// non-zero exit.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "tests/test_util.hpp"
+
+namespace micronas {
+namespace {
+
+using test::run_cli;
+
+const char* kBest =
+    "'|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|"
+    "nor_conv_3x3~2|'";
+
+TEST(Cli, HelpListsVerbs) {
+  auto r = run_cli("--help");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* verb : {"info", "score", "mcu"})
+    EXPECT_NE(r.output.find(verb), std::string::npos) << verb;
+  EXPECT_EQ(run_cli("score --help").status, 0);
+  EXPECT_NE(run_cli("").status, 0);  // a verb is required
+}
+
+TEST(Cli, InfoWithBenchmarkByStringAndIndex) {
+  std::string table = test::data_path("nb201/nb201.csv");
+  auto by_index = run_cli("info 9930 --json --benchmark " + table);
+  ASSERT_EQ(by_index.status, 0) << by_index.output;
+  auto j = nlohmann::json::parse(by_index.output);
+  EXPECT_EQ(j["index"], 9930);
+  EXPECT_NEAR(j["cifar10_test"].get<double>(), 94.363333, 1e-6);
+  EXPECT_NEAR(j["flops_m"].get<double>(), 184.73025, 1e-9);
+  auto by_string = run_cli(std::string("info ") + kBest + " --json --benchmark " + table);
+  EXPECT_EQ(nlohmann::json::parse(by_string.output)["index"], 9930);
+}
+
+TEST(Cli, BadInputGivesOneErrorLineAndNonZeroExit) {
+  for (const std::string& args :
+       {std::string("info '|bogus~0|+|none~0|none~1|+|none~0|none~1|none~2|'"),
+        std::string("info 12"), std::string("info 12 --benchmark /nonexistent.csv"),
+        std::string("score supernet --batch 1"), std::string("score supernet --data bogus"),
+        std::string("score supernet --init nope"),
+        std::string("info supernet --dataset mnist")}) {
+    auto r = run_cli(args);
+    EXPECT_NE(r.status, 0) << args;
+    EXPECT_EQ(r.output.rfind("micronas: error: ", 0), 0u) << args << " -> " << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  }
+}
+
+TEST(Cli, ScoreJsonOnSyntheticData) {
+  auto r = run_cli(std::string("score ") + kBest + " --batch 8 --repeat 2 --json --seed 3");
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["per_repeat"].size(), 2u);
+  EXPECT_TRUE(j["ntk_valid"].get<bool>());
+  EXPECT_GT(j["ntk_condition"].get<double>(), 1.0);
+  EXPECT_GT(j["linear_regions"].get<double>(), 1.0);
+  EXPECT_NEAR(j["flops_m"].get<double>(), 184.73025, 1e-9);
+  // Same seed, same output.
+  auto again = run_cli(std::string("score ") + kBest + " --batch 8 --repeat 2 --json --seed 3");
+  auto k = nlohmann::json::parse(again.output);
+  EXPECT_EQ(j["per_repeat"], k["per_repeat"]);
+}
+
+}  // namespace
+}  // namespace micronas
