@@ -18,9 +18,9 @@ constexpr int kMaxSweeps = 60;
 // without cancellation; the diagonal moves by t * a_pq instead of being recomputed from the
 // rotated 2x2 block, and off-block entries are updated as x - s (y + tau x) with
 // tau = s / (1 + c), a small correction to x rather than a sum of two large products.
-void rotate(double* a, double* d, int n, int p, int q) {
-  double* row_p = a + static_cast<std::size_t>(p) * n;
-  double* row_q = a + static_cast<std::size_t>(q) * n;
+void rotate(double* a, double* d, int n, std::size_t ld, int p, int q) {
+  double* row_p = a + p * ld;
+  double* row_q = a + q * ld;
   const double apq = row_p[q];
   const double theta = (d[q] - d[p]) / (2.0 * apq);
   // For |theta| > 1e150, theta^2 would overflow; then t = 1 / (2 theta) to full precision.
@@ -39,8 +39,8 @@ void rotate(double* a, double* d, int n, int p, int q) {
     row_q[k] = y + s * (x - tau * y);
   }
   for (int k = 0; k < n; ++k) {
-    a[static_cast<std::size_t>(k) * n + p] = row_p[k];
-    a[static_cast<std::size_t>(k) * n + q] = row_q[k];
+    a[k * ld + p] = row_p[k];
+    a[k * ld + q] = row_q[k];
   }
   // The 2x2 block got only the one-sided update above; set it to the exact two-sided result.
   d[p] -= t * apq;
@@ -74,14 +74,17 @@ std::vector<double> symmetric_eigenvalues(const double* a, int n) {
   // can then neither overflow nor underflow prematurely, whatever the input's magnitude.
   int exponent = 0;
   std::frexp(max_abs, &exponent);
-  std::vector<double> w(nn);
+  // Rows are padded by one element: with a power-of-two stride (n = 128, 512) the strided column
+  // stores of every rotation all map to the same L1 set and evict each other.
+  const std::size_t ld = static_cast<std::size_t>(n) + 1;
+  std::vector<double> w(ld * n);
   for (int i = 0; i < n; ++i) {
     for (int j = i; j < n; ++j) {
       // The upper triangle is authoritative; mirroring it makes `w` exactly symmetric.
       const double v = std::ldexp(a[static_cast<std::size_t>(i) * n + j], -exponent);
-      w[static_cast<std::size_t>(i) * n + j] = w[static_cast<std::size_t>(j) * n + i] = v;
+      w[i * ld + j] = w[j * ld + i] = v;
     }
-    d[i] = w[static_cast<std::size_t>(i) * n + i];
+    d[i] = w[i * ld + i];
   }
 
   // Demmel & Veselic's stopping rule: a_pq is negligible when |a_pq| <= eps sqrt(|a_pp a_qq|).
@@ -97,11 +100,11 @@ std::vector<double> symmetric_eigenvalues(const double* a, int n) {
     // Fixed row-cyclic order: (0,1), (0,2), ..., (n-2,n-1). Deterministic by construction.
     for (int p = 0; p < n - 1; ++p) {
       for (int q = p + 1; q < n; ++q) {
-        const double apq = std::abs(w[static_cast<std::size_t>(p) * n + q]);
+        const double apq = std::abs(w[p * ld + q]);
         if (apq <= floor || apq <= eps * std::sqrt(std::abs(d[p])) * std::sqrt(std::abs(d[q]))) {
           continue;
         }
-        rotate(w.data(), d.data(), n, p, q);
+        rotate(w.data(), d.data(), n, ld, p, q);
         ++rotations;
       }
     }
