@@ -33,8 +33,13 @@ void BM_symmetric_eigenvalues(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(symmetric_eigenvalues(a.data(), n));
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_symmetric_eigenvalues)->Name("BM_symmetric_eigenvalues/jacobi_cyclic")
-    ->Arg(72)->Arg(128)->Arg(256)->Arg(512)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_symmetric_eigenvalues)
+    ->Name("BM_symmetric_eigenvalues/jacobi_cyclic")
+    ->Arg(72)
+    ->Arg(128)
+    ->Arg(256)
+    ->Arg(512)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace micronas

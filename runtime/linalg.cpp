@@ -117,8 +117,8 @@ std::vector<double> symmetric_eigenvalues(const double* a, int n) {
     }
   }
   throw Error(Status::kNumericalError, "symmetric_eigenvalues: Jacobi did not converge in " +
-                                           std::to_string(kMaxSweeps) + " sweeps (n = " +
-                                           std::to_string(n) + ")");
+                                           std::to_string(kMaxSweeps) +
+                                           " sweeps (n = " + std::to_string(n) + ")");
 }
 
 }  // namespace micronas

@@ -130,7 +130,8 @@ TEST(SymmetricEigenvalues, DiagonalAndScaledInputsAreExact) {
   // Scaling by a power of two scales the result exactly (the solver rescales internally).
   std::vector<double> b = with_spectrum({1.0, 2.0, 3.0, 4.0}, 3), c = b;
   for (double& x : c) x = std::ldexp(x, 900);
-  std::vector<double> eb = symmetric_eigenvalues(b.data(), 4), ec = symmetric_eigenvalues(c.data(), 4);
+  std::vector<double> eb = symmetric_eigenvalues(b.data(), 4),
+                      ec = symmetric_eigenvalues(c.data(), 4);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(std::ldexp(eb[i], 900), ec[i]);
 }
 
@@ -165,10 +166,10 @@ void expect_positive_definite(int n, double kappa, std::uint64_t seed) {
   EXPECT_GT(got[0], 0.0) << "kappa " << kappa;
   EXPECT_LE(rel, n * kEps * kappa) << "kappa " << kappa;
   const double cond = got.back() / got[0];
-  std::printf("  n=%d kappa=%.0e: max|dl|/||A|| = %.2e (%.1f eps), lambda_min rel err = %.2e "
-              "(%.2f eps kappa), cond = %.6e\n",
-              n, kappa, e.max_abs / e.norm, e.max_abs / e.norm / kEps, rel, rel / (kEps * kappa),
-              cond);
+  std::printf(
+      "  n=%d kappa=%.0e: max|dl|/||A|| = %.2e (%.1f eps), lambda_min rel err = %.2e "
+      "(%.2f eps kappa), cond = %.6e\n",
+      n, kappa, e.max_abs / e.norm, e.max_abs / e.norm / kEps, rel, rel / (kEps * kappa), cond);
 }
 
 TEST(SymmetricEigenvalues, PositiveDefiniteConditioned) {
