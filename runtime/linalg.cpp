@@ -13,7 +13,7 @@ namespace {
 constexpr int kMaxSweeps = 60;
 
 // One Jacobi rotation in the (p, q) plane that annihilates a[p][q] of the full symmetric n x n
-// matrix `a` (row-major, both triangles kept up to date) and its diagonal copy `d`.
+// matrix `a` (row-major; which entries are current is explained below) and its diagonal copy `d`.
 // Rutishauser's formulas: t = tan(phi) is the smaller root of t^2 + 2 theta t - 1 = 0, computed
 // without cancellation; the diagonal moves by t * a_pq instead of being recomputed from the
 // rotated 2x2 block, and off-block entries are updated as x - s (y + tau x) with
@@ -31,17 +31,17 @@ void rotate(double* a, double* d, int n, std::size_t ld, int p, int q) {
   const double s = t * c;
   const double tau = s / (1.0 + c);
 
-  // Rows p and q are contiguous: rotate them in one vectorisable pass, then mirror them into
-  // columns p and q (strided stores only, no strided loads).
+  // Rows p and q are contiguous: rotate them in one vectorisable pass, then mirror row q into
+  // column q (strided stores, no strided loads), but only into rows p..n-1: rows above p take no
+  // part in the rest of the sweep and are refreshed from the lower triangle when it ends.
+  // Column p is mirrored by the caller once per run of rotations sharing p: until then only rows
+  // p and q are read, and their entries in column p lie in the 2x2 block overwritten below.
   for (int k = 0; k < n; ++k) {
     const double x = row_p[k], y = row_q[k];
     row_p[k] = x - s * (y + tau * x);
     row_q[k] = y + s * (x - tau * y);
   }
-  for (int k = 0; k < n; ++k) {
-    a[k * ld + p] = row_p[k];
-    a[k * ld + q] = row_q[k];
-  }
+  for (int k = p; k < n; ++k) a[k * ld + q] = row_q[k];
   // The 2x2 block got only the one-sided update above; set it to the exact two-sided result.
   d[p] -= t * apq;
   d[q] += t * apq;
@@ -107,9 +107,14 @@ std::vector<double> symmetric_eigenvalues(const double* a, int n) {
         rotate(w.data(), d.data(), n, ld, p, q);
         ++rotations;
       }
+      for (int k = p + 1; k < n; ++k) w[k * ld + p] = w[p * ld + k];
     }
     // A sweep without rotations left the matrix unchanged, so every off-diagonal entry meets
     // the rule at once.
+    // Invariant: the lower triangle and every row from p on are current; restore symmetry.
+    for (int i = 0; i < n; ++i) {
+      for (int j = i + 1; j < n; ++j) w[i * ld + j] = w[j * ld + i];
+    }
     if (rotations == 0) {
       for (double& v : d) v = std::ldexp(v, exponent);
       std::sort(d.begin(), d.end());
