@@ -30,7 +30,10 @@ struct DataSpec {
 class InputSampler {
  public:
   // Loads the data eagerly: a missing, truncated or malformed file throws Error(kIoError) naming
-  // the file and the problem (e.g. "record 12 is truncated: 1500 of 3073 bytes").
+  // the file and the problem (e.g. "record 12 is truncated: 1500 of 3073 bytes"). An npy array
+  // that is not 4-D throws kInvalidArgument; one holding NaN/Inf (or float64 values beyond
+  // float32's range) throws kNumericalError naming the first bad element. The sampler owns its
+  // random stream: successive calls continue it, so repeated calls give different batches.
   InputSampler(const DataSpec& spec, std::uint64_t seed);
   ~InputSampler();
   InputSampler(InputSampler&&) noexcept;
@@ -41,12 +44,15 @@ class InputSampler {
   // (TE-NAS's training transform), normalised per channel with NB201's mean/std.
   // Synthetic: N(0, 1). Npy: `batch` distinct random samples of the user's [N, 3, size, size]
   // array (no augmentation; the user's values are used as given).
+  // Throws kInvalidArgument for batch < 1, fewer than `batch` images or an npy array of another
+  // shape; kUnsupported for CIFAR with size != 32 (NB201's 16 x 16 configurations are defined on
+  // ImageNet16-120 images, which CIFAR cannot stand in for).
   ImageBatch ntk_batch(int batch, int size);
 
   // Linear-region batch [batch, 1, 3, 3]. CIFAR: for each sample a random image, a random
   // channel and a random 3x3 window (no padding, no flip) of the normalised image. Synthetic:
   // N(0, 1). Npy: an [N, 1, 3, 3] array gives `batch` distinct random samples as given; any other
-  // [N, C, H, W] array is cropped like CIFAR.
+  // [N, C, H, W] array with H, W >= 3 is cropped like CIFAR (values as given).
   ImageBatch lr_batch(int batch);
 
   const DataSpec& spec() const;
