@@ -8,22 +8,21 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "micronas/arch.hpp"
-#include "micronas/graph.hpp"
-#include "micronas/network.hpp"
-#include "micronas/npy.hpp"
+#include "tests/golden_loader.hpp"
 
 namespace micronas {
 namespace {
 
 using nlohmann::json;
+using test::golden_dir;
+using test::GoldenCase;
+using test::max_abs;
+using test::to_shape;
 
 const std::vector<std::string> kCases = {"ntk_cell", "supernet_none", "supernet_mixed", "lr_thin",
                                          "c4n2_reductions"};
@@ -51,26 +50,6 @@ constexpr double kFloatTolerance = 1e-4;
 // maximum, since the rounding error is relative to the terms that cancel, not to the result.
 constexpr double kGradientFloor = 1e-3;
 
-std::string case_dir(const std::string& name) {
-  return std::string(MICRONAS_TEST_DIR) + "/golden/" + name;
-}
-
-json read_json(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot open " + path);
-  return json::parse(in);
-}
-
-double max_abs(const std::vector<double>& v) {
-  double m = 0;
-  for (double x : v) m = std::max(m, std::abs(x));
-  return m;
-}
-
-std::vector<std::int64_t> to_shape(const std::vector<int>& dims) {
-  return std::vector<std::int64_t>(dims.begin(), dims.end());
-}
-
 // Largest error of one comparison, relative to the reference's largest magnitude.
 struct Worst {
   double error = 0;
@@ -83,26 +62,19 @@ struct Worst {
 class PyTorchReference : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    dir_ = case_dir(GetParam());
-    meta_ = read_json(dir_ + "/case.json");
-    const json& c = meta_.at("config");
-    config_.channels = c.at("channels");
-    config_.cells_per_stage = c.at("cells_per_stage");
-    config_.use_stem = c.at("use_stem");
-    config_.depth = c.at("depth");
-    config_.input_channels = c.at("input_channels");
-    config_.input_size = c.at("input_size");
-    config_.num_classes = c.at("num_classes");
-    arch_ = Arch::parse(meta_.at("arch").get<std::string>());
+    golden_ = std::make_unique<GoldenCase>(golden_dir(GetParam()));
+    meta_ = golden_->meta;
+    config_ = golden_->config;
+    arch_ = golden_->arch;
     batch_ = meta_.at("batch");
   }
 
-  NpyArray load(const std::string& relative) const { return read_npy(dir_ + "/" + relative); }
+  NpyArray load(const std::string& relative) const { return golden_->load(relative); }
 
   template <class Real>
   void check(double tolerance);
 
-  std::string dir_;
+  std::unique_ptr<GoldenCase> golden_;
   json meta_;
   NetworkConfig config_;
   Arch arch_;
@@ -115,26 +87,7 @@ void PyTorchReference::check(double tolerance) {
   const Graph& graph = net.graph();
   const std::int64_t P = net.num_params();
 
-  // The parameter lists must be identical, in order: the Jacobian concatenates parameters in
-  // registration order, so an ordering difference is a semantic difference too.
-  std::vector<std::string> ours, theirs;
-  for (const Parameter& p : graph.params) ours.push_back(p.name);
-  for (const json& e : meta_.at("params")) theirs.push_back(e.at("name"));
-  for (const std::string& name : ours)
-    if (std::find(theirs.begin(), theirs.end(), name) == theirs.end())
-      ADD_FAILURE() << "engine parameter '" << name << "' is missing from the reference";
-  for (const std::string& name : theirs)
-    if (std::find(ours.begin(), ours.end(), name) == ours.end())
-      ADD_FAILURE() << "reference parameter '" << name << "' is missing from the engine";
-  ASSERT_EQ(ours, theirs) << "parameter names or registration order differ";
-
-  for (const json& e : meta_.at("params")) {
-    const Parameter& p = net.parameter(e.at("name"));
-    NpyArray value = load(e.at("value"));
-    ASSERT_EQ(value.shape, to_shape(p.shape)) << "shape of parameter '" << p.name << "'";
-    for (std::int64_t i = 0; i < p.size; ++i)
-      net.params()[p.offset + i] = static_cast<Real>(value.data[i]);
-  }
+  ASSERT_NO_FATAL_FAILURE(test::load_golden_parameters(*golden_, net));
 
   const json& files = meta_.at("files");
   NpyArray input = load(files.at("input"));
@@ -238,12 +191,11 @@ INSTANTIATE_TEST_SUITE_P(Golden, PyTorchReference, ::testing::ValuesIn(kCases),
                          });
 
 // Every golden folder is exercised: a case added by the script but not listed above fails here.
+// proxies/ holds the proxy cases of test_proxies_reference.cpp, which checks them likewise.
 TEST(PyTorchReferenceCases, ListMatchesGoldenFolders) {
-  std::vector<std::string> folders;
-  for (const auto& entry : std::filesystem::directory_iterator(case_dir("")))
-    if (entry.is_directory()) folders.push_back(entry.path().filename().string());
+  std::vector<std::string> folders = test::subfolders(golden_dir(""));
+  folders.erase(std::remove(folders.begin(), folders.end(), "proxies"), folders.end());
   std::vector<std::string> listed = kCases;
-  std::sort(folders.begin(), folders.end());
   std::sort(listed.begin(), listed.end());
   EXPECT_EQ(folders, listed);
 }
