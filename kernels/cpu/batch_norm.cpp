@@ -40,8 +40,7 @@ void batch_norm_forward(int batch, int channels, int plane, const R* x, const R*
 template <class R>
 void batch_norm_backward(int cotangents, int batch, int channels, int plane, const R* dy,
                          const R* x, const double* mean, const double* invstd, const R* gamma,
-                         R* dx, bool accumulate, R* dgamma, R* dbeta,
-                         std::int64_t dparam_stride) {
+                         R* dx, bool accumulate, R* dgamma, R* dbeta, std::int64_t dparam_stride) {
   const double count = static_cast<double>(batch) * plane;
 #pragma omp parallel for collapse(2) schedule(static)
   for (int t = 0; t < cotangents; ++t) {
@@ -82,12 +81,11 @@ void batch_norm_backward(int cotangents, int batch, int channels, int plane, con
   }
 }
 
-#define MICRONAS_INSTANTIATE(R)                                                              \
+#define MICRONAS_INSTANTIATE(R)                                                                \
   template void batch_norm_forward<R>(int, int, int, const R*, const R*, const R*, double, R*, \
-                                      double*, double*);                                     \
-  template void batch_norm_backward<R>(int, int, int, int, const R*, const R*, const double*, \
-                                       const double*, const R*, R*, bool, R*, R*,            \
-                                       std::int64_t);
+                                      double*, double*);                                       \
+  template void batch_norm_backward<R>(int, int, int, int, const R*, const R*, const double*,  \
+                                       const double*, const R*, R*, bool, R*, R*, std::int64_t);
 MICRONAS_INSTANTIATE(float)
 MICRONAS_INSTANTIATE(double)
 #undef MICRONAS_INSTANTIATE
