@@ -100,6 +100,35 @@ TYPED_TEST(KernelTest, Conv2dForwardAndBackward) {
   }
 }
 
+// The ReLU-fused data gradient: dx (+)= [relu_input > 0] ⊙ conv_transpose(dy) against the
+// reference conv backward followed by the reference ReLU backward, same tolerances; the mask is
+// [N, ...] and shared by all T cotangents.
+TYPED_TEST(KernelTest, Conv2dBackwardDataFusedRelu) {
+  using R = TypeParam;
+  const int N = 3, T = 2;
+  for (const ConvCase& c : kConvCases) {
+    reference::ConvShape s{N, c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad};
+    cpu::ConvGeometry g{c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad, s.ho(), s.wo()};
+    Vec x = random_vec(std::size_t(N) * c.cin * c.h * c.w, 21);
+    Vec pre = random_vec(x.size(), 22);  // the ReLU's input: about half the mask is open
+    Vec w = random_vec(std::size_t(c.cout) * c.cin * c.k * c.k, 23);
+    const std::size_t ny = std::size_t(N) * c.cout * s.ho() * s.wo();
+    Vec dy = random_vec(ny * T, 24), base = random_vec(x.size() * T, 25);
+    std::vector<R> wr = cast<R>(w), dyr = cast<R>(dy), prer = cast<R>(pre);
+    std::vector<R> dx(x.size() * T), dxa = cast<R>(base);
+    cpu::conv2d_backward_data<R>(g, T, N, dyr.data(), wr.data(), prer.data(), dx.data(), false);
+    cpu::conv2d_backward_data<R>(g, T, N, dyr.data(), wr.data(), prer.data(), dxa.data(), true);
+    for (int t = 0; t < T; ++t) {
+      Vec dyt(dy.begin() + t * ny, dy.begin() + (t + 1) * ny), rdx, rdw;
+      reference::conv2d_backward(s, x, w, dyt, &rdx, &rdw);
+      Vec want = reference::relu_backward(pre, rdx);
+      expect_close(want, dx.data() + t * x.size(), x.size(), "fused relu conv dx");
+      for (std::size_t i = 0; i < want.size(); ++i) want[i] += base[t * x.size() + i];
+      expect_close(want, dxa.data() + t * x.size(), x.size(), "fused relu conv dx, accumulate");
+    }
+  }
+}
+
 TYPED_TEST(KernelTest, BatchNormTrainingForwardAndBackward) {
   using R = TypeParam;
   const int N = 4, C = 3, plane = 10, T = 3;
