@@ -14,6 +14,67 @@ inline void window(int o, int stride, int pad, int k, int size, int* start, int*
   *end = std::min(s + k, size);
 }
 
+// Stride-1 average-pool backward as a separable box sum (see avg_pool_backward); K > 0 fixes
+// the window length at compile time, K = 0 reads it from g.
+template <class R, int K>
+void avg_pool_backward_stride1(const PoolGeometry& g, std::int64_t planes, const R* dy, R* dx,
+                               bool accumulate, const std::vector<R>& divisor_rows,
+                               const std::vector<R>& divisor_cols) {
+  const int k = K > 0 ? K : g.k;
+  const std::int64_t in_plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
+  const int q = k - 1 - g.pad;
+  const int pw = g.wo + 2 * q, ph = g.ho + 2 * q;
+  // Reciprocal divisors per position; s = dy · (1 / divisor) keeps the inner loop multiply-only.
+  std::vector<R> inv(static_cast<std::size_t>(out_plane));
+  for (int oh = 0; oh < g.ho; ++oh)
+    for (int ow = 0; ow < g.wo; ++ow)
+      inv[oh * g.wo + ow] = R(1) / (divisor_rows[oh] * divisor_cols[ow]);
+#pragma omp parallel for schedule(static)
+  for (std::int64_t p = 0; p < planes; ++p) {
+    thread_local std::vector<R> padded, rows;
+    padded.assign(static_cast<std::size_t>(ph) * pw, R(0));
+    rows.resize(static_cast<std::size_t>(ph) * g.w);
+    const R* dyp = dy + p * out_plane;
+    for (int oh = 0; oh < g.ho; ++oh) {
+      R* d = padded.data() + (oh + q) * pw + q;
+      const R* iv = inv.data() + oh * g.wo;
+      const R* src = dyp + oh * g.wo;
+#pragma omp simd
+      for (int ow = 0; ow < g.wo; ++ow) d[ow] = src[ow] * iv[ow];
+    }
+    for (int r = 0; r < ph; ++r) {
+      const R* src = padded.data() + r * pw;
+      R* d = rows.data() + r * g.w;
+#pragma omp simd
+      for (int j = 0; j < g.w; ++j) {
+        R sum = src[j];
+        for (int e = 1; e < k; ++e) sum += src[j + e];
+        d[j] = sum;
+      }
+    }
+    R* dxp = dx + p * in_plane;
+    for (int i = 0; i < g.h; ++i) {
+      R* d = dxp + i * g.w;
+      const R* src = rows.data() + i * g.w;
+      if (accumulate) {
+#pragma omp simd
+        for (int j = 0; j < g.w; ++j) {
+          R sum = src[j];
+          for (int e = 1; e < k; ++e) sum += src[e * g.w + j];
+          d[j] += sum;
+        }
+      } else {
+#pragma omp simd
+        for (int j = 0; j < g.w; ++j) {
+          R sum = src[j];
+          for (int e = 1; e < k; ++e) sum += src[e * g.w + j];
+          d[j] = sum;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 template <class R>
@@ -48,8 +109,6 @@ void avg_pool_backward(const PoolGeometry& g, int batch, const R* dy, R* dx, boo
     // s = dy / divisor; o ranges over [i + pad - k + 1, i + pad], so dx is a k x k box sum of s
     // zero-padded by k - 1 - pad: separable into a horizontal and a vertical pass of k
     // contiguous adds each (2k adds per element instead of k² scattered ones).
-    const int q = g.k - 1 - g.pad;
-    const int pw = g.wo + 2 * q, ph = g.ho + 2 * q;
     std::vector<R> divisor_rows(g.ho), divisor_cols(g.wo);
     for (int o = 0; o < g.ho; ++o) {
       int a, b;
@@ -61,39 +120,11 @@ void avg_pool_backward(const PoolGeometry& g, int batch, const R* dy, R* dx, boo
       window(o, 1, g.pad, g.k, g.w, &a, &b);
       divisor_cols[o] = static_cast<R>(b - a);
     }
-#pragma omp parallel for schedule(static)
-    for (std::int64_t p = 0; p < planes; ++p) {
-      thread_local std::vector<R> padded, rows;
-      padded.assign(static_cast<std::size_t>(ph) * pw, R(0));
-      rows.resize(static_cast<std::size_t>(ph) * g.w);
-      const R* dyp = dy + p * out_plane;
-      for (int oh = 0; oh < g.ho; ++oh) {
-        R* d = padded.data() + (oh + q) * pw + q;
-        for (int ow = 0; ow < g.wo; ++ow)
-          d[ow] = dyp[oh * g.wo + ow] / (divisor_rows[oh] * divisor_cols[ow]);
-      }
-      for (int r = 0; r < ph; ++r) {
-        const R* src = padded.data() + r * pw;
-        R* d = rows.data() + r * g.w;
-#pragma omp simd
-        for (int j = 0; j < g.w; ++j) {
-          R sum = src[j];
-          for (int e = 1; e < g.k; ++e) sum += src[j + e];
-          d[j] = sum;
-        }
-      }
-      R* dxp = dx + p * in_plane;
-      for (int i = 0; i < g.h; ++i) {
-        R* d = dxp + i * g.w;
-        const R* src = rows.data() + i * g.w;
-#pragma omp simd
-        for (int j = 0; j < g.w; ++j) {
-          R sum = src[j];
-          for (int e = 1; e < g.k; ++e) sum += src[e * g.w + j];
-          d[j] = accumulate ? d[j] + sum : sum;
-        }
-      }
-    }
+    // NB201's 3 x 3 pool gets a constant window length, so both passes unroll and vectorise.
+    if (g.k == 3)
+      avg_pool_backward_stride1<R, 3>(g, planes, dy, dx, accumulate, divisor_rows, divisor_cols);
+    else
+      avg_pool_backward_stride1<R, 0>(g, planes, dy, dx, accumulate, divisor_rows, divisor_cols);
     return;
   }
 #pragma omp parallel for schedule(static)
