@@ -306,35 +306,76 @@ void conv2d_backward_data(const ConvGeometry& g, int cotangents, int batch, cons
     }
     return;
   }
-  // Strided (reduction) convolutions are a small share of the work: scatter each dy row into
-  // the image's gradient planes, then apply the mask / accumulate like the stride-1 path.
+  // Stride s: split dx into its s x s parity phases (a, b). Phase element (i', j'), i.e.
+  // dx[s·i' + a][s·j' + b], receives the taps with (a + pad - kh) and (b + pad - kw) divisible
+  // by s, from dy[i' + (a + pad - kh) / s][j' + (b + pad - kw) / s]: a stride-1 correlation of
+  // dy (padded by q on top and left for the negative offsets) per phase, with its own taps.
+  constexpr int V = Simd<R>::width;
+  const int s = g.stride;
+  const int q = (g.k - 1 + s - 1) / s;
+  const int dmax = (s - 1 + g.pad) / s;
+  const int phase_h = (g.h + s - 1) / s, phase_w = (g.w + s - 1) / s;
+  const int pitch = q + std::max(g.wo, phase_w + dmax) + 1;
+  const int vectors = (phase_h * pitch + V - 1) / V;
+  const int max_shift = (q + dmax) * (pitch + 1);
+  const int plane_size = round_up(
+      std::max((q + std::max(g.ho, phase_h + dmax) + 1) * pitch, max_shift + vectors * V), V);
+  std::vector<FlatPlan> plans(s * s);
+  std::vector<std::vector<R>> wpacks(s * s);
+  for (int a = 0; a < s; ++a) {
+    for (int b = 0; b < s; ++b) {
+      FlatPlan& p = plans[a * s + b];
+      p.pitch = pitch;
+      p.rows = phase_h;
+      p.positions = phase_h * pitch;
+      p.vectors = vectors;
+      p.planes = g.cout;
+      p.plane_size = plane_size;
+      std::vector<int> tap_index;  // co·k² + kh·k + kw of each tap
+      for (int co = 0; co < g.cout; ++co)
+        for (int kh = 0; kh < g.k; ++kh)
+          for (int kw = 0; kw < g.k; ++kw) {
+            const int dh = a + g.pad - kh, dw = b + g.pad - kw;
+            if (dh % s != 0 || dw % s != 0) continue;
+            p.shift.push_back(co * plane_size + (q + dh / s) * pitch + q + dw / s);
+            tap_index.push_back(co * kk + kh * g.k + kw);
+          }
+      const int taps = static_cast<int>(tap_index.size());
+      wpacks[a * s + b] = pack_weights<R>(g.cin, taps, [&](int ci, int j) {
+        const int co = tap_index[j] / kk, tap = tap_index[j] % kk;
+        return w[(static_cast<std::int64_t>(co) * g.cin + ci) * kk + tap];
+      });
+    }
+  }
+  const int out_stride = vectors * V;
 #pragma omp parallel for schedule(static)
-  for (int b = 0; b < images; ++b) {
-    R* out = scratch<R>(1, static_cast<std::size_t>(g.cin) * in_plane);
-    std::fill(out, out + g.cin * in_plane, R(0));
-    for (int ci = 0; ci < g.cin; ++ci) {
-      R* dxp = out + ci * in_plane;
-      for (int co = 0; co < g.cout; ++co) {
-        const R* dyp = dy + (std::int64_t{b} * g.cout + co) * out_plane;
-        const R* wp = w + (std::int64_t{co} * g.cin + ci) * kk;
-        for (int kh = 0; kh < g.k; ++kh) {
-          for (int oh = 0; oh < g.ho; ++oh) {
-            const int ih = oh * g.stride - g.pad + kh;
-            if (ih < 0 || ih >= g.h) continue;
-            for (int ow = 0; ow < g.wo; ++ow) {
-              const R d = dyp[oh * g.wo + ow];
-              for (int kw = 0; kw < g.k; ++kw) {
-                const int iw = ow * g.stride - g.pad + kw;
-                if (iw >= 0 && iw < g.w) dxp[ih * g.w + iw] += wp[kh * g.k + kw] * d;
-              }
+  for (int img = 0; img < images; ++img) {
+    R* in = scratch<R>(0, static_cast<std::size_t>(g.cout) * plane_size);
+    R* out = scratch<R>(1, static_cast<std::size_t>(g.cin) * out_stride);
+    for (int co = 0; co < g.cout; ++co)
+      pack_plane(dy + (std::int64_t{img} * g.cout + co) * out_plane, g.ho, g.wo, 1, -q, -q, pitch,
+                 plane_size, in + co * plane_size);
+    const R* mask = relu_input ? relu_input + (img % batch) * g.cin * in_plane : nullptr;
+    R* dxi = dx + img * g.cin * in_plane;
+    for (int a = 0; a < s; ++a) {
+      for (int b = 0; b < s; ++b) {
+        const FlatPlan& p = plans[a * s + b];
+        correlate(in, p, wpacks[a * s + b].data(), g.cin, out, out_stride);
+        // Scatter the phase into every s-th row and column of dx.
+        for (int ci = 0; ci < g.cin; ++ci) {
+          for (int i = 0; s * i + a < g.h; ++i) {
+            const R* f = out + static_cast<std::int64_t>(ci) * out_stride + i * pitch;
+            const std::int64_t row = (static_cast<std::int64_t>(ci) * g.h + s * i + a) * g.w + b;
+            R* d = dxi + row;
+            const R* m = mask ? mask + row : nullptr;
+            for (int j = 0; s * j + b < g.w; ++j) {
+              const R v = m && !(m[s * j] > R(0)) ? R(0) : f[j];
+              d[s * j] = accumulate ? d[s * j] + v : v;
             }
           }
         }
       }
     }
-    const R* mask = relu_input ? relu_input + (b % batch) * g.cin * in_plane : nullptr;
-    unpack_output<R>(out, static_cast<int>(in_plane), g.w, g.cin, g.h, g.w, mask,
-                     dx + b * g.cin * in_plane, accumulate);
   }
 }
 
