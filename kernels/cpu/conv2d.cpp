@@ -25,6 +25,10 @@
 
 #include "kernels/cpu/cpu_kernels.hpp"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace micronas::cpu {
 namespace {
 
@@ -50,6 +54,22 @@ struct Simd {
 
 int round_up(int n, int m) { return (n + m - 1) / m * m; }
 
+bool in_parallel() {
+#ifdef _OPENMP
+  return omp_in_parallel() != 0;
+#else
+  return false;
+#endif
+}
+
+int max_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
 // Thread-local scratch buffers (slot 0: packed input, 1: flat output, 2: packed dy), grown on
 // demand and reused by every call on the thread: no allocation or page fault per image.
 template <class R>
@@ -61,7 +81,13 @@ R* scratch(int slot, std::size_t n) {
 
 // dst[r·pitch + c] = src[(step·r + r0)·w + step·c + c0] where that lies inside the h x w source,
 // else 0, for every flat index < size: the padded (or parity-phase) copy of one plane.
+// Rows are short (8..34 values): GCC would turn these copy and fill loops into memcpy/memset
+// calls whose fixed cost exceeds the copy, so that transformation is off here and in
+// unpack_output.
 template <class R>
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
 void pack_plane(const R* src, int h, int w, int step, int r0, int c0, int pitch, int size, R* dst) {
   const int rows = size / pitch;
   // Columns c whose source column step·c + c0 lies in [0, w): [c_lo, c_hi).
@@ -71,19 +97,20 @@ void pack_plane(const R* src, int h, int w, int step, int r0, int c0, int pitch,
     R* d = dst + r * pitch;
     const int sr = step * r + r0;
     if (sr < 0 || sr >= h) {
-      std::fill(d, d + pitch, R(0));
+      for (int c = 0; c < pitch; ++c) d[c] = R(0);
       continue;
     }
     const R* s = src + static_cast<std::int64_t>(sr) * w + c0;
-    std::fill(d, d + c_lo, R(0));
+    for (int c = 0; c < c_lo; ++c) d[c] = R(0);
     if (step == 1) {
-      std::memcpy(d + c_lo, s + c_lo, sizeof(R) * (c_hi - c_lo));
+#pragma omp simd
+      for (int c = c_lo; c < c_hi; ++c) d[c] = s[c];
     } else {
       for (int c = c_lo; c < c_hi; ++c) d[c] = s[step * c];
     }
-    std::fill(d + c_hi, d + pitch, R(0));
+    for (int c = c_hi; c < pitch; ++c) d[c] = R(0);
   }
-  std::fill(dst + rows * pitch, dst + size, R(0));
+  for (int i = rows * pitch; i < size; ++i) dst[i] = R(0);
 }
 
 // How a convolution reads its packed input: `planes` planes of `plane_size` floats at row pitch
@@ -216,6 +243,9 @@ std::vector<R> pack_weights(int nout, int taps, F weight) {
 
 // dst[c][oh][ow] (+)= flat[c][oh·pitch + ow], or [mask > 0] · flat for a ReLU-fused gradient.
 template <class R>
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
 void unpack_output(const R* flat, int flat_stride, int pitch, int channels, int ho, int wo,
                    const R* mask, R* dst, bool accumulate) {
   for (int c = 0; c < channels; ++c) {
@@ -236,7 +266,8 @@ void unpack_output(const R* flat, int flat_stride, int pitch, int channels, int 
 #pragma omp simd
         for (int i = 0; i < wo; ++i) d[i] += f[i];
       } else {
-        std::memcpy(d, f, sizeof(R) * wo);
+#pragma omp simd
+        for (int i = 0; i < wo; ++i) d[i] = f[i];
       }
     }
   }
@@ -457,13 +488,19 @@ void conv2d_backward_weight(const ConvGeometry& g, int cotangents, int batch, co
   // Lane partial sums cover at most ~4096 positions (256 products per lane) in R before they
   // are added, in lane order, to a double sum: the weight gradient adds N·H·W products.
   const int images_per_flush = std::max(1, 4096 / (p.vectors * W));
+  // A task owns `group` channel blocks of one cotangent and packs each image's input once for
+  // all of them; only when there are fewer cotangents than threads (and no enclosing parallel
+  // region) does it take single blocks, for parallelism, at the cost of repacking.
+  const int group = in_parallel() || cotangents >= max_threads() ? blocks : 1;
+  const int groups = (blocks + group - 1) / group;
 #pragma omp parallel for schedule(static)
-  for (int tb = 0; tb < cotangents * blocks; ++tb) {
-    const int t = tb / blocks, c0 = tb % blocks * kCB, cb = std::min(kCB, g.cout - c0);
+  for (int task = 0; task < cotangents * groups; ++task) {
+    const int t = task / groups, b0 = task % groups * group, b1 = std::min(blocks, b0 + group);
+    const int c_begin = b0 * kCB, c_end = std::min(g.cout, b1 * kCB), nc = c_end - c_begin;
     R* in = scratch<R>(0, static_cast<std::size_t>(p.planes) * p.plane_size);
-    R* dyq = scratch<R>(2, static_cast<std::size_t>(cb) * dy_stride);
-    std::vector<R> lanes(static_cast<std::size_t>(cb) * taps * W, R(0));
-    std::vector<double> sum(static_cast<std::size_t>(cb) * taps, 0.0);
+    R* dyq = scratch<R>(2, static_cast<std::size_t>(nc) * dy_stride);
+    std::vector<R> lanes(static_cast<std::size_t>(nc) * taps * W, R(0));
+    std::vector<double> sum(static_cast<std::size_t>(nc) * taps, 0.0);
     auto flush = [&] {
       for (std::size_t i = 0; i < sum.size(); ++i) {
         double s = 0.0;
@@ -472,24 +509,28 @@ void conv2d_backward_weight(const ConvGeometry& g, int cotangents, int batch, co
       }
       std::fill(lanes.begin(), lanes.end(), R(0));
     };
+    const int* sh = p.shift.data();
     for (int n = 0; n < batch; ++n) {
       pack_input(g, p, x + n * g.cin * in_plane, in);
-      for (int c = 0; c < cb; ++c)
-        pack_plane(dy + ((std::int64_t{t} * batch + n) * g.cout + c0 + c) * out_plane, g.ho, g.wo,
-                   1, 0, 0, p.pitch, dy_stride, dyq + c * dy_stride);
-      const int* sh = p.shift.data();
-      R* acc = lanes.data();
-      switch (cb) {
-        case 1: weight_channels<R, 1, 8>(dyq, dy_stride, in, sh, taps, p.vectors, acc, taps); break;
-        case 2: weight_channels<R, 2, 8>(dyq, dy_stride, in, sh, taps, p.vectors, acc, taps); break;
-        case 3: weight_channels<R, 3, 8>(dyq, dy_stride, in, sh, taps, p.vectors, acc, taps); break;
-        default:
-          weight_channels<R, 4, 6>(dyq, dy_stride, in, sh, taps, p.vectors, acc, taps);
-          break;
+      for (int c = 0; c < nc; ++c)
+        pack_plane(dy + ((std::int64_t{t} * batch + n) * g.cout + c_begin + c) * out_plane, g.ho,
+                   g.wo, 1, 0, 0, p.pitch, dy_stride, dyq + c * dy_stride);
+      for (int c0 = 0; c0 < nc; c0 += kCB) {
+        const int cb = std::min(kCB, nc - c0);
+        const R* d = dyq + c0 * dy_stride;
+        R* acc = lanes.data() + static_cast<std::size_t>(c0) * taps * W;
+        switch (cb) {
+          case 1: weight_channels<R, 1, 8>(d, dy_stride, in, sh, taps, p.vectors, acc, taps); break;
+          case 2: weight_channels<R, 2, 8>(d, dy_stride, in, sh, taps, p.vectors, acc, taps); break;
+          case 3: weight_channels<R, 3, 8>(d, dy_stride, in, sh, taps, p.vectors, acc, taps); break;
+          default:
+            weight_channels<R, 4, 6>(d, dy_stride, in, sh, taps, p.vectors, acc, taps);
+            break;
+        }
       }
       if ((n + 1) % images_per_flush == 0 || n + 1 == batch) flush();
     }
-    R* dwp = dw + t * dw_stride + static_cast<std::int64_t>(c0) * taps;
+    R* dwp = dw + t * dw_stride + static_cast<std::int64_t>(c_begin) * taps;
     for (std::size_t i = 0; i < sum.size(); ++i) dwp[i] = static_cast<R>(sum[i]);
   }
 }
