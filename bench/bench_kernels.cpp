@@ -44,13 +44,13 @@ void BM_conv2d(benchmark::State& state) {
   for (auto _ : state) {
     if (pass == ConvPass::kForward) cpu::conv2d_forward(g, batch, x.data(), w.data(), y.data());
     if (pass == ConvPass::kBackwardData)
-      cpu::conv2d_backward_data(g, batch, y.data(), w.data(), x.data(), false);
+      cpu::conv2d_backward_data<float>(g, 1, batch, y.data(), w.data(), nullptr, x.data(), false);
     if (pass == ConvPass::kBackwardWeight)
       cpu::conv2d_backward_weight(g, 1, batch, y.data(), x.data(), dw.data(), 0);
     benchmark::ClobberMemory();
   }
-  state.counters["GFLOP/s"] =
-      benchmark::Counter(conv_flops(g, batch) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(conv_flops(g, batch) * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // NB201 shapes: NTK net (C = 3, 6, 12, batch 72) and evaluation net (C = 16, 32, 64, batch 64).
@@ -88,12 +88,12 @@ void BM_batch_norm(benchmark::State& state) {
                           mean.data(), invstd.data());
   for (auto _ : state) {
     if (backward)
-      cpu::batch_norm_backward(1, batch, c, plane, dy.data(), x.data(), mean.data(),
-                               invstd.data(), gamma.data(), y.data(), false, dparams.data(),
-                               dparams.data() + c, 0);
+      cpu::batch_norm_backward(1, batch, c, plane, dy.data(), x.data(), mean.data(), invstd.data(),
+                               gamma.data(), y.data(), false, dparams.data(), dparams.data() + c,
+                               0);
     else
-      cpu::batch_norm_forward(batch, c, plane, x.data(), gamma.data(), beta.data(), 1e-5,
-                              y.data(), mean.data(), invstd.data());
+      cpu::batch_norm_forward(batch, c, plane, x.data(), gamma.data(), beta.data(), 1e-5, y.data(),
+                              mean.data(), invstd.data());
     benchmark::ClobberMemory();
   }
   // Forward reads x twice (mean, variance) and once more to write y; backward reads dy and x

@@ -3,14 +3,28 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <exception>
 
 #include "kernels/cpu/cpu_kernels.hpp"
 #include "micronas/error.hpp"
+#include "micronas/threads.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace micronas {
 namespace {
 
 constexpr double kBatchNormEps = 1e-5;
+
+int omp_thread_id() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
 
 cpu::ConvGeometry conv_geometry(const Graph& g, const Layer& l) {
   const Shape& in = g.values[l.inputs[0]];
@@ -41,6 +55,21 @@ Network<Real>::Network(Graph graph) : graph_(std::move(graph)) {
   params_ = allocate<Real>(graph_.num_params);
   bn_mean_.resize(graph_.layers.size());
   bn_invstd_.resize(graph_.layers.size());
+  const std::size_t layers = graph_.layers.size();
+  std::vector<int> readers(graph_.values.size(), 0), producer(graph_.values.size(), -1);
+  for (std::size_t li = 0; li < layers; ++li) {
+    for (int v : graph_.layers[li].inputs) ++readers[v];
+    producer[graph_.layers[li].output] = static_cast<int>(li);
+  }
+  fused_relu_.assign(layers, -1);
+  for (std::size_t li = 0; li < layers; ++li) {
+    const Layer& l = graph_.layers[li];
+    if (l.kind != LayerKind::kConv2d) continue;
+    const int v = l.inputs[0], p = producer[v];
+    if (p >= 0 && graph_.layers[p].kind == LayerKind::kReLU && readers[v] == 1 &&
+        v != graph_.logits)
+      fused_relu_[li] = p;
+  }
 }
 
 template <class Real>
@@ -84,9 +113,9 @@ const std::vector<Real>& Network<Real>::forward(const Real* input, int batch,
   for (int n = 0; n < batch; ++n)
     for (std::int64_t i = 0; i < in_numel; ++i)
       if (!std::isfinite(input[n * in_numel + i]))
-        throw Error(Status::kNumericalError,
-                    "input sample " + std::to_string(n) + " holds a non-finite value at element " +
-                        std::to_string(i));
+        throw Error(Status::kNumericalError, "input sample " + std::to_string(n) +
+                                                 " holds a non-finite value at element " +
+                                                 std::to_string(i));
   batch_ = batch;
   if (patterns) {
     patterns->hash.resize(2 * static_cast<std::size_t>(batch));
@@ -146,32 +175,100 @@ const std::vector<Real>& Network<Real>::forward(const Real* input, int batch,
 }
 
 template <class Real>
+Real* Network<Real>::BufferPool::acquire(std::int64_t n) {
+  // Best fit among the free buffers: the same sizes recur every cotangent and every call.
+  Buffer* best = nullptr;
+  for (Buffer& b : buffers_)
+    if (!b.busy && b.capacity >= n && (!best || b.capacity < best->capacity)) best = &b;
+  if (!best) {
+    Buffer b;
+    try {
+      b.data.reset(new Real[static_cast<std::size_t>(n)]);
+    } catch (const std::bad_alloc&) {
+      throw Error(Status::kOutOfMemory, "cannot allocate " + std::to_string(n * sizeof(Real)) +
+                                            " bytes for a gradient tensor");
+    }
+    b.capacity = n;
+    buffers_.push_back(std::move(b));
+    best = &buffers_.back();
+  }
+  best->busy = true;
+  return best->data.get();
+}
+
+template <class Real>
+void Network<Real>::BufferPool::release(const Real* p) {
+  for (Buffer& b : buffers_)
+    if (b.data.get() == p) b.busy = false;
+}
+
+template <class Real>
 void Network<Real>::backward(const Real* dlogits, int cotangents, Real* dparams, Real* dinput) {
-  const Graph& g = graph_;
   if (batch_ == 0) throw Error(Status::kInvalidArgument, "backward() needs a forward() first");
   if (cotangents < 1) throw Error(Status::kInvalidArgument, "cotangents must be >= 1");
-  const std::int64_t T = cotangents, N = batch_, P = g.num_params;
-  // Gradient buffers [T, N, shape] per value; empty = no gradient reached it yet.
-  std::vector<std::vector<Real>> grads(g.values.size());
-  grads[g.logits].assign(dlogits, dlogits + T * N * g.values[g.logits].numel());
+  const std::int64_t P = graph_.num_params;
+  const int threads = num_threads();
+  if (pools_.size() < static_cast<std::size_t>(threads)) pools_.resize(threads);
+  // Cotangents are independent (BN couples the samples of one cotangent, never two
+  // cotangents), so with at least one per thread each thread runs whole single-cotangent
+  // passes: a gradient tensor is then N·C·H·W (< 2 MB for the NTK net at B = 128) and stays in
+  // L2/L3 across the layers instead of streaming T times that through DRAM, and no layer ends
+  // in a barrier. Kernels called inside the region run on one thread. Every kernel computes
+  // each cotangent's outputs in an order independent of the cotangent count and of the thread
+  // that runs it, so both schedules give bitwise identical results.
+  if (threads > 1 && cotangents >= threads) {
+    std::exception_ptr error;
+#pragma omp parallel num_threads(threads)
+    {
+      BufferPool& pool = pools_[omp_thread_id()];
+#pragma omp for schedule(dynamic, 1)
+      for (int t = 0; t < cotangents; ++t) {
+        try {
+          backward_chunk(dlogits, t, 1, dparams ? dparams + t * P : nullptr, dinput, pool);
+        } catch (...) {
+#pragma omp critical(micronas_backward_error)
+          if (!error) error = std::current_exception();
+        }
+      }
+    }
+    if (error) std::rethrow_exception(error);
+  } else if (cotangents > 1 && threads == 1) {
+    for (int t = 0; t < cotangents; ++t)
+      backward_chunk(dlogits, t, 1, dparams ? dparams + t * P : nullptr, dinput, pools_[0]);
+  } else {
+    backward_chunk(dlogits, 0, cotangents, dparams, dinput, pools_[0]);
+  }
+}
+
+template <class Real>
+void Network<Real>::backward_chunk(const Real* dlogits, int t0, int count, Real* dparams,
+                                   Real* dinput, BufferPool& pool) {
+  const Graph& g = graph_;
+  const std::int64_t T = count, N = batch_, P = g.num_params;
   std::vector<Real> scratch_params;
   if (!dparams) {
     scratch_params = allocate<Real>(T * P);
     dparams = scratch_params.data();
   }
   std::fill(dparams, dparams + T * P, Real(0));
+  // Gradient buffers [count, N, shape] per value; null = no gradient reached it yet.
+  std::vector<Real*> grads(g.values.size(), nullptr);
+  const std::int64_t nlogits = N * g.values[g.logits].numel();
+  grads[g.logits] = pool.acquire(T * nlogits);
+  std::copy(dlogits + t0 * nlogits, dlogits + (t0 + T) * nlogits, grads[g.logits]);
 
   // Returns the gradient buffer of value v and whether the kernel should add into it.
   auto grad_of = [&](int v, bool* accumulate) -> Real* {
-    *accumulate = !grads[v].empty();
-    if (grads[v].empty()) grads[v] = allocate<Real>(T * N * g.values[v].numel());
-    return grads[v].data();
+    *accumulate = grads[v] != nullptr;
+    if (!grads[v]) grads[v] = pool.acquire(T * N * g.values[v].numel());
+    return grads[v];
   };
 
+  const int cotangents = count;
   for (std::size_t li = g.layers.size(); li-- > 0;) {
     const Layer& l = g.layers[li];
-    if (grads[l.output].empty()) continue;  // output never reaches the logits
-    const Real* dy = grads[l.output].data();
+    if (!grads[l.output]) continue;  // output never reaches the logits
+    const Real* dy = grads[l.output];
     const Shape& out_shape = g.values[l.output];
     const Real* x = l.inputs.empty() ? nullptr : values_[l.inputs[0]].data();
     const Real* w = l.weight >= 0 ? params_.data() + g.params[l.weight].offset : nullptr;
@@ -183,18 +280,22 @@ void Network<Real>::backward(const Real* dlogits, int cotangents, Real* dparams,
       case LayerKind::kConv2d: {
         cpu::ConvGeometry geo = conv_geometry(g, l);
         cpu::conv2d_backward_weight(geo, cotangents, batch_, dy, x, dw, P);
+        // A fused ReLU's backward runs here, so its output never gets a gradient buffer and
+        // its own layer is skipped.
+        const int relu = fused_relu_[li];
+        const int src = relu >= 0 ? g.layers[relu].inputs[0] : l.inputs[0];
         // The network input needs a gradient only when asked for.
-        if (l.inputs[0] != 0 || dinput) {
-          Real* dx = grad_of(l.inputs[0], &acc);
-          cpu::conv2d_backward_data(geo, cotangents * batch_, dy, w, dx, acc);
+        if (src != 0 || dinput) {
+          Real* dx = grad_of(src, &acc);
+          cpu::conv2d_backward_data<Real>(geo, cotangents, batch_, dy, w,
+                                          relu >= 0 ? values_[src].data() : nullptr, dx, acc);
         }
         break;
       }
       case LayerKind::kBatchNorm: {
         Real* dx = grad_of(l.inputs[0], &acc);
-        cpu::batch_norm_backward(cotangents, batch_, out_shape.c, out_shape.h * out_shape.w, dy,
-                                 x, bn_mean_[li].data(), bn_invstd_[li].data(), w, dx, acc, dw,
-                                 db, P);
+        cpu::batch_norm_backward(cotangents, batch_, out_shape.c, out_shape.h * out_shape.w, dy, x,
+                                 bn_mean_[li].data(), bn_invstd_[li].data(), w, dx, acc, dw, db, P);
         break;
       }
       case LayerKind::kReLU: {
@@ -209,8 +310,8 @@ void Network<Real>::backward(const Real* dlogits, int cotangents, Real* dparams,
       }
       case LayerKind::kGlobalAvgPool: {
         Real* dx = grad_of(l.inputs[0], &acc);
-        cpu::global_avg_pool_backward(cotangents * batch_, in_shape.c, in_shape.h * in_shape.w,
-                                      dy, dx, acc);
+        cpu::global_avg_pool_backward(cotangents * batch_, in_shape.c, in_shape.h * in_shape.w, dy,
+                                      dx, acc);
         break;
       }
       case LayerKind::kLinear: {
@@ -228,16 +329,20 @@ void Network<Real>::backward(const Real* dlogits, int cotangents, Real* dparams,
         }
         break;
     }
-    // Every reader of this value has run its backward: release the buffer.
-    grads[l.output] = std::vector<Real>();
+    // Every reader of this value has run its backward: its buffer goes back to the pool.
+    pool.release(grads[l.output]);
+    grads[l.output] = nullptr;
   }
   if (dinput) {
-    const std::int64_t n = T * N * g.values[0].numel();
-    if (grads[0].empty())
-      std::fill(dinput, dinput + n, Real(0));
+    const std::int64_t n = N * g.values[0].numel();
+    Real* out = dinput + t0 * n;
+    if (!grads[0])
+      std::fill(out, out + T * n, Real(0));
     else
-      std::copy(grads[0].begin(), grads[0].end(), dinput);
+      std::copy(grads[0], grads[0] + T * n, out);
   }
+  for (Real* p : grads)
+    if (p) pool.release(p);
 }
 
 template class Network<float>;

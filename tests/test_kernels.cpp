@@ -79,7 +79,7 @@ TYPED_TEST(KernelTest, Conv2dForwardAndBackward) {
     cpu::conv2d_forward(g, N, xr.data(), wr.data(), y.data());
     expect_close(reference::conv2d_forward(s, x, w), y.data(), ny, "conv forward");
 
-    cpu::conv2d_backward_data(g, T * N, dyr.data(), wr.data(), dx.data(), false);
+    cpu::conv2d_backward_data<R>(g, T, N, dyr.data(), wr.data(), nullptr, dx.data(), false);
     cpu::conv2d_backward_weight(g, T, N, dyr.data(), xr.data(), dw.data(),
                                 static_cast<std::int64_t>(w.size()));
     for (int t = 0; t < T; ++t) {
@@ -94,9 +94,38 @@ TYPED_TEST(KernelTest, Conv2dForwardAndBackward) {
     for (std::size_t i = 0; i < wi.size(); ++i) wi[i] = std::round(3 * w[i]);
     for (std::size_t i = 0; i < dyi.size(); ++i) dyi[i] = std::round(3 * dy[i]);
     std::vector<R> dx1(dx.size()), dx2(dx.size(), R(1));
-    cpu::conv2d_backward_data(g, T * N, dyi.data(), wi.data(), dx1.data(), false);
-    cpu::conv2d_backward_data(g, T * N, dyi.data(), wi.data(), dx2.data(), true);
+    cpu::conv2d_backward_data<R>(g, T, N, dyi.data(), wi.data(), nullptr, dx1.data(), false);
+    cpu::conv2d_backward_data<R>(g, T, N, dyi.data(), wi.data(), nullptr, dx2.data(), true);
     for (std::size_t i = 0; i < dx.size(); ++i) ASSERT_EQ(dx2[i], dx1[i] + R(1));
+  }
+}
+
+// The ReLU-fused data gradient: dx (+)= [relu_input > 0] ⊙ conv_transpose(dy) against the
+// reference conv backward followed by the reference ReLU backward, same tolerances; the mask is
+// [N, ...] and shared by all T cotangents.
+TYPED_TEST(KernelTest, Conv2dBackwardDataFusedRelu) {
+  using R = TypeParam;
+  const int N = 3, T = 2;
+  for (const ConvCase& c : kConvCases) {
+    reference::ConvShape s{N, c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad};
+    cpu::ConvGeometry g{c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad, s.ho(), s.wo()};
+    Vec x = random_vec(std::size_t(N) * c.cin * c.h * c.w, 21);
+    Vec pre = random_vec(x.size(), 22);  // the ReLU's input: about half the mask is open
+    Vec w = random_vec(std::size_t(c.cout) * c.cin * c.k * c.k, 23);
+    const std::size_t ny = std::size_t(N) * c.cout * s.ho() * s.wo();
+    Vec dy = random_vec(ny * T, 24), base = random_vec(x.size() * T, 25);
+    std::vector<R> wr = cast<R>(w), dyr = cast<R>(dy), prer = cast<R>(pre);
+    std::vector<R> dx(x.size() * T), dxa = cast<R>(base);
+    cpu::conv2d_backward_data<R>(g, T, N, dyr.data(), wr.data(), prer.data(), dx.data(), false);
+    cpu::conv2d_backward_data<R>(g, T, N, dyr.data(), wr.data(), prer.data(), dxa.data(), true);
+    for (int t = 0; t < T; ++t) {
+      Vec dyt(dy.begin() + t * ny, dy.begin() + (t + 1) * ny), rdx, rdw;
+      reference::conv2d_backward(s, x, w, dyt, &rdx, &rdw);
+      Vec want = reference::relu_backward(pre, rdx);
+      expect_close(want, dx.data() + t * x.size(), x.size(), "fused relu conv dx");
+      for (std::size_t i = 0; i < want.size(); ++i) want[i] += base[t * x.size() + i];
+      expect_close(want, dxa.data() + t * x.size(), x.size(), "fused relu conv dx, accumulate");
+    }
   }
 }
 
@@ -109,15 +138,14 @@ TYPED_TEST(KernelTest, BatchNormTrainingForwardAndBackward) {
   std::vector<R> xr = cast<R>(x), gr = cast<R>(gamma), br = cast<R>(beta), dyr = cast<R>(dy);
   std::vector<R> y(x.size()), dx(x.size() * T);
   std::vector<double> mean(C), invstd(C);
-  cpu::batch_norm_forward(N, C, plane, xr.data(), gr.data(), br.data(), 1e-5, y.data(),
-                          mean.data(), invstd.data());
-  expect_close(reference::batch_norm_forward(N, C, plane, x, gamma, beta, 1e-5), y.data(),
-               y.size(), "bn forward");
+  cpu::batch_norm_forward(N, C, plane, xr.data(), gr.data(), br.data(), 1e-5, y.data(), mean.data(),
+                          invstd.data());
+  expect_close(reference::batch_norm_forward(N, C, plane, x, gamma, beta, 1e-5), y.data(), y.size(),
+               "bn forward");
   const std::int64_t stride = 2 * C;  // dgamma at [t*stride], dbeta at [t*stride + C]
   std::vector<R> dparams(T * stride);
   cpu::batch_norm_backward(T, N, C, plane, dyr.data(), xr.data(), mean.data(), invstd.data(),
-                           gr.data(), dx.data(), false, dparams.data(), dparams.data() + C,
-                           stride);
+                           gr.data(), dx.data(), false, dparams.data(), dparams.data() + C, stride);
   for (int t = 0; t < T; ++t) {
     Vec dyt(dy.begin() + t * x.size(), dy.begin() + (t + 1) * x.size()), rdx, rdg, rdb;
     reference::batch_norm_backward(N, C, plane, x, gamma, 1e-5, dyt, &rdx, &rdg, &rdb);
@@ -133,8 +161,8 @@ TYPED_TEST(KernelTest, AvgPoolForwardAndBackward) {
   struct Case {
     int h, w, k, stride, pad;
   };
-  for (Case c : {Case{8, 8, 3, 1, 1}, Case{5, 7, 3, 1, 1}, Case{8, 8, 2, 2, 0},
-                 Case{6, 4, 2, 2, 0}, Case{3, 3, 3, 1, 1}}) {
+  for (Case c : {Case{8, 8, 3, 1, 1}, Case{5, 7, 3, 1, 1}, Case{8, 8, 2, 2, 0}, Case{6, 4, 2, 2, 0},
+                 Case{3, 3, 3, 1, 1}}) {
     reference::PoolShape s{N, C, c.h, c.w, c.k, c.stride, c.pad};
     cpu::PoolGeometry g{C, c.h, c.w, c.k, c.stride, c.pad, s.ho(), s.wo()};
     Vec x = random_vec(N * C * c.h * c.w, 8);

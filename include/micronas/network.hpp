@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -61,11 +62,34 @@ class Network {
   void backward(const Real* dlogits, int cotangents, Real* dparams, Real* dinput);
 
  private:
+  // Gradient buffers, reused across layers, cotangents and calls (uninitialised: the first
+  // writer of a gradient overwrites it), so a backward pass neither page-faults nor zero-fills.
+  class BufferPool {
+   public:
+    Real* acquire(std::int64_t n);
+    void release(const Real* p);
+
+   private:
+    struct Buffer {
+      std::unique_ptr<Real[]> data;
+      std::int64_t capacity = 0;
+      bool busy = false;
+    };
+    std::vector<Buffer> buffers_;
+  };
+  // Backward of cotangents [t0, t0 + count) with gradient buffers from `pool`.
+  void backward_chunk(const Real* dlogits, int t0, int count, Real* dparams, Real* dinput,
+                      BufferPool& pool);
+
   Graph graph_;
   std::vector<Real> params_;
   int batch_ = 0;
   std::vector<std::vector<Real>> values_;
   std::vector<std::vector<double>> bn_mean_, bn_invstd_;  // per layer (BN layers only)
+  std::vector<BufferPool> pools_;                         // one per thread
+  // Per layer: for a conv whose input is a ReLU output read by nothing else, that ReLU layer
+  // (its backward runs inside the conv's), else -1.
+  std::vector<int> fused_relu_;
 };
 
 extern template class Network<float>;

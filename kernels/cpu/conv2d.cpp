@@ -1,51 +1,407 @@
-// Direct convolution on whole planes: NB201's channel counts are small (3..64) and its planes
-// fit in L1, so sliding one input row against one output row per kernel tap keeps the inner
-// loop contiguous and vectorisable without an im2col buffer.
+// Register-blocked direct convolution for NB201's small channel counts (3..64 channels, planes of
+// 8x8..32x32), where an im2col GEMM would mostly move data.
+//
+// Each image's input planes are first copied into a zero-padded, thread-local scratch with row
+// pitch P (the padded width), so that output position (oh, ow) has the flat index i = oh·P + ow
+// and every kernel tap (plane, kh, kw) reads the input at the constant flat shift
+// kh·P + kw: a convolution becomes out[c][i] = Σ_tap w[c][tap] · in[shift(tap) + i], one long
+// contiguous stream per tap. Columns ow >= Wo of that flat output are discarded (pitch overhang:
+// 2 of 34 columns at 32x32). Stride 2 becomes stride 1 by splitting the padded input into its
+// four (row, column) parity phases: tap (kh, kw) reads phase (kh % 2, kw % 2) at shift
+// (kh / 2)·P + kw / 2.
+//
+// The micro-kernel keeps a CB x U block of vector accumulators (CB output channels, U vectors of
+// positions) in registers and streams the taps: per tap it loads U input vectors and issues
+// CB·U FMAs with broadcast weights, about 1/CB loads per FMA instead of two loads and a store.
+// A scratch image is at most a few tens of KB (3 x 34 x 34 floats = 14 KB for the NTK net's
+// first stage), so the shifted loads hit L1/L2.
+//
+// The weight gradient uses the same flat view: dw[co][tap] = Σ_i dy[co][i] · in[shift(tap) + i]
+// with dy packed at the input's pitch and zeros in the overhang columns; a CB x TB block of
+// (channel, tap) accumulators shares every loaded dy and input vector.
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "kernels/cpu/cpu_kernels.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace micronas::cpu {
 namespace {
 
-// Output columns ow whose input column ow*stride - pad + kw lies inside [0, w).
-inline void valid_columns(const ConvGeometry& g, int kw, int* lo, int* hi) {
-  int first = g.pad - kw;  // need ow*stride >= first
-  *lo = first > 0 ? (first + g.stride - 1) / g.stride : 0;
-  int last = g.w - 1 + g.pad - kw;  // need ow*stride <= last
-  *hi = last < 0 ? 0 : std::min(g.wo, last / g.stride + 1);
+#if defined(__AVX512F__)
+constexpr int kVectorBytes = 64;
+#elif defined(__AVX__)
+constexpr int kVectorBytes = 32;
+#else
+constexpr int kVectorBytes = 16;
+#endif
+
+template <class R>
+struct Simd {
+  static constexpr int width = kVectorBytes / static_cast<int>(sizeof(R));
+  typedef R V __attribute__((vector_size(kVectorBytes)));
+  static V load(const R* p) {
+    V v;
+    std::memcpy(&v, p, sizeof(V));
+    return v;
+  }
+  static void store(R* p, V v) { std::memcpy(p, &v, sizeof(V)); }
+};
+
+int round_up(int n, int m) { return (n + m - 1) / m * m; }
+
+bool in_parallel() {
+#ifdef _OPENMP
+  return omp_in_parallel() != 0;
+#else
+  return false;
+#endif
+}
+
+int max_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+// Thread-local scratch buffers (slot 0: packed input, 1: flat output, 2: packed dy), grown on
+// demand and reused by every call on the thread: no allocation or page fault per image.
+template <class R>
+R* scratch(int slot, std::size_t n) {
+  thread_local std::vector<R> buffers[3];
+  if (buffers[slot].size() < n) buffers[slot].resize(n);
+  return buffers[slot].data();
+}
+
+// dst[r·pitch + c] = src[(step·r + r0)·w + step·c + c0] where that lies inside the h x w source,
+// else 0, for every flat index < size: the padded (or parity-phase) copy of one plane.
+// Rows are short (8..34 values): GCC would turn these copy and fill loops into memcpy/memset
+// calls whose fixed cost exceeds the copy, so that transformation is off here and in
+// unpack_output.
+template <class R>
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
+void pack_plane(const R* src, int h, int w, int step, int r0, int c0, int pitch, int size, R* dst) {
+  const int rows = size / pitch;
+  // Columns c whose source column step·c + c0 lies in [0, w): [c_lo, c_hi).
+  const int c_lo = c0 >= 0 ? 0 : (-c0 + step - 1) / step;
+  const int c_hi = std::max(c_lo, std::min(pitch, (w - 1 - c0) / step + 1));
+  for (int r = 0; r < rows; ++r) {
+    R* d = dst + r * pitch;
+    const int sr = step * r + r0;
+    if (sr < 0 || sr >= h) {
+      for (int c = 0; c < pitch; ++c) d[c] = R(0);
+      continue;
+    }
+    const R* s = src + static_cast<std::int64_t>(sr) * w + c0;
+    for (int c = 0; c < c_lo; ++c) d[c] = R(0);
+    if (step == 1) {
+#pragma omp simd
+      for (int c = c_lo; c < c_hi; ++c) d[c] = s[c];
+    } else {
+      for (int c = c_lo; c < c_hi; ++c) d[c] = s[step * c];
+    }
+    for (int c = c_hi; c < pitch; ++c) d[c] = R(0);
+  }
+  for (int i = rows * pitch; i < size; ++i) dst[i] = R(0);
+}
+
+// How a convolution reads its packed input: `planes` planes of `plane_size` floats at row pitch
+// `pitch`; tap j reads flat offset shift[j]; the flat output has `rows` rows of the same pitch.
+struct FlatPlan {
+  int pitch = 0, rows = 0, positions = 0, vectors = 0, planes = 0, plane_size = 0;
+  std::vector<int> shift;
+};
+
+// The input of the forward pass (or the input side of the weight gradient): x padded, or its
+// four parity phases for stride 2. Taps are ordered (ci, kh, kw), the weight layout.
+template <class R>
+FlatPlan input_plan(const ConvGeometry& g) {
+  constexpr int V = Simd<R>::width;
+  FlatPlan p;
+  const int s = g.stride;
+  const int hp = g.h + 2 * g.pad, wp = g.w + 2 * g.pad;
+  p.pitch = (wp + s - 1) / s;
+  p.rows = g.ho;
+  p.positions = g.ho * p.pitch;
+  p.vectors = (p.positions + V - 1) / V;
+  const int max_shift = (g.k - 1) / s * (p.pitch + 1);
+  p.plane_size = round_up(std::max((hp + s - 1) / s * p.pitch, max_shift + p.vectors * V), V);
+  const int phases = s * s;
+  p.planes = g.cin * phases;
+  for (int ci = 0; ci < g.cin; ++ci)
+    for (int kh = 0; kh < g.k; ++kh)
+      for (int kw = 0; kw < g.k; ++kw)
+        p.shift.push_back((ci * phases + (kh % s) * s + kw % s) * p.plane_size +
+                          (kh / s) * p.pitch + kw / s);
+  return p;
+}
+
+template <class R>
+void pack_input(const ConvGeometry& g, const FlatPlan& p, const R* x, R* dst) {
+  const int s = g.stride;
+  for (int ci = 0; ci < g.cin; ++ci)
+    for (int a = 0; a < s; ++a)
+      for (int b = 0; b < s; ++b)
+        pack_plane(x + static_cast<std::int64_t>(ci) * g.h * g.w, g.h, g.w, s, a - g.pad, b - g.pad,
+                   p.pitch, p.plane_size, dst + (ci * s * s + a * s + b) * p.plane_size);
+}
+
+// CB output channels x U position vectors: out[c][v·V + lane] = Σ_tap wp[tap·CB + c] · in[...].
+template <class R, int CB, int U>
+void correlate_block(const R* in, const int* shift, int taps, const R* wp, R* out, int out_stride,
+                     int v0, int v1) {
+  using S = Simd<R>;
+  using V = typename S::V;
+  constexpr int W = S::width;
+  for (int v = v0; v + U <= v1; v += U) {
+    V acc[CB][U];
+#pragma GCC unroll 16
+    for (int c = 0; c < CB; ++c)
+#pragma GCC unroll 16
+      for (int u = 0; u < U; ++u) acc[c][u] = V{};
+    const R* base = in + v * W;
+    for (int j = 0; j < taps; ++j) {
+      const R* src = base + shift[j];
+      const R* wj = wp + j * CB;
+      V xv[U];
+#pragma GCC unroll 16
+      for (int u = 0; u < U; ++u) xv[u] = S::load(src + u * W);
+#pragma GCC unroll 16
+      for (int c = 0; c < CB; ++c) {
+        const R wc = wj[c];
+#pragma GCC unroll 16
+        for (int u = 0; u < U; ++u) acc[c][u] += xv[u] * wc;
+      }
+    }
+#pragma GCC unroll 16
+    for (int c = 0; c < CB; ++c)
+#pragma GCC unroll 16
+      for (int u = 0; u < U; ++u) S::store(out + c * out_stride + (v + u) * W, acc[c][u]);
+  }
+}
+
+// 24 accumulators + U input vectors fit AVX-512's (and nearly AVX2's) register file.
+template <class R, int CB>
+void correlate_channels(const R* in, const int* shift, int taps, const R* wp, R* out,
+                        int out_stride, int vectors) {
+  constexpr int U = CB >= 24 ? 1 : 24 / CB;
+  const int full = vectors / U * U;
+  correlate_block<R, CB, U>(in, shift, taps, wp, out, out_stride, 0, full);
+  correlate_block<R, CB, 1>(in, shift, taps, wp, out, out_stride, full, vectors);
+}
+
+constexpr int kMaxChannelBlock = 12;
+
+// out[c][0 .. vectors·V) for c < nout; wpack holds blocks of kMaxChannelBlock channels, each
+// [taps][block] (see pack_weights).
+template <class R>
+void correlate(const R* in, const FlatPlan& p, const R* wpack, int nout, R* out, int out_stride) {
+  const int taps = static_cast<int>(p.shift.size());
+  for (int c0 = 0; c0 < nout; c0 += kMaxChannelBlock) {
+    const int cb = std::min(kMaxChannelBlock, nout - c0);
+    const R* wp = wpack + static_cast<std::int64_t>(c0) * taps;
+    R* o = out + static_cast<std::int64_t>(c0) * out_stride;
+    const int* sh = p.shift.data();
+    switch (cb) {
+      case 1: correlate_channels<R, 1>(in, sh, taps, wp, o, out_stride, p.vectors); break;
+      case 2: correlate_channels<R, 2>(in, sh, taps, wp, o, out_stride, p.vectors); break;
+      case 3: correlate_channels<R, 3>(in, sh, taps, wp, o, out_stride, p.vectors); break;
+      case 4: correlate_channels<R, 4>(in, sh, taps, wp, o, out_stride, p.vectors); break;
+      case 5: correlate_channels<R, 5>(in, sh, taps, wp, o, out_stride, p.vectors); break;
+      case 6: correlate_channels<R, 6>(in, sh, taps, wp, o, out_stride, p.vectors); break;
+      case 7: correlate_channels<R, 7>(in, sh, taps, wp, o, out_stride, p.vectors); break;
+      case 8: correlate_channels<R, 8>(in, sh, taps, wp, o, out_stride, p.vectors); break;
+      case 9: correlate_channels<R, 9>(in, sh, taps, wp, o, out_stride, p.vectors); break;
+      case 10: correlate_channels<R, 10>(in, sh, taps, wp, o, out_stride, p.vectors); break;
+      case 11: correlate_channels<R, 11>(in, sh, taps, wp, o, out_stride, p.vectors); break;
+      default: correlate_channels<R, 12>(in, sh, taps, wp, o, out_stride, p.vectors); break;
+    }
+  }
+}
+
+// weight(o, j) of output channel o and tap j, regrouped into channel blocks of [taps][block] so
+// the micro-kernel broadcasts consecutive values.
+template <class R, class F>
+std::vector<R> pack_weights(int nout, int taps, F weight) {
+  std::vector<R> wp(static_cast<std::size_t>(nout) * taps);
+  for (int c0 = 0; c0 < nout; c0 += kMaxChannelBlock) {
+    const int cb = std::min(kMaxChannelBlock, nout - c0);
+    for (int j = 0; j < taps; ++j)
+      for (int c = 0; c < cb; ++c)
+        wp[static_cast<std::size_t>(c0) * taps + j * cb + c] = weight(c0 + c, j);
+  }
+  return wp;
+}
+
+// dst[c][oh][ow] (+)= flat[c][oh·pitch + ow], or [mask > 0] · flat for a ReLU-fused gradient.
+template <class R>
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
+void unpack_output(const R* flat, int flat_stride, int pitch, int channels, int ho, int wo,
+                   const R* mask, R* dst, bool accumulate) {
+  for (int c = 0; c < channels; ++c) {
+    for (int oh = 0; oh < ho; ++oh) {
+      const R* f = flat + static_cast<std::int64_t>(c) * flat_stride + oh * pitch;
+      const std::int64_t o = (static_cast<std::int64_t>(c) * ho + oh) * wo;
+      R* d = dst + o;
+      if (mask) {
+        const R* m = mask + o;
+        if (accumulate) {
+#pragma omp simd
+          for (int i = 0; i < wo; ++i) d[i] += m[i] > R(0) ? f[i] : R(0);
+        } else {
+#pragma omp simd
+          for (int i = 0; i < wo; ++i) d[i] = m[i] > R(0) ? f[i] : R(0);
+        }
+      } else if (accumulate) {
+#pragma omp simd
+        for (int i = 0; i < wo; ++i) d[i] += f[i];
+      } else {
+#pragma omp simd
+        for (int i = 0; i < wo; ++i) d[i] = f[i];
+      }
+    }
+  }
 }
 
 }  // namespace
 
 template <class R>
 void conv2d_forward(const ConvGeometry& g, int batch, const R* x, const R* w, R* y) {
+  const FlatPlan p = input_plan<R>(g);
+  const int taps = g.cin * g.k * g.k;
+  const std::vector<R> wpack = pack_weights<R>(
+      g.cout, taps, [&](int co, int j) { return w[static_cast<std::int64_t>(co) * taps + j]; });
   const std::int64_t in_plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
-#pragma omp parallel for collapse(2) schedule(static)
+  const int out_stride = p.vectors * Simd<R>::width;
+#pragma omp parallel for schedule(static)
   for (int n = 0; n < batch; ++n) {
-    for (int co = 0; co < g.cout; ++co) {
-      R* yp = y + (std::int64_t{n} * g.cout + co) * out_plane;
-      std::fill(yp, yp + out_plane, R(0));
-      for (int ci = 0; ci < g.cin; ++ci) {
-        const R* xp = x + (std::int64_t{n} * g.cin + ci) * in_plane;
-        const R* wp = w + (std::int64_t{co} * g.cin + ci) * g.k * g.k;
-        for (int kh = 0; kh < g.k; ++kh) {
+    R* in = scratch<R>(0, static_cast<std::size_t>(p.planes) * p.plane_size);
+    R* out = scratch<R>(1, static_cast<std::size_t>(g.cout) * out_stride);
+    pack_input(g, p, x + n * g.cin * in_plane, in);
+    correlate(in, p, wpack.data(), g.cout, out, out_stride);
+    unpack_output<R>(out, out_stride, p.pitch, g.cout, g.ho, g.wo, nullptr,
+                     y + n * g.cout * out_plane, false);
+  }
+}
+
+template <class R>
+void conv2d_backward_data(const ConvGeometry& g, int cotangents, int batch, const R* dy, const R* w,
+                          const R* relu_input, R* dx, bool accumulate) {
+  const std::int64_t in_plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
+  const int kk = g.k * g.k;
+  const int images = cotangents * batch;
+  if (g.stride == 1) {
+    // The transposed convolution is a stride-1 correlation of dy padded by k - 1 - pad with the
+    // flipped kernel, input and output channels swapped: taps (co, kh, kw).
+    constexpr int V = Simd<R>::width;
+    const int q = g.k - 1 - g.pad;
+    FlatPlan p;
+    p.pitch = g.wo + 2 * q;
+    p.rows = g.h;
+    p.positions = g.h * p.pitch;
+    p.vectors = (p.positions + V - 1) / V;
+    const int max_shift = (g.k - 1) * (p.pitch + 1);
+    p.plane_size = round_up(std::max((g.ho + 2 * q) * p.pitch, max_shift + p.vectors * V), V);
+    p.planes = g.cout;
+    for (int co = 0; co < g.cout; ++co)
+      for (int kh = 0; kh < g.k; ++kh)
+        for (int kw = 0; kw < g.k; ++kw)
+          p.shift.push_back(co * p.plane_size + (g.k - 1 - kh) * p.pitch + (g.k - 1 - kw));
+    const int taps = g.cout * kk;
+    const std::vector<R> wpack = pack_weights<R>(g.cin, taps, [&](int ci, int j) {
+      const int co = j / kk, tap = j % kk;
+      return w[(static_cast<std::int64_t>(co) * g.cin + ci) * kk + tap];
+    });
+    const int out_stride = p.vectors * V;
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < images; ++b) {
+      R* in = scratch<R>(0, static_cast<std::size_t>(p.planes) * p.plane_size);
+      R* out = scratch<R>(1, static_cast<std::size_t>(g.cin) * out_stride);
+      for (int co = 0; co < g.cout; ++co)
+        pack_plane(dy + (std::int64_t{b} * g.cout + co) * out_plane, g.ho, g.wo, 1, -q, -q, p.pitch,
+                   p.plane_size, in + co * p.plane_size);
+      correlate(in, p, wpack.data(), g.cin, out, out_stride);
+      const R* mask = relu_input ? relu_input + (b % batch) * g.cin * in_plane : nullptr;
+      unpack_output<R>(out, out_stride, p.pitch, g.cin, g.h, g.w, mask, dx + b * g.cin * in_plane,
+                       accumulate);
+    }
+    return;
+  }
+  // Stride s: split dx into its s x s parity phases (a, b). Phase element (i', j'), i.e.
+  // dx[s·i' + a][s·j' + b], receives the taps with (a + pad - kh) and (b + pad - kw) divisible
+  // by s, from dy[i' + (a + pad - kh) / s][j' + (b + pad - kw) / s]: a stride-1 correlation of
+  // dy (padded by q on top and left for the negative offsets) per phase, with its own taps.
+  constexpr int V = Simd<R>::width;
+  const int s = g.stride;
+  const int q = (g.k - 1 + s - 1) / s;
+  const int dmax = (s - 1 + g.pad) / s;
+  const int phase_h = (g.h + s - 1) / s, phase_w = (g.w + s - 1) / s;
+  const int pitch = q + std::max(g.wo, phase_w + dmax) + 1;
+  const int vectors = (phase_h * pitch + V - 1) / V;
+  const int max_shift = (q + dmax) * (pitch + 1);
+  const int plane_size = round_up(
+      std::max((q + std::max(g.ho, phase_h + dmax) + 1) * pitch, max_shift + vectors * V), V);
+  std::vector<FlatPlan> plans(s * s);
+  std::vector<std::vector<R>> wpacks(s * s);
+  for (int a = 0; a < s; ++a) {
+    for (int b = 0; b < s; ++b) {
+      FlatPlan& p = plans[a * s + b];
+      p.pitch = pitch;
+      p.rows = phase_h;
+      p.positions = phase_h * pitch;
+      p.vectors = vectors;
+      p.planes = g.cout;
+      p.plane_size = plane_size;
+      std::vector<int> tap_index;  // co·k² + kh·k + kw of each tap
+      for (int co = 0; co < g.cout; ++co)
+        for (int kh = 0; kh < g.k; ++kh)
           for (int kw = 0; kw < g.k; ++kw) {
-            const R wv = wp[kh * g.k + kw];
-            int lo, hi;
-            valid_columns(g, kw, &lo, &hi);
-            for (int oh = 0; oh < g.ho; ++oh) {
-              int ih = oh * g.stride - g.pad + kh;
-              if (ih < 0 || ih >= g.h) continue;
-              const R* xr = xp + std::int64_t{ih} * g.w - g.pad + kw;
-              R* yr = yp + std::int64_t{oh} * g.wo;
-              if (g.stride == 1) {
-#pragma omp simd
-                for (int ow = lo; ow < hi; ++ow) yr[ow] += wv * xr[ow];
-              } else {
-                for (int ow = lo; ow < hi; ++ow) yr[ow] += wv * xr[ow * g.stride];
-              }
+            const int dh = a + g.pad - kh, dw = b + g.pad - kw;
+            if (dh % s != 0 || dw % s != 0) continue;
+            p.shift.push_back(co * plane_size + (q + dh / s) * pitch + q + dw / s);
+            tap_index.push_back(co * kk + kh * g.k + kw);
+          }
+      const int taps = static_cast<int>(tap_index.size());
+      wpacks[a * s + b] = pack_weights<R>(g.cin, taps, [&](int ci, int j) {
+        const int co = tap_index[j] / kk, tap = tap_index[j] % kk;
+        return w[(static_cast<std::int64_t>(co) * g.cin + ci) * kk + tap];
+      });
+    }
+  }
+  const int out_stride = vectors * V;
+#pragma omp parallel for schedule(static)
+  for (int img = 0; img < images; ++img) {
+    R* in = scratch<R>(0, static_cast<std::size_t>(g.cout) * plane_size);
+    R* out = scratch<R>(1, static_cast<std::size_t>(g.cin) * out_stride);
+    for (int co = 0; co < g.cout; ++co)
+      pack_plane(dy + (std::int64_t{img} * g.cout + co) * out_plane, g.ho, g.wo, 1, -q, -q, pitch,
+                 plane_size, in + co * plane_size);
+    const R* mask = relu_input ? relu_input + (img % batch) * g.cin * in_plane : nullptr;
+    R* dxi = dx + img * g.cin * in_plane;
+    for (int a = 0; a < s; ++a) {
+      for (int b = 0; b < s; ++b) {
+        const FlatPlan& p = plans[a * s + b];
+        correlate(in, p, wpacks[a * s + b].data(), g.cin, out, out_stride);
+        // Scatter the phase into every s-th row and column of dx.
+        for (int ci = 0; ci < g.cin; ++ci) {
+          for (int i = 0; s * i + a < g.h; ++i) {
+            const R* f = out + static_cast<std::int64_t>(ci) * out_stride + i * pitch;
+            const std::int64_t row = (static_cast<std::int64_t>(ci) * g.h + s * i + a) * g.w + b;
+            R* d = dxi + row;
+            const R* m = mask ? mask + row : nullptr;
+            for (int j = 0; s * j + b < g.w; ++j) {
+              const R v = m && !(m[s * j] > R(0)) ? R(0) : f[j];
+              d[s * j] = accumulate ? d[s * j] + v : v;
             }
           }
         }
@@ -54,89 +410,137 @@ void conv2d_forward(const ConvGeometry& g, int batch, const R* x, const R* w, R*
   }
 }
 
-template <class R>
-void conv2d_backward_data(const ConvGeometry& g, int batch, const R* dy, const R* w, R* dx,
-                          bool accumulate) {
-  const std::int64_t in_plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int b = 0; b < batch; ++b) {
-    for (int ci = 0; ci < g.cin; ++ci) {
-      R* dxp = dx + (std::int64_t{b} * g.cin + ci) * in_plane;
-      if (!accumulate) std::fill(dxp, dxp + in_plane, R(0));
-      for (int co = 0; co < g.cout; ++co) {
-        const R* dyp = dy + (std::int64_t{b} * g.cout + co) * out_plane;
-        const R* wp = w + (std::int64_t{co} * g.cin + ci) * g.k * g.k;
-        for (int kh = 0; kh < g.k; ++kh) {
-          for (int kw = 0; kw < g.k; ++kw) {
-            const R wv = wp[kh * g.k + kw];
-            int lo, hi;
-            valid_columns(g, kw, &lo, &hi);
-            for (int oh = 0; oh < g.ho; ++oh) {
-              int ih = oh * g.stride - g.pad + kh;
-              if (ih < 0 || ih >= g.h) continue;
-              R* dxr = dxp + std::int64_t{ih} * g.w - g.pad + kw;
-              const R* dyr = dyp + std::int64_t{oh} * g.wo;
-              if (g.stride == 1) {
-#pragma omp simd
-                for (int ow = lo; ow < hi; ++ow) dxr[ow] += wv * dyr[ow];
-              } else {
-                for (int ow = lo; ow < hi; ++ow) dxr[ow * g.stride] += wv * dyr[ow];
-              }
-            }
-          }
-        }
-      }
+namespace {
+
+// acc[c][j] += Σ_v dy[c][v] · in[shift[j] + v] over vectors [0, vectors): CB channels x TB taps
+// of vector accumulators; per position vector CB + TB loads feed CB·TB FMAs.
+template <class R, int CB, int TB>
+void weight_block(const R* dyq, int dy_stride, const R* in, const int* shift, int vectors,
+                  R* acc_out, int acc_stride) {
+  using S = Simd<R>;
+  using V = typename S::V;
+  constexpr int W = S::width;
+  V acc[CB][TB];
+#pragma GCC unroll 16
+  for (int c = 0; c < CB; ++c)
+#pragma GCC unroll 16
+    for (int j = 0; j < TB; ++j) acc[c][j] = V{};
+  for (int v = 0; v < vectors; ++v) {
+    V d[CB];
+#pragma GCC unroll 16
+    for (int c = 0; c < CB; ++c) d[c] = S::load(dyq + c * dy_stride + v * W);
+#pragma GCC unroll 16
+    for (int j = 0; j < TB; ++j) {
+      const V xv = S::load(in + shift[j] + v * W);
+#pragma GCC unroll 16
+      for (int c = 0; c < CB; ++c) acc[c][j] += d[c] * xv;
     }
   }
+  // Lane-wise partial sums of this image go to memory; the caller folds them into double.
+#pragma GCC unroll 16
+  for (int c = 0; c < CB; ++c)
+#pragma GCC unroll 16
+    for (int j = 0; j < TB; ++j) {
+      R* a = acc_out + (c * acc_stride + j) * W;
+      S::store(a, S::load(a) + acc[c][j]);
+    }
 }
+
+// CB channels, taps in blocks of TB; the last taps % TB taps in one narrower block.
+template <class R, int CB, int TB>
+void weight_channels(const R* dyq, int dy_stride, const R* in, const int* shift, int taps,
+                     int vectors, R* acc, int acc_stride) {
+  constexpr int W = Simd<R>::width;
+  int j = 0;
+  for (; j + TB <= taps; j += TB)
+    weight_block<R, CB, TB>(dyq, dy_stride, in, shift + j, vectors, acc + j * W, acc_stride);
+  const int r = taps - j;
+  const int* sh = shift + j;
+  R* a = acc + j * W;
+  switch (r) {
+    case 0: break;
+    case 1: weight_block<R, CB, 1>(dyq, dy_stride, in, sh, vectors, a, acc_stride); break;
+    case 2: weight_block<R, CB, 2>(dyq, dy_stride, in, sh, vectors, a, acc_stride); break;
+    case 3: weight_block<R, CB, 3>(dyq, dy_stride, in, sh, vectors, a, acc_stride); break;
+    case 4: weight_block<R, CB, 4>(dyq, dy_stride, in, sh, vectors, a, acc_stride); break;
+    case 5: weight_block<R, CB, 5>(dyq, dy_stride, in, sh, vectors, a, acc_stride); break;
+    case 6: weight_block<R, CB, 6>(dyq, dy_stride, in, sh, vectors, a, acc_stride); break;
+    default: weight_block<R, CB, 7>(dyq, dy_stride, in, sh, vectors, a, acc_stride); break;
+  }
+}
+
+}  // namespace
 
 template <class R>
 void conv2d_backward_weight(const ConvGeometry& g, int cotangents, int batch, const R* dy,
                             const R* x, R* dw, std::int64_t dw_stride) {
+  using S = Simd<R>;
+  constexpr int W = S::width;
+  const FlatPlan p = input_plan<R>(g);
+  const int taps = g.cin * g.k * g.k;
   const std::int64_t in_plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int t = 0; t < cotangents; ++t) {
-    for (int co = 0; co < g.cout; ++co) {
-      R* dwp = dw + t * dw_stride + std::int64_t{co} * g.cin * g.k * g.k;
-      for (int ci = 0; ci < g.cin; ++ci) {
-        for (int kh = 0; kh < g.k; ++kh) {
-          for (int kw = 0; kw < g.k; ++kw) {
-            int lo, hi;
-            valid_columns(g, kw, &lo, &hi);
-            // Rows are summed in double: a weight gradient adds batch * plane products.
-            double acc = 0.0;
-            for (int n = 0; n < batch; ++n) {
-              const R* dyp = dy + ((std::int64_t{t} * batch + n) * g.cout + co) * out_plane;
-              const R* xp = x + (std::int64_t{n} * g.cin + ci) * in_plane;
-              for (int oh = 0; oh < g.ho; ++oh) {
-                int ih = oh * g.stride - g.pad + kh;
-                if (ih < 0 || ih >= g.h) continue;
-                const R* xr = xp + std::int64_t{ih} * g.w - g.pad + kw;
-                const R* dyr = dyp + std::int64_t{oh} * g.wo;
-                R row = 0;
-                if (g.stride == 1) {
-#pragma omp simd reduction(+ : row)
-                  for (int ow = lo; ow < hi; ++ow) row += dyr[ow] * xr[ow];
-                } else {
-                  for (int ow = lo; ow < hi; ++ow) row += dyr[ow] * xr[ow * g.stride];
-                }
-                acc += row;
-              }
-            }
-            dwp[(ci * g.k + kh) * g.k + kw] = static_cast<R>(acc);
-          }
+  const int dy_stride = p.vectors * W;
+  // Channel blocks of up to 4 (x 6 taps: 24 accumulators + 4 dy + 1 input vector registers).
+  // Balanced: 6 channels run as 3 + 3, not 4 + 2.
+  constexpr int kMaxCB = 4;
+  const int blocks = (g.cout + kMaxCB - 1) / kMaxCB;
+  const int kCB = (g.cout + blocks - 1) / blocks;
+  // Lane partial sums cover at most ~4096 positions (256 products per lane) in R before they
+  // are added, in lane order, to a double sum: the weight gradient adds N·H·W products.
+  const int images_per_flush = std::max(1, 4096 / (p.vectors * W));
+  // A task owns `group` channel blocks of one cotangent and packs each image's input once for
+  // all of them; only when there are fewer cotangents than threads (and no enclosing parallel
+  // region) does it take single blocks, for parallelism, at the cost of repacking.
+  const int group = in_parallel() || cotangents >= max_threads() ? blocks : 1;
+  const int groups = (blocks + group - 1) / group;
+#pragma omp parallel for schedule(static)
+  for (int task = 0; task < cotangents * groups; ++task) {
+    const int t = task / groups, b0 = task % groups * group, b1 = std::min(blocks, b0 + group);
+    const int c_begin = b0 * kCB, c_end = std::min(g.cout, b1 * kCB), nc = c_end - c_begin;
+    R* in = scratch<R>(0, static_cast<std::size_t>(p.planes) * p.plane_size);
+    R* dyq = scratch<R>(2, static_cast<std::size_t>(nc) * dy_stride);
+    std::vector<R> lanes(static_cast<std::size_t>(nc) * taps * W, R(0));
+    std::vector<double> sum(static_cast<std::size_t>(nc) * taps, 0.0);
+    auto flush = [&] {
+      for (std::size_t i = 0; i < sum.size(); ++i) {
+        double s = 0.0;
+        for (int l = 0; l < W; ++l) s += lanes[i * W + l];
+        sum[i] += s;
+      }
+      std::fill(lanes.begin(), lanes.end(), R(0));
+    };
+    const int* sh = p.shift.data();
+    for (int n = 0; n < batch; ++n) {
+      pack_input(g, p, x + n * g.cin * in_plane, in);
+      for (int c = 0; c < nc; ++c)
+        pack_plane(dy + ((std::int64_t{t} * batch + n) * g.cout + c_begin + c) * out_plane, g.ho,
+                   g.wo, 1, 0, 0, p.pitch, dy_stride, dyq + c * dy_stride);
+      for (int c0 = 0; c0 < nc; c0 += kCB) {
+        const int cb = std::min(kCB, nc - c0);
+        const R* d = dyq + c0 * dy_stride;
+        R* acc = lanes.data() + static_cast<std::size_t>(c0) * taps * W;
+        switch (cb) {
+          case 1: weight_channels<R, 1, 8>(d, dy_stride, in, sh, taps, p.vectors, acc, taps); break;
+          case 2: weight_channels<R, 2, 8>(d, dy_stride, in, sh, taps, p.vectors, acc, taps); break;
+          case 3: weight_channels<R, 3, 8>(d, dy_stride, in, sh, taps, p.vectors, acc, taps); break;
+          default:
+            weight_channels<R, 4, 6>(d, dy_stride, in, sh, taps, p.vectors, acc, taps);
+            break;
         }
       }
+      if ((n + 1) % images_per_flush == 0 || n + 1 == batch) flush();
     }
+    R* dwp = dw + t * dw_stride + static_cast<std::int64_t>(c_begin) * taps;
+    for (std::size_t i = 0; i < sum.size(); ++i) dwp[i] = static_cast<R>(sum[i]);
   }
 }
 
-#define MICRONAS_INSTANTIATE(R)                                                               \
-  template void conv2d_forward<R>(const ConvGeometry&, int, const R*, const R*, R*);          \
-  template void conv2d_backward_data<R>(const ConvGeometry&, int, const R*, const R*, R*,     \
-                                        bool);                                                \
-  template void conv2d_backward_weight<R>(const ConvGeometry&, int, int, const R*, const R*, \
-                                          R*, std::int64_t);
+#define MICRONAS_INSTANTIATE(R)                                                                  \
+  template void conv2d_forward<R>(const ConvGeometry&, int, const R*, const R*, R*);             \
+  template void conv2d_backward_data<R>(const ConvGeometry&, int, int, const R*, const R*,       \
+                                        const R*, R*, bool);                                     \
+  template void conv2d_backward_weight<R>(const ConvGeometry&, int, int, const R*, const R*, R*, \
+                                          std::int64_t);
 MICRONAS_INSTANTIATE(float)
 MICRONAS_INSTANTIATE(double)
 #undef MICRONAS_INSTANTIATE

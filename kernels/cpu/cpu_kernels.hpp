@@ -25,10 +25,13 @@ struct ConvGeometry {
 // y[n] = conv(x[n], w); w is [cout, cin, k, k]; no bias.
 template <class R>
 void conv2d_forward(const ConvGeometry& g, int batch, const R* x, const R* w, R* y);
-// dx[b] (+)= conv_transpose(dy[b], w) for b < batch (batch = T * N).
+// dx[t, n] (+)= conv_transpose(dy[t, n], w) for t < cotangents, n < batch. With relu_input
+// ([N, cin, H, W], the pre-activation of a ReLU feeding this conv) the ReLU's backward is fused:
+// dx[t, n] (+)= [relu_input[n] > 0] ⊙ conv_transpose(dy[t, n], w), so the gradient of the ReLU's
+// output is never stored.
 template <class R>
-void conv2d_backward_data(const ConvGeometry& g, int batch, const R* dy, const R* w, R* dx,
-                          bool accumulate);
+void conv2d_backward_data(const ConvGeometry& g, int cotangents, int batch, const R* dy, const R* w,
+                          const R* relu_input, R* dx, bool accumulate);
 // dw[t] = Σ_n correlate(dy[t, n], x[n]) for t < cotangents, written to dw + t * dw_stride.
 template <class R>
 void conv2d_backward_weight(const ConvGeometry& g, int cotangents, int batch, const R* dy,
@@ -50,8 +53,7 @@ template <class R>
 void relu_forward(std::int64_t n, const R* x, R* y);
 // dx[t, i] (+)= dy[t, i] · [x[i] > 0] for i < n (n = elements of one forward tensor).
 template <class R>
-void relu_backward(int cotangents, std::int64_t n, const R* dy, const R* x, R* dx,
-                   bool accumulate);
+void relu_backward(int cotangents, std::int64_t n, const R* dy, const R* x, R* dx, bool accumulate);
 
 // Activation patterns (linear-region counting): hash[n] holds two 64-bit words per sample.
 void pattern_hash_init(int batch, std::uint64_t* hash);

@@ -9,7 +9,8 @@ void linear_forward(int batch, int in, int out, const R* x, const R* w, const R*
   for (int n = 0; n < batch; ++n) {
     for (int o = 0; o < out; ++o) {
       double acc = 0.0;
-      for (int i = 0; i < in; ++i) acc += static_cast<double>(w[std::int64_t{o} * in + i]) * x[std::int64_t{n} * in + i];
+      for (int i = 0; i < in; ++i)
+        acc += static_cast<double>(w[std::int64_t{o} * in + i]) * x[std::int64_t{n} * in + i];
       y[std::int64_t{n} * out + o] = static_cast<R>(acc + b[o]);
     }
   }
@@ -22,7 +23,8 @@ void linear_backward_data(int batch, int in, int out, const R* dy, const R* w, R
   for (int n = 0; n < batch; ++n) {
     for (int i = 0; i < in; ++i) {
       double acc = 0.0;
-      for (int o = 0; o < out; ++o) acc += static_cast<double>(dy[std::int64_t{n} * out + o]) * w[std::int64_t{o} * in + i];
+      for (int o = 0; o < out; ++o)
+        acc += static_cast<double>(dy[std::int64_t{n} * out + o]) * w[std::int64_t{o} * in + i];
       R* d = dx + std::int64_t{n} * in + i;
       *d = accumulate ? *d + static_cast<R>(acc) : static_cast<R>(acc);
     }
@@ -38,7 +40,8 @@ void linear_backward_params(int cotangents, int batch, int in, int out, const R*
       const R* dyt = dy + std::int64_t{t} * batch * out;
       for (int i = 0; i < in; ++i) {
         double acc = 0.0;
-        for (int n = 0; n < batch; ++n) acc += static_cast<double>(dyt[std::int64_t{n} * out + o]) * x[std::int64_t{n} * in + i];
+        for (int n = 0; n < batch; ++n)
+          acc += static_cast<double>(dyt[std::int64_t{n} * out + o]) * x[std::int64_t{n} * in + i];
         dw[t * dparam_stride + std::int64_t{o} * in + i] = static_cast<R>(acc);
       }
       if (db) {
@@ -50,10 +53,10 @@ void linear_backward_params(int cotangents, int batch, int in, int out, const R*
   }
 }
 
-#define MICRONAS_INSTANTIATE(R)                                                             \
-  template void linear_forward<R>(int, int, int, const R*, const R*, const R*, R*);         \
-  template void linear_backward_data<R>(int, int, int, const R*, const R*, R*, bool);       \
-  template void linear_backward_params<R>(int, int, int, int, const R*, const R*, R*, R*,   \
+#define MICRONAS_INSTANTIATE(R)                                                           \
+  template void linear_forward<R>(int, int, int, const R*, const R*, const R*, R*);       \
+  template void linear_backward_data<R>(int, int, int, const R*, const R*, R*, bool);     \
+  template void linear_backward_params<R>(int, int, int, int, const R*, const R*, R*, R*, \
                                           std::int64_t);
 MICRONAS_INSTANTIATE(float)
 MICRONAS_INSTANTIATE(double)

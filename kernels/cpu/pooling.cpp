@@ -1,5 +1,6 @@
 // Average pooling (count_include_pad = false) and global average pooling.
 #include <algorithm>
+#include <vector>
 
 #include "kernels/cpu/cpu_kernels.hpp"
 
@@ -11,6 +12,67 @@ inline void window(int o, int stride, int pad, int k, int size, int* start, int*
   int s = o * stride - pad;
   *start = std::max(s, 0);
   *end = std::min(s + k, size);
+}
+
+// Stride-1 average-pool backward as a separable box sum (see avg_pool_backward); K > 0 fixes
+// the window length at compile time, K = 0 reads it from g.
+template <class R, int K>
+void avg_pool_backward_stride1(const PoolGeometry& g, std::int64_t planes, const R* dy, R* dx,
+                               bool accumulate, const std::vector<R>& divisor_rows,
+                               const std::vector<R>& divisor_cols) {
+  const int k = K > 0 ? K : g.k;
+  const std::int64_t in_plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
+  const int q = k - 1 - g.pad;
+  const int pw = g.wo + 2 * q, ph = g.ho + 2 * q;
+  // Reciprocal divisors per position; s = dy · (1 / divisor) keeps the inner loop multiply-only.
+  std::vector<R> inv(static_cast<std::size_t>(out_plane));
+  for (int oh = 0; oh < g.ho; ++oh)
+    for (int ow = 0; ow < g.wo; ++ow)
+      inv[oh * g.wo + ow] = R(1) / (divisor_rows[oh] * divisor_cols[ow]);
+#pragma omp parallel for schedule(static)
+  for (std::int64_t p = 0; p < planes; ++p) {
+    thread_local std::vector<R> padded, rows;
+    padded.assign(static_cast<std::size_t>(ph) * pw, R(0));
+    rows.resize(static_cast<std::size_t>(ph) * g.w);
+    const R* dyp = dy + p * out_plane;
+    for (int oh = 0; oh < g.ho; ++oh) {
+      R* d = padded.data() + (oh + q) * pw + q;
+      const R* iv = inv.data() + oh * g.wo;
+      const R* src = dyp + oh * g.wo;
+#pragma omp simd
+      for (int ow = 0; ow < g.wo; ++ow) d[ow] = src[ow] * iv[ow];
+    }
+    for (int r = 0; r < ph; ++r) {
+      const R* src = padded.data() + r * pw;
+      R* d = rows.data() + r * g.w;
+#pragma omp simd
+      for (int j = 0; j < g.w; ++j) {
+        R sum = src[j];
+        for (int e = 1; e < k; ++e) sum += src[j + e];
+        d[j] = sum;
+      }
+    }
+    R* dxp = dx + p * in_plane;
+    for (int i = 0; i < g.h; ++i) {
+      R* d = dxp + i * g.w;
+      const R* src = rows.data() + i * g.w;
+      if (accumulate) {
+#pragma omp simd
+        for (int j = 0; j < g.w; ++j) {
+          R sum = src[j];
+          for (int e = 1; e < k; ++e) sum += src[e * g.w + j];
+          d[j] += sum;
+        }
+      } else {
+#pragma omp simd
+        for (int j = 0; j < g.w; ++j) {
+          R sum = src[j];
+          for (int e = 1; e < k; ++e) sum += src[e * g.w + j];
+          d[j] = sum;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -42,6 +104,29 @@ template <class R>
 void avg_pool_backward(const PoolGeometry& g, int batch, const R* dy, R* dx, bool accumulate) {
   const std::int64_t in_plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
   const std::int64_t planes = std::int64_t{batch} * g.channels;
+  if (g.stride == 1) {
+    // Stride 1: dx[i][j] = Σ s[o][p] over the outputs whose window holds (i, j), with
+    // s = dy / divisor; o ranges over [i + pad - k + 1, i + pad], so dx is a k x k box sum of s
+    // zero-padded by k - 1 - pad: separable into a horizontal and a vertical pass of k
+    // contiguous adds each (2k adds per element instead of k² scattered ones).
+    std::vector<R> divisor_rows(g.ho), divisor_cols(g.wo);
+    for (int o = 0; o < g.ho; ++o) {
+      int a, b;
+      window(o, 1, g.pad, g.k, g.h, &a, &b);
+      divisor_rows[o] = static_cast<R>(b - a);
+    }
+    for (int o = 0; o < g.wo; ++o) {
+      int a, b;
+      window(o, 1, g.pad, g.k, g.w, &a, &b);
+      divisor_cols[o] = static_cast<R>(b - a);
+    }
+    // NB201's 3 x 3 pool gets a constant window length, so both passes unroll and vectorise.
+    if (g.k == 3)
+      avg_pool_backward_stride1<R, 3>(g, planes, dy, dx, accumulate, divisor_rows, divisor_cols);
+    else
+      avg_pool_backward_stride1<R, 0>(g, planes, dy, dx, accumulate, divisor_rows, divisor_cols);
+    return;
+  }
 #pragma omp parallel for schedule(static)
   for (std::int64_t p = 0; p < planes; ++p) {
     R* dxp = dx + p * in_plane;
@@ -88,10 +173,10 @@ void global_avg_pool_backward(int batch, int channels, int plane, const R* dy, R
   }
 }
 
-#define MICRONAS_INSTANTIATE(R)                                                              \
-  template void avg_pool_forward<R>(const PoolGeometry&, int, const R*, R*);                 \
-  template void avg_pool_backward<R>(const PoolGeometry&, int, const R*, R*, bool);          \
-  template void global_avg_pool_forward<R>(int, int, int, const R*, R*);                     \
+#define MICRONAS_INSTANTIATE(R)                                                     \
+  template void avg_pool_forward<R>(const PoolGeometry&, int, const R*, R*);        \
+  template void avg_pool_backward<R>(const PoolGeometry&, int, const R*, R*, bool); \
+  template void global_avg_pool_forward<R>(int, int, int, const R*, R*);            \
   template void global_avg_pool_backward<R>(int, int, int, const R*, R*, bool);
 MICRONAS_INSTANTIATE(float)
 MICRONAS_INSTANTIATE(double)
