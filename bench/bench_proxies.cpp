@@ -17,8 +17,8 @@ const char* kArchs[] = {
 
 void BM_ntk(benchmark::State& state) {
   const int batch = static_cast<int>(state.range(0));
-  Network<float> net(build_graph(NetworkConfig::ntk(Dataset::kCifar10),
-                                 Arch::parse(kArchs[state.range(1)])));
+  Network<float> net(
+      build_graph(NetworkConfig::ntk(Dataset::kCifar10), Arch::parse(kArchs[state.range(1)])));
   net.initialize(InitMode::kPyTorchDefault, 1);
   InputSampler sampler(DataSpec{}, 2);
   ImageBatch x = sampler.ntk_batch(batch, 32);

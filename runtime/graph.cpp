@@ -18,8 +18,8 @@ class GraphBuilder {
   }
   const Shape& shape(int value) const { return g_.values[value]; }
 
-  int add_param(const std::string& name, std::vector<int> shape, Parameter::Role role,
-                int fan_in, int fan_out) {
+  int add_param(const std::string& name, std::vector<int> shape, Parameter::Role role, int fan_in,
+                int fan_out) {
     Parameter p;
     p.name = name;
     p.size = 1;
@@ -44,7 +44,8 @@ class GraphBuilder {
     l.pad = pad;
     l.weight = add_param(name + ".weight", {cout, s.c, k, k}, Parameter::Role::kConvWeight,
                          s.c * k * k, cout * k * k);
-    l.output = add_value({cout, (s.h + 2 * pad - k) / stride + 1, (s.w + 2 * pad - k) / stride + 1});
+    l.output =
+        add_value({cout, (s.h + 2 * pad - k) / stride + 1, (s.w + 2 * pad - k) / stride + 1});
     l.origin = o;
     g_.layers.push_back(l);
     return l.output;
@@ -123,20 +124,11 @@ class GraphBuilder {
           std::string op_prefix = edge_prefix + std::to_string(static_cast<int>(op));
           int out = -1;
           switch (op) {
-            case Op::kNone:
-              continue;  // contributes zero; not executed
-            case Op::kSkipConnect:
-              out = nodes[from];
-              break;
-            case Op::kConv1x1:
-              out = relu_conv_bn(nodes[from], s.c, 1, 1, 0, op_prefix, o);
-              break;
-            case Op::kConv3x3:
-              out = relu_conv_bn(nodes[from], s.c, 3, 1, 1, op_prefix, o);
-              break;
-            case Op::kAvgPool3x3:
-              out = avg_pool(nodes[from], 3, 1, 1, o);
-              break;
+            case Op::kNone: continue;  // contributes zero; not executed
+            case Op::kSkipConnect: out = nodes[from]; break;
+            case Op::kConv1x1: out = relu_conv_bn(nodes[from], s.c, 1, 1, 0, op_prefix, o); break;
+            case Op::kConv3x3: out = relu_conv_bn(nodes[from], s.c, 3, 1, 1, op_prefix, o); break;
+            case Op::kAvgPool3x3: out = avg_pool(nodes[from], 3, 1, 1, o); break;
           }
           node_terms[to].push_back(out);
           node_divisors[to].push_back(k);

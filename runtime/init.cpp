@@ -5,8 +5,7 @@
 
 namespace micronas {
 
-void initialize_parameters(const Graph& graph, InitMode mode, std::uint64_t seed,
-                           double* params) {
+void initialize_parameters(const Graph& graph, InitMode mode, std::uint64_t seed, double* params) {
   for (const Parameter& p : graph.params) {
     Rng rng(derive_seed(seed, p.name));
     double* out = params + p.offset;

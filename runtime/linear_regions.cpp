@@ -11,7 +11,8 @@ void LinearRegionCounter::add_batch(Network<float>& net, const float* inputs, in
   std::vector<std::vector<std::uint64_t>> rows;
   if (verify_) patterns.rows = &rows;
   net.forward(inputs, batch, &patterns);
-  for (int n = 0; n < batch; ++n) hashes_.emplace_back(patterns.hash[2 * n], patterns.hash[2 * n + 1]);
+  for (int n = 0; n < batch; ++n)
+    hashes_.emplace_back(patterns.hash[2 * n], patterns.hash[2 * n + 1]);
   if (verify_) {
     for (auto& r : rows) rows_.push_back(std::move(r));
     if (exact_count() != count())

@@ -16,7 +16,8 @@ namespace {
 std::string header_text(const char* descr, const std::vector<std::int64_t>& shape) {
   std::ostringstream h;
   h << "{'descr': '" << descr << "', 'fortran_order': False, 'shape': (";
-  for (std::size_t i = 0; i < shape.size(); ++i) h << shape[i] << (shape.size() == 1 ? "," : i + 1 < shape.size() ? ", " : "");
+  for (std::size_t i = 0; i < shape.size(); ++i)
+    h << shape[i] << (shape.size() == 1 ? "," : i + 1 < shape.size() ? ", " : "");
   h << "), }";
   std::string s = h.str();
   // Pad with spaces so that magic(6) + version(2) + length(2) + header ends on 64 bytes.
@@ -74,8 +75,7 @@ NpyArray read_npy(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, "cannot open file");
   unsigned char preamble[8];
-  if (!in.read(reinterpret_cast<char*>(preamble), 8) ||
-      std::memcmp(preamble, "\x93NUMPY", 6) != 0)
+  if (!in.read(reinterpret_cast<char*>(preamble), 8) || std::memcmp(preamble, "\x93NUMPY", 6) != 0)
     fail(path, "not an .npy file (bad magic)");
   std::size_t len = 0;
   if (preamble[6] == 1) {
@@ -136,8 +136,7 @@ NpyArray read_npy(const std::string& path) {
   return a;
 }
 
-void write_npy(const std::string& path, const std::vector<std::int64_t>& shape,
-               const float* data) {
+void write_npy(const std::string& path, const std::vector<std::int64_t>& shape, const float* data) {
   write_impl(path, shape, data, "<f4");
 }
 void write_npy(const std::string& path, const std::vector<std::int64_t>& shape,

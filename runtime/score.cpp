@@ -78,7 +78,8 @@ ScoreResult score_architecture(const Arch& arch, const ScoreOptions& o) {
   for (int r = 0; r < o.repeats; ++r) {
     RepeatScore rep;
     auto start = Clock::now();
-    if (released && r == 0) ntk_net.initialize(InitMode::kPyTorchDefault, derive_seed(o.seed, "ntk-init"));
+    if (released && r == 0)
+      ntk_net.initialize(InitMode::kPyTorchDefault, derive_seed(o.seed, "ntk-init"));
     if (!released)
       ntk_net.initialize(InitMode::kKaimingFanOut, derive_seed(derive_seed(o.seed, "ntk-init"), r));
     ImageBatch batch = ntk_data.ntk_batch(o.batch, ntk_input_size(o.dataset));
@@ -90,7 +91,8 @@ ScoreResult score_architecture(const Arch& arch, const ScoreOptions& o) {
     result.ntk_seconds += seconds_since(start);
 
     start = Clock::now();
-    if (released && r == 0) lr_net.initialize(InitMode::kPyTorchDefault, derive_seed(o.seed, "lr-init"));
+    if (released && r == 0)
+      lr_net.initialize(InitMode::kPyTorchDefault, derive_seed(o.seed, "lr-init"));
     if (!released)
       lr_net.initialize(InitMode::kKaimingFanIn, derive_seed(derive_seed(o.seed, "lr-init"), r));
     LinearRegionCounter counter(o.verify_lr);

@@ -13,8 +13,7 @@ constexpr std::array<const char*, kNumOps> kOpNames = {"none", "skip_connect", "
 
 [[noreturn]] void parse_fail(const std::string& text, std::size_t pos, const std::string& what) {
   std::ostringstream msg;
-  msg << "malformed architecture string '" << text << "': " << what << " at character "
-      << pos + 1;
+  msg << "malformed architecture string '" << text << "': " << what << " at character " << pos + 1;
   throw Error(Status::kParseError, msg.str());
 }
 
@@ -53,8 +52,8 @@ Arch Arch::from_ops(const std::array<Op, kNumEdges>& ops) {
 
 Arch Arch::from_cell_id(int id) {
   if (id < 0 || id >= kNumCells)
-    throw Error(Status::kInvalidArgument,
-                "cell id " + std::to_string(id) + " is outside 0.." + std::to_string(kNumCells - 1));
+    throw Error(Status::kInvalidArgument, "cell id " + std::to_string(id) + " is outside 0.." +
+                                              std::to_string(kNumCells - 1));
   std::array<Op, kNumEdges> ops{};
   for (int e = kNumEdges - 1; e >= 0; --e) {
     ops[e] = static_cast<Op>(id % kNumOps);
@@ -90,9 +89,9 @@ Arch Arch::parse(const std::string& text) {
       std::string token = text.substr(pos, bar - pos);
       std::size_t tilde = token.rfind('~');
       if (tilde == std::string::npos)
-        parse_fail(text, token_start,
-                   "edge '" + token + "' into node " + std::to_string(node) +
-                       " lacks '~<source node>'");
+        parse_fail(
+            text, token_start,
+            "edge '" + token + "' into node " + std::to_string(node) + " lacks '~<source node>'");
       std::string source = token.substr(tilde + 1);
       if (source != std::to_string(from)) {
         bool edge_count_error = source.size() == 1 && source[0] >= '0' && source[0] <= '3';
@@ -111,8 +110,8 @@ Arch Arch::parse(const std::string& text) {
       std::size_t start = 0;
       while (true) {
         std::size_t slash = ops.find('/', start);
-        std::string name = ops.substr(start, slash == std::string::npos ? std::string::npos
-                                                                         : slash - start);
+        std::string name =
+            ops.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
         Op op;
         try {
           op = op_from_name(name);
@@ -136,9 +135,9 @@ Arch Arch::parse(const std::string& text) {
     }
     if (node + 1 < kNumNodes && pos < text.size() && text[pos] != '+') {
       if (std::isalpha(static_cast<unsigned char>(text[pos])))
-        parse_fail(text, pos,
-                   "node " + std::to_string(node) + " has more than " + std::to_string(node) +
-                       " edge(s)");
+        parse_fail(
+            text, pos,
+            "node " + std::to_string(node) + " has more than " + std::to_string(node) + " edge(s)");
       parse_fail(text, pos,
                  std::string("expected '+' between nodes but found '") + text[pos] + "'");
     }

@@ -41,8 +41,8 @@ BenchmarkTable BenchmarkTable::load(const std::string& path) {
     if (static_cast<std::size_t>(index) >= t.row_of_index_.size())
       t.row_of_index_.resize(index + 1, -1);
     if (t.row_of_index_[index] >= 0)
-      throw Error(Status::kIoError, path + ":" + std::to_string(csv.lines[r]) +
-                                        ": index " + std::to_string(index) + " appears twice");
+      throw Error(Status::kIoError, path + ":" + std::to_string(csv.lines[r]) + ": index " +
+                                        std::to_string(index) + " appears twice");
     t.row_of_index_[index] = static_cast<int>(r);
     if (arch.is_cell()) t.row_of_cell_[arch.cell_id()] = static_cast<int>(r);
     for (std::size_t k = 0; k < value_cols.size(); ++k) {

@@ -8,8 +8,9 @@
 namespace micronas {
 namespace {
 
-const char* kBest = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|"
-                    "nor_conv_3x3~1|nor_conv_3x3~2|";
+const char* kBest =
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|"
+    "nor_conv_3x3~1|nor_conv_3x3~2|";
 
 TEST(Arch, ParsesAndPrintsCanonicalStrings) {
   Arch a = Arch::parse(kBest);
@@ -73,8 +74,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadCase{"", "string ends where '|' was expected"},
         BadCase{"|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|", "unknown op 'conv'"},
-        BadCase{"|none~1|+|none~0|none~1|+|none~0|none~1|none~2|",
-                "cannot read from node 1"},
+        BadCase{"|none~1|+|none~0|none~1|+|none~0|none~1|none~2|", "cannot read from node 1"},
         BadCase{"|none~0|+|none~1|none~0|+|none~0|none~1|none~2|", "must read from node 0"},
         BadCase{"|none~0|+|none~0|+|none~0|none~1|none~2|", "has 1 edge(s) but needs 2"},
         BadCase{"|none~0|none~1|+|none~0|none~1|+|none~0|none~1|none~2|",

@@ -42,8 +42,7 @@ TEST(Cli, BadInputGivesOneErrorLineAndNonZeroExit) {
        {std::string("info '|bogus~0|+|none~0|none~1|+|none~0|none~1|none~2|'"),
         std::string("info 12"), std::string("info 12 --benchmark /nonexistent.csv"),
         std::string("score supernet --batch 1"), std::string("score supernet --data bogus"),
-        std::string("score supernet --init nope"),
-        std::string("info supernet --dataset mnist")}) {
+        std::string("score supernet --init nope"), std::string("info supernet --dataset mnist")}) {
     auto r = run_cli(args);
     EXPECT_NE(r.status, 0) << args;
     EXPECT_EQ(r.output.rfind("micronas: error: ", 0), 0u) << args << " -> " << r.output;

@@ -90,17 +90,18 @@ TEST(GradCheck, PoolingReluLinearReference) {
     Vec x = random_vec(2 * 3 * 6 * 4, 8);
     Vec dy = random_vec(std::size_t(2) * 3 * s.ho() * s.wo(), 9);
     Vec dx = reference::avg_pool_backward(s, dy);
-    check_gradient(x, dx, [&]() { return dot(dy, reference::avg_pool_forward(s, x)); },
-                   "avg pool dx");
+    check_gradient(
+        x, dx, [&]() { return dot(dy, reference::avg_pool_forward(s, x)); }, "avg pool dx");
   }
   Vec x = random_vec(40, 10), dy = random_vec(40, 11);
   Vec dx = reference::relu_backward(x, dy);
-  check_gradient(x, dx, [&]() { return dot(dy, reference::relu_forward(x)); }, "relu dx");
+  check_gradient(
+      x, dx, [&]() { return dot(dy, reference::relu_forward(x)); }, "relu dx");
 
   Vec g = random_vec(2 * 3 * 4, 12), dg = random_vec(6, 13);
   Vec dgx = reference::global_avg_pool_backward(2, 3, 4, dg);
-  check_gradient(g, dgx, [&]() { return dot(dg, reference::global_avg_pool_forward(2, 3, 4, g)); },
-                 "gap dx");
+  check_gradient(
+      g, dgx, [&]() { return dot(dg, reference::global_avg_pool_forward(2, 3, 4, g)); }, "gap dx");
 
   Vec in = random_vec(2 * 4, 14), w = random_vec(3 * 4, 15), b = random_vec(3, 16);
   Vec dl = random_vec(2 * 3, 17), din, dw, db;
@@ -140,7 +141,8 @@ TEST_P(NetworkGradCheck, ParametersAndInput) {
   Rng rng(99);
   for (const Parameter& p : net.graph().params)
     if (p.role == Parameter::Role::kBatchNormWeight || p.role == Parameter::Role::kBatchNormBias)
-      for (std::int64_t i = 0; i < p.size; ++i) net.params()[p.offset + i] += rng.uniform(-0.5, 0.5);
+      for (std::int64_t i = 0; i < p.size; ++i)
+        net.params()[p.offset + i] += rng.uniform(-0.5, 0.5);
 
   const int T = 2, N = c.batch, classes = c.config.num_classes;
   const std::int64_t in_numel = net.graph().values[0].numel(), P = net.num_params();

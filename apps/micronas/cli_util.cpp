@@ -12,8 +12,9 @@ Arch resolve_arch(const std::string& text, const BenchmarkTable* table) {
   if (!numeric) return Arch::parse(text);
   if (!table)
     throw Error(Status::kInvalidArgument,
-                "'" + text + "' is an NB201 index; give --benchmark FILE to look it up "
-                "(the index order is a table, not a formula)");
+                "'" + text +
+                    "' is an NB201 index; give --benchmark FILE to look it up "
+                    "(the index order is a table, not a formula)");
   auto row = table->find_index(std::stoi(text));
   if (!row)
     throw Error(Status::kInvalidArgument,

@@ -64,8 +64,9 @@ void run_info(const InfoOptions& opt) {
 void add_info_command(CLI::App& app) {
   auto opt = std::make_shared<InfoOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "info", "Describe an architecture: canonical string, benchmark index and accuracies, "
-              "FLOPs and params of NB201's evaluation network (C=16, N=5)");
+      "info",
+      "Describe an architecture: canonical string, benchmark index and accuracies, "
+      "FLOPs and params of NB201's evaluation network (C=16, N=5)");
   cmd->add_option("ARCH", opt->arch,
                   "NB201 string (|op~0|+|op~0|op~1|+|op~0|op~1|op~2|), supernet state "
                   "(ops joined with '/'), 'supernet', or an index with --benchmark")

@@ -92,10 +92,9 @@ void run_score(const ScoreCliOptions& cli) {
               << "   linear_regions " << rep.linear_regions << "\n";
   }
   std::cout << "ntk_cond        " << r.ntk_condition << (r.ntk_valid ? "" : "  (invalid repeats)")
-            << "\nlinear_regions  " << r.linear_regions << "\nflops_m         "
-            << r.size.flops_m() << "\nparams_m        " << r.size.params_m()
-            << "\nseconds         ntk " << r.ntk_seconds << ", linear regions " << r.lr_seconds
-            << "\n";
+            << "\nlinear_regions  " << r.linear_regions << "\nflops_m         " << r.size.flops_m()
+            << "\nparams_m        " << r.size.params_m() << "\nseconds         ntk "
+            << r.ntk_seconds << ", linear regions " << r.lr_seconds << "\n";
 }
 
 }  // namespace
@@ -103,10 +102,12 @@ void run_score(const ScoreCliOptions& cli) {
 void add_score_command(CLI::App& app) {
   auto opt = std::make_shared<ScoreCliOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "score", "TE-NAS proxies of a cell or supernet state: NTK condition number (batched "
-               "Jacobian) and number of linear regions, plus FLOPs/params");
-  cmd->add_option("ARCH", opt->arch, "NB201 string, supernet state, 'supernet', or an index "
-                                     "with --benchmark")
+      "score",
+      "TE-NAS proxies of a cell or supernet state: NTK condition number (batched "
+      "Jacobian) and number of linear regions, plus FLOPs/params");
+  cmd->add_option("ARCH", opt->arch,
+                  "NB201 string, supernet state, 'supernet', or an index "
+                  "with --benchmark")
       ->required();
   cmd->add_option("--seed", opt->seed, "Seed for weights and inputs")->capture_default_str();
   cmd->add_option("--batch", opt->batch, "NTK batch size (TE-NAS 72, MicroNAS 128)")

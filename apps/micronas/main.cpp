@@ -5,8 +5,9 @@
 #include "micronas/error.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"micronas: training-free, hardware-aware neural architecture search for "
-               "microcontrollers (NAS-Bench-201 space)"};
+  CLI::App app{
+      "micronas: training-free, hardware-aware neural architecture search for "
+      "microcontrollers (NAS-Bench-201 space)"};
   app.require_subcommand(1);
   micronas::cli::add_info_command(app);
   micronas::cli::add_mcu_command(app);

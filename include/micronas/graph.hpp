@@ -65,11 +65,11 @@ struct Origin {
 
 struct Layer {
   LayerKind kind;
-  std::vector<int> inputs;   // value ids
+  std::vector<int> inputs;  // value ids
   // kWeightedSum: input k is scaled by 1/divisors[k] (TE-NAS's softmax weight of a mixed edge
   // with k active ops is exactly 1/k, computed in the precision of the network).
   std::vector<int> divisors;
-  int output = -1;            // value id
+  int output = -1;                      // value id
   int kernel = 0, stride = 1, pad = 0;  // conv and pooling
   int weight = -1, bias = -1;           // parameter ids, -1 if none
   Origin origin;

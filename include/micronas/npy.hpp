@@ -19,7 +19,6 @@ struct NpyArray {
 NpyArray read_npy(const std::string& path);
 
 void write_npy(const std::string& path, const std::vector<std::int64_t>& shape, const float* data);
-void write_npy(const std::string& path, const std::vector<std::int64_t>& shape,
-               const double* data);
+void write_npy(const std::string& path, const std::vector<std::int64_t>& shape, const double* data);
 
 }  // namespace micronas

@@ -19,8 +19,8 @@ namespace micronas {
 struct Jacobian {
   int rows = 0;
   std::int64_t cols = 0;
-  std::vector<float> values;   // [rows, cols] row-major, fp32 as TE-NAS
-  std::vector<int> params;     // parameter ids whose values form the columns, in order
+  std::vector<float> values;  // [rows, cols] row-major, fp32 as TE-NAS
+  std::vector<int> params;    // parameter ids whose values form the columns, in order
 };
 
 // Forward in training mode on `batch` inputs, then one backward pass carrying all `batch`

@@ -47,8 +47,8 @@ struct ScoreResult {
   // Mean over repeats of TE-NAS's value (NaN -> 1e5), and whether every repeat was valid.
   double ntk_condition = 0;
   bool ntk_valid = true;
-  double linear_regions = 0;  // mean over repeats
-  ModelSize size;             // NB201's evaluation network (C=16, N=5) for the dataset
+  double linear_regions = 0;    // mean over repeats
+  ModelSize size;               // NB201's evaluation network (C=16, N=5) for the dataset
   std::int64_t ntk_params = 0;  // Jacobian columns
   double ntk_seconds = 0, lr_seconds = 0;
 };

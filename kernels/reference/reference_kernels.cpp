@@ -196,8 +196,8 @@ Vec linear_forward(int batch, int in, int out, const Vec& x, const Vec& w, const
   return y;
 }
 
-void linear_backward(int batch, int in, int out, const Vec& x, const Vec& w, const Vec& dy,
-                     Vec* dx, Vec* dw, Vec* db) {
+void linear_backward(int batch, int in, int out, const Vec& x, const Vec& w, const Vec& dy, Vec* dx,
+                     Vec* dw, Vec* db) {
   dx->assign(static_cast<std::size_t>(batch) * in, 0.0);
   dw->assign(w.size(), 0.0);
   db->assign(out, 0.0);

@@ -38,7 +38,7 @@ Vec global_avg_pool_forward(int batch, int channels, int plane, const Vec& x);
 Vec global_avg_pool_backward(int batch, int channels, int plane, const Vec& dy);
 
 Vec linear_forward(int batch, int in, int out, const Vec& x, const Vec& w, const Vec& b);
-void linear_backward(int batch, int in, int out, const Vec& x, const Vec& w, const Vec& dy,
-                     Vec* dx, Vec* dw, Vec* db);
+void linear_backward(int batch, int in, int out, const Vec& x, const Vec& w, const Vec& dy, Vec* dx,
+                     Vec* dw, Vec* db);
 
 }  // namespace micronas::reference
