@@ -10,6 +10,7 @@
 #include "micronas/network.hpp"
 #include "micronas/random.hpp"
 #include "micronas/threads.hpp"
+#include "tests/test_util.hpp"
 
 namespace micronas {
 namespace {
@@ -17,13 +18,6 @@ namespace {
 const char* kMixed =
     "|nor_conv_3x3/skip_connect~0|+|nor_conv_1x1/avg_pool_3x3~0|none~1|+|"
     "skip_connect/nor_conv_1x1/nor_conv_3x3~0|avg_pool_3x3~1|nor_conv_3x3~2|";
-
-std::vector<float> random_input(std::int64_t n, std::uint64_t seed) {
-  Rng rng(seed);
-  std::vector<float> v(n);
-  for (float& x : v) x = static_cast<float>(rng.normal());
-  return v;
-}
 
 struct Result {
   std::vector<float> logits, dparams, dinput;
@@ -47,8 +41,8 @@ TEST(Network, OneThreadEqualsTwoThreadsBitwise) {
   Network<float> net(build_graph(NetworkConfig::ntk(Dataset::kCifar10), Arch::parse(kMixed)));
   net.initialize(InitMode::kPyTorchDefault, 1);
   const int N = 6, T = 6;
-  auto input = random_input(N * net.graph().values[0].numel(), 2);
-  auto cot = random_input(T * N * 10, 3);
+  auto input = test::gaussian(N * net.graph().values[0].numel(), 2);
+  auto cot = test::gaussian(T * N * 10, 3);
   set_num_threads(1);
   Result one = run(net, input, N, cot, T);
   set_num_threads(2);
@@ -65,8 +59,8 @@ TEST(Network, BatchedCotangentsEqualSeparatePassesBitwise) {
   Network<float> net(build_graph(NetworkConfig::ntk(Dataset::kCifar10), Arch::parse(kMixed)));
   net.initialize(InitMode::kPyTorchDefault, 4);
   const int N = 4, T = 4, classes = 10;
-  auto input = random_input(N * net.graph().values[0].numel(), 5);
-  auto cot = random_input(T * N * classes, 6);
+  auto input = test::gaussian(N * net.graph().values[0].numel(), 5);
+  auto cot = test::gaussian(T * N * classes, 6);
   Result all = run(net, input, N, cot, T);
   const std::int64_t P = net.num_params(), in = N * net.graph().values[0].numel();
   for (int t = 0; t < T; ++t) {

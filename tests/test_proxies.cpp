@@ -10,6 +10,7 @@
 #include "micronas/proxies.hpp"
 #include "micronas/random.hpp"
 #include "micronas/score.hpp"
+#include "tests/test_util.hpp"
 
 namespace micronas {
 namespace {
@@ -18,20 +19,13 @@ const char* kMixed =
     "|nor_conv_3x3/skip_connect~0|+|nor_conv_1x1/avg_pool_3x3~0|none~1|+|"
     "skip_connect/nor_conv_1x1/nor_conv_3x3~0|avg_pool_3x3~1|nor_conv_3x3~2|";
 
-std::vector<float> gaussian(std::size_t n, std::uint64_t seed) {
-  Rng rng(seed);
-  std::vector<float> v(n);
-  for (float& x : v) x = static_cast<float>(rng.normal());
-  return v;
-}
-
 TEST(Jacobian, BatchedEqualsOneBackwardPassPerRowBitwise) {
   NetworkConfig config = NetworkConfig::ntk(Dataset::kCifar10);
   config.input_size = 8;
   Network<float> net(build_graph(config, Arch::parse(kMixed)));
   net.initialize(InitMode::kPyTorchDefault, 3);
   const int B = 6, classes = 10;
-  auto x = gaussian(B * 3 * 8 * 8, 4);
+  auto x = test::gaussian(B * 3 * 8 * 8, 4);
   Jacobian j = compute_jacobian(net, x.data(), B);
   ASSERT_EQ(j.rows, B);
   const std::int64_t P = net.num_params();
@@ -105,7 +99,7 @@ TEST(LinearRegions, HashCountEqualsExactCountIncludingDuplicates) {
     LinearRegionCounter counter(/*verify=*/true);
     for (int b = 0; b < 3; ++b) {
       const int n = 400;
-      auto x = gaussian(n * 9, 1000 * trial + b);
+      auto x = test::gaussian(n * 9, 1000 * trial + b);
       // Plant duplicates: the second quarter copies the first.
       std::copy(x.begin(), x.begin() + 100 * 9, x.begin() + 100 * 9);
       counter.add_batch(net, x.data(), n);  // throws if hash and exact counts differ

@@ -4,12 +4,23 @@
 #include <array>
 #include <cstdio>
 #include <string>
+#include <vector>
+
+#include "micronas/random.hpp"
 
 namespace micronas::test {
 
 // Path of a file under the shared reference data folder.
 inline std::string data_path(const std::string& relative) {
   return std::string(MICRONAS_DATA_DIR) + "/" + relative;
+}
+
+// n standard-normal floats from the library's seeded PRNG.
+inline std::vector<float> gaussian(std::size_t n, std::uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> v(n);
+  for (float& x : v) x = static_cast<float>(rng.normal());
+  return v;
 }
 
 struct CliResult {

@@ -49,21 +49,30 @@ void conv2d_backward(const ConvShape& s, const Vec& x, const Vec& w, const Vec& 
         }
 }
 
+namespace {
+// Batch mean and biased variance of channel c, as BatchNorm2d normalises in training mode.
+void channel_statistics(int batch, int channels, int plane, const Vec& x, int c, double* mean,
+                        double* var) {
+  const double m = static_cast<double>(batch) * plane;
+  double sum = 0.0, sq = 0.0;
+  for (int n = 0; n < batch; ++n)
+    for (int i = 0; i < plane; ++i) sum += x[(n * channels + c) * plane + i];
+  *mean = sum / m;
+  for (int n = 0; n < batch; ++n)
+    for (int i = 0; i < plane; ++i) {
+      double d = x[(n * channels + c) * plane + i] - *mean;
+      sq += d * d;
+    }
+  *var = sq / m;
+}
+}  // namespace
+
 Vec batch_norm_forward(int batch, int channels, int plane, const Vec& x, const Vec& gamma,
                        const Vec& beta, double eps) {
   Vec y(x.size());
-  const double m = static_cast<double>(batch) * plane;
   for (int c = 0; c < channels; ++c) {
-    double mean = 0.0, var = 0.0;
-    for (int n = 0; n < batch; ++n)
-      for (int i = 0; i < plane; ++i) mean += x[(n * channels + c) * plane + i];
-    mean /= m;
-    for (int n = 0; n < batch; ++n)
-      for (int i = 0; i < plane; ++i) {
-        double d = x[(n * channels + c) * plane + i] - mean;
-        var += d * d;
-      }
-    var /= m;  // biased, as BatchNorm2d normalises in training mode
+    double mean, var;
+    channel_statistics(batch, channels, plane, x, c, &mean, &var);
     for (int n = 0; n < batch; ++n)
       for (int i = 0; i < plane; ++i) {
         std::size_t j = (n * channels + c) * plane + i;
@@ -80,16 +89,8 @@ void batch_norm_backward(int batch, int channels, int plane, const Vec& x, const
   dbeta->assign(channels, 0.0);
   const double m = static_cast<double>(batch) * plane;
   for (int c = 0; c < channels; ++c) {
-    double mean = 0.0, var = 0.0;
-    for (int n = 0; n < batch; ++n)
-      for (int i = 0; i < plane; ++i) mean += x[(n * channels + c) * plane + i];
-    mean /= m;
-    for (int n = 0; n < batch; ++n)
-      for (int i = 0; i < plane; ++i) {
-        double d = x[(n * channels + c) * plane + i] - mean;
-        var += d * d;
-      }
-    var /= m;
+    double mean, var;
+    channel_statistics(batch, channels, plane, x, c, &mean, &var);
     const double inv = 1.0 / std::sqrt(var + eps);
     // y = γ x̂ + β with x̂ = (x − μ)/σ; through μ and σ² every x couples to every output:
     // dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂)).
