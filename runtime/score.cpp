@@ -17,13 +17,18 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-void validate(const ScoreOptions& o) {
+}  // namespace
+
+void ScoreOptions::validate() const {
+  const ScoreOptions& o = *this;
   auto fail = [](const std::string& what) { throw Error(Status::kInvalidArgument, what); };
   if (o.batch < 2) fail("--batch must be >= 2 (an NTK needs at least two samples)");
   if (o.repeats < 1) fail("--repeat must be >= 1");
   if (o.lr_samples < 2) fail("linear-region batches need >= 2 samples (batch-statistics BN)");
   if (o.lr_batches < 1) fail("at least one linear-region batch is needed");
 }
+
+namespace {
 
 void dump_parameters(const Network<float>& net, const std::filesystem::path& dir) {
   std::filesystem::create_directories(dir);
@@ -62,7 +67,7 @@ InitScheme init_scheme_from_name(const std::string& name) {
 int ntk_input_size(Dataset dataset) { return dataset == Dataset::kImageNet16 ? 16 : 32; }
 
 ScoreResult score_architecture(const Arch& arch, const ScoreOptions& o) {
-  validate(o);
+  o.validate();
   ScoreResult result;
   result.arch = arch;
   result.size = model_size(build_graph(NetworkConfig::nb201(o.dataset), arch));

@@ -8,5 +8,7 @@ namespace micronas::cli {
 void add_info_command(CLI::App& app);
 void add_mcu_command(CLI::App& app);
 void add_score_command(CLI::App& app);
+void add_search_command(CLI::App& app);
+void add_random_search_command(CLI::App& app);
 
 }  // namespace micronas::cli

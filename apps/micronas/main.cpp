@@ -12,13 +12,17 @@ int main(int argc, char** argv) {
   micronas::cli::add_info_command(app);
   micronas::cli::add_mcu_command(app);
   micronas::cli::add_score_command(app);
+  micronas::cli::add_search_command(app);
+  micronas::cli::add_random_search_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const micronas::Error& e) {
     std::cerr << "micronas: error: " << e.what() << "\n";
-    return 2;
+    // A distinct status for "no architecture satisfies the limits": scripts sweeping limits
+    // tell it from a usage error.
+    return e.status() == micronas::Status::kInfeasible ? 4 : 2;
   } catch (const std::bad_alloc&) {
     std::cerr << "micronas: error: out of memory\n";
     return 3;

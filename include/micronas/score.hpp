@@ -34,6 +34,8 @@ struct ScoreOptions {
   int lr_batches = 3;
   bool verify_lr = false;  // also count exact bit rows and check the hash count
   std::string dump_dir;    // non-empty: write inputs, parameters, J, K, eigenvalues (repeat 0)
+
+  void validate() const;  // throws Error(kInvalidArgument) naming the bad option
 };
 
 struct RepeatScore {

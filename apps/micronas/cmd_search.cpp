@@ -1,0 +1,200 @@
+// `micronas search`: TE-NAS's pruning search with MicroNAS's hybrid objective and hard
+// microcontroller limits; prints the architecture found, its MCU cost and benchmark accuracies.
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "cli_util.hpp"
+#include "commands.hpp"
+#include "micronas/error.hpp"
+#include "micronas/pruning_search.hpp"
+#include "micronas/threads.hpp"
+#include "progress.hpp"
+#include "search_options.hpp"
+
+namespace micronas::cli {
+namespace {
+
+struct SearchCliOptions {
+  ProxyCliOptions proxies;
+  CostCliOptions cost;
+  int precision = 3;
+  std::string batches = "shared", start = "supernet", benchmark, out;
+  bool json = false, no_progress = false, quiet = false;
+};
+
+nlohmann::ordered_json round_json(const SearchRound& r) {
+  nlohmann::ordered_json out;
+  out["round"] = r.round;
+  out["state"] = r.state.to_string();
+  out["supernet_ntk_conditions"] = r.ntk_conditions;
+  out["supernet_linear_regions"] = r.linear_regions;
+  nlohmann::ordered_json cands = nlohmann::ordered_json::array();
+  for (const CandidateResult& c : r.candidates) {
+    nlohmann::ordered_json j;
+    j["edge"] = c.edge;
+    j["op"] = op_name(c.op);
+    j["ntk_delta"] = json_number(c.deltas.ntk);
+    j["regions_delta"] = json_number(c.deltas.regions);
+    j["flops_delta"] = json_number(c.deltas.flops);
+    j["latency_delta"] = json_number(c.deltas.latency);
+    nlohmann::ordered_json kappa = nlohmann::ordered_json::array();
+    for (double v : c.ntk_conditions) kappa.push_back(json_number(v));
+    j["ntk_conditions"] = kappa;
+    j["ntk_valid"] = c.ntk_valid;
+    j["linear_regions"] = c.linear_regions;
+    j["ntk_deltas"] = c.ntk_deltas;
+    j["regions_deltas"] = c.regions_deltas;
+    j["rank_ntk"] = c.rank.rank_ntk;
+    j["rank_regions"] = c.rank.rank_regions;
+    j["rank_flops"] = c.rank.rank_flops;
+    j["rank_latency"] = c.rank.rank_latency;
+    j["score"] = c.rank.score;
+    j["order"] = c.rank.order;
+    j["pruned"] = c.pruned;
+    j["blocked_by_limits"] = c.blocked_by_limits;
+    cands.push_back(j);
+  }
+  out["candidates"] = cands;
+  out["pruned_state"] = r.pruned_state.to_string();
+  if (r.feasible_cells >= 0) out["feasible_cells"] = r.feasible_cells;
+  out["seconds"] = r.seconds;
+  return out;
+}
+
+nlohmann::ordered_json result_json(const SearchResult& r, const SearchOptions& o,
+                                   const SearchCliOptions& cli, const BenchmarkTable* table) {
+  nlohmann::ordered_json out;
+  out["arch"] = r.arch.to_string();
+  out["cell_id"] = r.arch.cell_id();
+  out["flops_m"] = r.size.flops_m();
+  out["params_m"] = r.size.params_m();
+  out["mcu"] = cost_json(r.cost, cli.cost);
+  out["benchmark"] = benchmark_json(table, r.arch);
+  nlohmann::ordered_json opts;
+  opts["dataset"] = dataset_name(o.proxies.dataset);
+  opts["data"] = o.proxies.data.to_string();
+  opts["seed"] = o.proxies.seed;
+  opts["batch"] = o.proxies.batch;
+  opts["repeats"] = o.proxies.repeats;
+  opts["init"] = init_scheme_name(o.proxies.init);
+  opts["batches"] = batch_policy_name(o.batches);
+  opts["precision"] = o.precision;
+  opts["flops_weight"] = o.flops_weight;
+  opts["latency_weight"] = o.latency_weight;
+  opts["limits"] = limits_json(o.limits);
+  opts["start"] = o.start.to_string();
+  opts["threads"] = num_threads();
+  out["options"] = opts;
+  nlohmann::ordered_json rounds = nlohmann::ordered_json::array();
+  for (const SearchRound& round : r.rounds) rounds.push_back(round_json(round));
+  out["rounds"] = rounds;
+  out["ntk_evaluations"] = r.ntk_evaluations;
+  out["lr_evaluations"] = r.lr_evaluations;
+  out["seconds"] = r.seconds;
+  return out;
+}
+
+std::string round_log(const SearchRound& r) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(1) << "round " << r.round << ": " << r.candidates.size()
+    << " candidates in " << r.seconds << " s; pruned";
+  for (const CandidateResult& c : r.candidates)
+    if (c.pruned) s << " e" << c.edge << ":" << op_name(c.op);
+  int blocked = 0;
+  for (const CandidateResult& c : r.candidates) blocked += c.blocked_by_limits ? 1 : 0;
+  if (blocked > 0) s << " (" << blocked << " kept for the limits)";
+  if (r.feasible_cells >= 0) s << "; " << r.feasible_cells << " cells within the limits left";
+  return s.str();
+}
+
+void print_result(const nlohmann::ordered_json& j, const SearchResult& r) {
+  std::cout << std::setprecision(5);
+  std::cout << "arch            " << j["arch"].get<std::string>() << "\n";
+  const auto& b = j["benchmark"];
+  if (!b.is_null()) {
+    std::cout << "nb201 index     " << b["index"] << "\n";
+    for (auto it = b.begin(); it != b.end(); ++it)
+      if (it.key().size() > 5 && it.key().substr(it.key().size() - 5) == "_test")
+        std::cout << std::left << std::setw(16) << it.key() << it.value() << " %\n";
+  }
+  const auto& m = j["mcu"];
+  std::cout << "flops_m         " << r.size.flops_m() << "\nparams_m        " << r.size.params_m()
+            << "\nmcu             " << m["target"].get<std::string>() << " ("
+            << m["runtime"].get<std::string>() << "): latency " << r.cost.latency_ms
+            << " ms, peak SRAM " << m["peak_sram_kb"].get<double>() << " KiB, flash "
+            << m["flash_kb"].get<double>() << " KiB\n"
+            << "search          " << r.rounds.size() << " rounds, " << r.ntk_evaluations
+            << " NTK + " << r.lr_evaluations << " linear-region evaluations, " << r.seconds
+            << " s\n";
+}
+
+void run_search(const SearchCliOptions& cli) {
+  auto table = load_table(cli.benchmark);
+  SearchOptions o;
+  o.proxies = cli.proxies.to_score_options();
+  o.batches = batch_policy_from_name(cli.batches);
+  o.precision = cli.precision;
+  o.flops_weight = cli.cost.flops_weight;
+  o.latency_weight = cli.cost.latency_weight;
+  o.target = cli.cost.target;
+  o.mcu = cli.cost.to_estimate_options();
+  o.limits = cli.cost.limits;
+  o.start = Arch::parse(cli.start);
+
+  ProgressBar bar("search", count_search_candidates(o.start), !cli.no_progress);
+  o.progress = [&bar](int done, int, int) { bar.update(done); };
+  o.on_round = [&](const SearchRound& round) {
+    if (cli.quiet) return;
+    bar.finish();
+    std::cerr << round_log(round) << std::endl;
+  };
+  SearchResult r = prune_search(o);
+  bar.finish();
+  nlohmann::ordered_json j = result_json(r, o, cli, table.get());
+  if (!cli.out.empty()) {
+    std::ofstream f(cli.out);
+    f << j.dump(2) << "\n";
+    if (!f) throw Error(Status::kIoError, "cannot write " + cli.out);
+  }
+  if (cli.json)
+    std::cout << j.dump(2) << "\n";
+  else
+    print_result(j, r);
+}
+
+}  // namespace
+
+void add_search_command(CLI::App& app) {
+  auto opt = std::make_shared<SearchCliOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "search",
+      "TE-NAS pruning search (NTK condition number + linear regions) with MicroNAS's FLOPs/"
+      "latency ranks and hard microcontroller limits; prints the NB201 cell found");
+  opt->proxies.add_to(cmd);
+  opt->cost.add_to(cmd);
+  cmd->add_option("--precision", opt->precision,
+                  "Decimals of the per-repeat relative changes (TE-NAS 3, MicroNAS 5)")
+      ->capture_default_str();
+  cmd->add_option("--batches", opt->batches,
+                  "shared (every candidate of a round on the same batches) | per-candidate "
+                  "(TE-NAS's fresh batch per candidate and repeat)")
+      ->capture_default_str();
+  cmd->add_option("--start", opt->start,
+                  "Supernet state to start from (none is removed first)")
+      ->capture_default_str();
+  cmd->add_option("--benchmark", opt->benchmark, "NB201 table: report the cell's accuracies");
+  cmd->add_option("--out", opt->out, "Also write the JSON result to this file");
+  cmd->add_flag("--json", opt->json,
+                "Machine-readable JSON: every round's scores and ranks, MCU cost, accuracies");
+  cmd->add_flag("--no-progress", opt->no_progress, "No progress bar");
+  cmd->add_flag("--quiet", opt->quiet, "No per-round log on stderr");
+  cmd->footer(
+      "Limits: the search never removes an op if no cell left in the state would satisfy them, "
+      "so the cell returned always does; if none can, it exits with status 4 naming the limit "
+      "and the closest achievable value.");
+  cmd->callback([opt]() { run_search(*opt); });
+}
+
+}  // namespace micronas::cli

@@ -1,0 +1,102 @@
+#include "search_options.hpp"
+
+#include <cmath>
+
+#include "micronas/error.hpp"
+#include "micronas/threads.hpp"
+
+namespace micronas::cli {
+
+void ProxyCliOptions::add_to(CLI::App* cmd) {
+  cmd->add_option("--seed", seed, "Seed for weights and inputs")->capture_default_str();
+  cmd->add_option("--batch", batch, "NTK batch size (TE-NAS 72, MicroNAS 128)")
+      ->capture_default_str();
+  cmd->add_option("--repeat", repeats, "Repeats (fresh data each)")->capture_default_str();
+  cmd->add_option("--data", data, "synthetic | cifar10:PATH | cifar100:PATH | npy:PATH")
+      ->capture_default_str();
+  cmd->add_option("--init", init,
+                  "released (PyTorch defaults, as TE-NAS ran) | kaiming (as the paper intends)")
+      ->capture_default_str();
+  cmd->add_option("--dataset", dataset, "cifar10 | cifar100 | imagenet16")->capture_default_str();
+  cmd->add_option("--threads", threads, "CPU threads (default: OpenMP's)");
+}
+
+ScoreOptions ProxyCliOptions::to_score_options() const {
+  if (threads > 0) set_num_threads(threads);
+  ScoreOptions o;
+  o.dataset = dataset_from_name(dataset);
+  o.batch = batch;
+  o.repeats = repeats;
+  o.init = init_scheme_from_name(init);
+  o.data = DataSpec::parse(data);
+  o.seed = seed;
+  return o;
+}
+
+void CostCliOptions::add_to(CLI::App* cmd) {
+  cmd->add_option("--target", target, "Microcontroller: built-in name or profile JSON")
+      ->capture_default_str();
+  cmd->add_option("--runtime", runtime, "tflm (interpreter overhead per op) | codegen")
+      ->capture_default_str();
+  cmd->add_option("--latency-table", latency_table,
+                  "model (our per-layer model of the deployed network) | micronas (the "
+                  "zero-shot MicroNAS constant per-op table)")
+      ->capture_default_str();
+  cmd->add_option("--flops-weight", flops_weight, "phi: weight of the FLOPs rank (MicroNAS)")
+      ->capture_default_str();
+  cmd->add_option("--latency-weight", latency_weight,
+                  "lambda: weight of the latency rank (MicroNAS)")
+      ->capture_default_str();
+  cmd->add_option("--max-latency-ms", limits.max_latency_ms,
+                  "Hard limit on the deployed network's latency (in the chosen latency model)");
+  cmd->add_option("--max-sram-kb", limits.max_sram_kb, "Hard limit on peak SRAM (KiB)");
+  cmd->add_option("--max-flash-kb", limits.max_flash_kb,
+                  "Hard limit on flash, model + runtime (KiB; the F746 has 1024)");
+}
+
+mcu::EstimateOptions CostCliOptions::to_estimate_options() const {
+  mcu::EstimateOptions o;
+  o.runtime = mcu::runtime_from_name(runtime);
+  if (latency_table == "model")
+    o.latency_model = mcu::LatencyModel::kAnalytic;
+  else if (latency_table == "micronas")
+    o.latency_model = mcu::LatencyModel::kMicronasConstantTable;
+  else
+    throw Error(Status::kInvalidArgument,
+                "unknown --latency-table '" + latency_table + "' (expected model or micronas)");
+  return o;
+}
+
+nlohmann::ordered_json json_number(double v) {
+  return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
+}
+
+nlohmann::ordered_json limits_json(const McuLimits& l) {
+  return {{"max_latency_ms", json_number(l.max_latency_ms)},
+          {"max_sram_kb", json_number(l.max_sram_kb)},
+          {"max_flash_kb", json_number(l.max_flash_kb)}};
+}
+
+nlohmann::ordered_json cost_json(const mcu::Nb201CostTable::Estimate& cost,
+                                 const CostCliOptions& options) {
+  return {{"target", options.target},
+          {"runtime", options.runtime},
+          {"latency_model", options.latency_table},
+          {"latency_ms", cost.latency_ms},
+          {"cycles", cost.cycles},
+          {"peak_sram_kb", static_cast<double>(cost.peak_sram_bytes) / 1024.0},
+          {"flash_kb", static_cast<double>(cost.flash_bytes) / 1024.0}};
+}
+
+nlohmann::ordered_json benchmark_json(const BenchmarkTable* table, const Arch& cell) {
+  if (!table) return nullptr;
+  auto row = table->find(cell);
+  if (!row) return nullptr;
+  nlohmann::ordered_json out;
+  out["index"] = table->index(*row);
+  for (const std::string& column : table->columns())
+    out[column] = json_number(table->value(*row, column));
+  return out;
+}
+
+}  // namespace micronas::cli

@@ -1,0 +1,71 @@
+// `micronas search` and `micronas random-search` end to end: JSON contents, exit statuses and
+// messages for impossible limits and bad options.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/test_util.hpp"
+
+namespace micronas {
+namespace {
+
+using test::data_path;
+using test::run_cli;
+
+int exit_code(const test::CliResult& r) { return WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1; }
+
+TEST(SearchCli, JsonHasTheCellEveryRoundTheMcuCostAndAccuracies) {
+  auto r = run_cli("search --batch 4 --repeat 1 --threads 2 --json --no-progress --quiet "
+                   "--benchmark " + data_path("nb201/nb201.csv"));
+  ASSERT_EQ(exit_code(r), 0) << r.output;
+  nlohmann::json j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["rounds"].size(), 3u);
+  EXPECT_EQ(j["rounds"][0]["candidates"].size(), 24u);
+  EXPECT_EQ(j["rounds"][2]["candidates"].size(), 12u);
+  EXPECT_EQ(j["rounds"][2]["pruned_state"], j["arch"]);
+  EXPECT_GT(j["mcu"]["latency_ms"].get<double>(), 0);
+  EXPECT_GT(j["mcu"]["flash_kb"].get<double>(), 0);
+  ASSERT_FALSE(j["benchmark"].is_null());
+  EXPECT_GT(j["benchmark"]["cifar10_test"].get<double>(), 10);
+  EXPECT_EQ(j["options"]["batch"], 4);
+}
+
+TEST(SearchCli, ImpossibleLimitExitsWithFourNamingTheLimit) {
+  auto r = run_cli("search --max-sram-kb 1 --no-progress");
+  EXPECT_EQ(exit_code(r), 4) << r.output;
+  EXPECT_NE(r.output.find("--max-sram-kb 1 cannot be met"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("closest achievable value"), std::string::npos) << r.output;
+}
+
+TEST(SearchCli, BadOptionsAreRejectedWithAClearMessage) {
+  auto r = run_cli("search --latency-table fast");
+  EXPECT_EQ(exit_code(r), 2) << r.output;
+  EXPECT_NE(r.output.find("--latency-table 'fast'"), std::string::npos) << r.output;
+  r = run_cli("search --flops-weight 0.8 --latency-weight 0.4");
+  EXPECT_EQ(exit_code(r), 2) << r.output;
+  EXPECT_NE(r.output.find("sum <= 1"), std::string::npos) << r.output;
+  r = run_cli("search --max-latency-ms -3");
+  EXPECT_EQ(exit_code(r), 2) << r.output;
+  r = run_cli("search --start '|nor_conv_3x3~0|+|bogus~0|'");
+  EXPECT_EQ(exit_code(r), 2) << r.output;
+  EXPECT_NE(r.output.find("bogus"), std::string::npos) << r.output;
+  r = run_cli("search --help");
+  EXPECT_EQ(exit_code(r), 0);
+  EXPECT_NE(r.output.find("--max-flash-kb"), std::string::npos);
+}
+
+TEST(RandomSearchCli, ReturnsAScoredCellWithinTheLimit) {
+  auto r = run_cli("random-search --samples 3 --batch 4 --repeat 1 --threads 2 --json "
+                   "--max-latency-ms 2000 --no-progress");
+  ASSERT_EQ(exit_code(r), 0) << r.output;
+  nlohmann::json j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["cells"].size(), 3u);
+  EXPECT_LE(j["mcu"]["latency_ms"].get<double>(), 2000);
+  bool found = false;
+  for (const auto& c : j["cells"]) found = found || (c["arch"] == j["arch"] && c["order"] == 0);
+  EXPECT_TRUE(found);
+}
+
+}  // namespace
+}  // namespace micronas
