@@ -74,7 +74,8 @@ def main():
     print("|---|---|---|---|---|---|---|")
     base = None
     for lam in [float(x) for x in a.lambdas.split(",")]:
-        r = run(a.micronas, os.path.join(a.runs, f"real-seed0-lambda{lam}.json"),
+        name = "real-seed0.json" if lam == 0 else f"real-seed0-lambda{lam}.json"
+        r = run(a.micronas, os.path.join(a.runs, name),
                 common + ["--data", "cifar10:" + a.cifar, "--seed", "0", "--latency-weight", str(lam)])
         base = base or r["mcu"]["latency_ms"]
         print(f"| {lam} | #{r['benchmark']['index']} | {r['benchmark']['cifar10_test']:.2f} | {r['mcu']['latency_ms']:.1f} | "

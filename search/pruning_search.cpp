@@ -123,7 +123,18 @@ class Searcher {
     checker_.require_feasible(state);
     total_ = count_search_candidates(state);
     SearchResult result;
-    for (int round = 1; !state.is_cell(); ++round) {
+    for (const SearchRound& done : o_.resume_from) {
+      const int round = static_cast<int>(result.rounds.size()) + 1;
+      if (done.round != round || done.state != state || state.is_cell())
+        throw Error(Status::kInvalidArgument,
+                    "checkpoint round " + std::to_string(done.round) + " (state " +
+                        done.state.to_string() + ") does not continue this search: expected round " +
+                        std::to_string(round) + " from " + state.to_string());
+      replay_draws(done);
+      result.rounds.push_back(done);
+      state = done.pruned_state;
+    }
+    for (int round = static_cast<int>(result.rounds.size()) + 1; !state.is_cell(); ++round) {
       result.rounds.push_back(run_round(state, round));
       if (o_.on_round) o_.on_round(result.rounds.back());
       state = result.rounds.back().pruned_state;
@@ -144,6 +155,19 @@ class Searcher {
     for (int b = 0; b < o_.proxies.lr_batches; ++b)
       in.lr.push_back(lr_data_.lr_batch(o_.proxies.lr_samples));
     return in;
+  }
+
+  // Advances the input streams and counters past a round completed earlier, so that the rounds
+  // after it see the same inputs as in an uninterrupted run.
+  void replay_draws(const SearchRound& done) {
+    const int repeats = o_.proxies.repeats;
+    const bool shared = o_.batches == BatchPolicy::kSharedPerRound;
+    const std::size_t draws = shared ? repeats : done.candidates.size() * repeats;
+    for (std::size_t i = 0; i < draws; ++i) draw_inputs();
+    const int supernet = static_cast<int>(done.ntk_conditions.size());
+    ntk_evaluations_ += supernet + static_cast<int>(done.candidates.size()) * repeats;
+    lr_evaluations_ += supernet + static_cast<int>(done.candidates.size()) * repeats;
+    done_ += static_cast<int>(done.candidates.size());
   }
 
   NtkValue ntk(Network<float>& net, const ImageBatch& batch) {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "tests/test_util.hpp"
@@ -53,6 +55,48 @@ TEST(SearchCli, BadOptionsAreRejectedWithAClearMessage) {
   r = run_cli("search --help");
   EXPECT_EQ(exit_code(r), 0);
   EXPECT_NE(r.output.find("--max-flash-kb"), std::string::npos);
+}
+
+// Drops the fields that legitimately differ between runs (timings).
+nlohmann::json without_seconds(nlohmann::json j) {
+  j.erase("seconds");
+  for (auto& round : j["rounds"]) round.erase("seconds");
+  return j;
+}
+
+TEST(SearchCli, CheckpointResumesAnInterruptedSearchToTheSameResult) {
+  const std::string dir = ::testing::TempDir() + "micronas_checkpoint";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string ckpt = dir + "/search.json";
+  const std::string args = "search --batch 4 --repeat 2 --threads 2 --json --no-progress --quiet "
+                           "--seed 5 --latency-weight 0.3 --checkpoint " + ckpt;
+  auto full = run_cli(args);
+  ASSERT_EQ(exit_code(full), 0) << full.output;
+  nlohmann::json reference = nlohmann::json::parse(full.output);
+
+  // An interruption after round 1: the checkpoint then holds that round only.
+  nlohmann::json ck;
+  {
+    std::ifstream f(ckpt);
+    ck = nlohmann::json::parse(f);
+  }
+  ASSERT_EQ(ck["rounds"].size(), 3u);
+  ck["rounds"].erase(1);
+  ck["rounds"].erase(1);
+  {
+    std::ofstream f(ckpt);
+    f << ck.dump();
+  }
+  auto resumed = run_cli(args);
+  ASSERT_EQ(exit_code(resumed), 0) << resumed.output;
+  EXPECT_EQ(without_seconds(nlohmann::json::parse(resumed.output)), without_seconds(reference));
+
+  // Other options than the checkpoint's are refused, naming the option.
+  auto other = run_cli("search --batch 4 --repeat 2 --seed 6 --latency-weight 0.3 --checkpoint " +
+                       ckpt);
+  EXPECT_EQ(exit_code(other), 2) << other.output;
+  EXPECT_NE(other.output.find("another seed"), std::string::npos) << other.output;
 }
 
 TEST(RandomSearchCli, ReturnsAScoredCellWithinTheLimit) {

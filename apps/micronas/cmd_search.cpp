@@ -1,5 +1,6 @@
 // `micronas search`: TE-NAS's pruning search with MicroNAS's hybrid objective and hard
 // microcontroller limits; prints the architecture found, its MCU cost and benchmark accuracies.
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -11,6 +12,7 @@
 #include "micronas/pruning_search.hpp"
 #include "micronas/threads.hpp"
 #include "progress.hpp"
+#include "search_json.hpp"
 #include "search_options.hpp"
 
 namespace micronas::cli {
@@ -20,48 +22,11 @@ struct SearchCliOptions {
   ProxyCliOptions proxies;
   CostCliOptions cost;
   int precision = 3;
-  std::string batches = "shared", start = "supernet", benchmark, out;
+  std::string batches = "shared", start = "supernet", benchmark, out, checkpoint;
   bool json = false, no_progress = false, quiet = false;
 };
 
-nlohmann::ordered_json round_json(const SearchRound& r) {
-  nlohmann::ordered_json out;
-  out["round"] = r.round;
-  out["state"] = r.state.to_string();
-  out["supernet_ntk_conditions"] = r.ntk_conditions;
-  out["supernet_linear_regions"] = r.linear_regions;
-  nlohmann::ordered_json cands = nlohmann::ordered_json::array();
-  for (const CandidateResult& c : r.candidates) {
-    nlohmann::ordered_json j;
-    j["edge"] = c.edge;
-    j["op"] = op_name(c.op);
-    j["ntk_delta"] = json_number(c.deltas.ntk);
-    j["regions_delta"] = json_number(c.deltas.regions);
-    j["flops_delta"] = json_number(c.deltas.flops);
-    j["latency_delta"] = json_number(c.deltas.latency);
-    nlohmann::ordered_json kappa = nlohmann::ordered_json::array();
-    for (double v : c.ntk_conditions) kappa.push_back(json_number(v));
-    j["ntk_conditions"] = kappa;
-    j["ntk_valid"] = c.ntk_valid;
-    j["linear_regions"] = c.linear_regions;
-    j["ntk_deltas"] = c.ntk_deltas;
-    j["regions_deltas"] = c.regions_deltas;
-    j["rank_ntk"] = c.rank.rank_ntk;
-    j["rank_regions"] = c.rank.rank_regions;
-    j["rank_flops"] = c.rank.rank_flops;
-    j["rank_latency"] = c.rank.rank_latency;
-    j["score"] = c.rank.score;
-    j["order"] = c.rank.order;
-    j["pruned"] = c.pruned;
-    j["blocked_by_limits"] = c.blocked_by_limits;
-    cands.push_back(j);
-  }
-  out["candidates"] = cands;
-  out["pruned_state"] = r.pruned_state.to_string();
-  if (r.feasible_cells >= 0) out["feasible_cells"] = r.feasible_cells;
-  out["seconds"] = r.seconds;
-  return out;
-}
+nlohmann::ordered_json options_json(const SearchOptions& o, const SearchCliOptions& cli);
 
 nlohmann::ordered_json result_json(const SearchResult& r, const SearchOptions& o,
                                    const SearchCliOptions& cli, const BenchmarkTable* table) {
@@ -72,6 +37,19 @@ nlohmann::ordered_json result_json(const SearchResult& r, const SearchOptions& o
   out["params_m"] = r.size.params_m();
   out["mcu"] = cost_json(r.cost, cli.cost);
   out["benchmark"] = benchmark_json(table, r.arch);
+  out["options"] = options_json(o, cli);
+  nlohmann::ordered_json rounds = nlohmann::ordered_json::array();
+  for (const SearchRound& round : r.rounds) rounds.push_back(round_to_json(round));
+  out["rounds"] = rounds;
+  out["ntk_evaluations"] = r.ntk_evaluations;
+  out["lr_evaluations"] = r.lr_evaluations;
+  out["seconds"] = r.seconds;
+  return out;
+}
+
+// Everything that determines the search's decisions (not the thread count: results are
+// bitwise identical for any).
+nlohmann::ordered_json options_json(const SearchOptions& o, const SearchCliOptions& cli) {
   nlohmann::ordered_json opts;
   opts["dataset"] = dataset_name(o.proxies.dataset);
   opts["data"] = o.proxies.data.to_string();
@@ -85,15 +63,51 @@ nlohmann::ordered_json result_json(const SearchResult& r, const SearchOptions& o
   opts["latency_weight"] = o.latency_weight;
   opts["limits"] = limits_json(o.limits);
   opts["start"] = o.start.to_string();
-  opts["threads"] = num_threads();
-  out["options"] = opts;
-  nlohmann::ordered_json rounds = nlohmann::ordered_json::array();
-  for (const SearchRound& round : r.rounds) rounds.push_back(round_json(round));
-  out["rounds"] = rounds;
-  out["ntk_evaluations"] = r.ntk_evaluations;
-  out["lr_evaluations"] = r.lr_evaluations;
-  out["seconds"] = r.seconds;
-  return out;
+  opts["target"] = cli.cost.target;
+  opts["runtime"] = cli.cost.runtime;
+  opts["latency_table"] = cli.cost.latency_table;
+  return opts;
+}
+
+// Rounds of an interrupted search from its checkpoint; refuses a checkpoint of other options.
+std::vector<SearchRound> load_checkpoint(const std::string& path,
+                                         const nlohmann::ordered_json& options) {
+  std::ifstream f(path);
+  if (!f) return {};  // no checkpoint yet: a fresh search
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(f);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(Status::kParseError, "checkpoint " + path + " is not valid JSON: " + e.what());
+  }
+  if (!j.contains("options") || !j.contains("rounds"))
+    throw Error(Status::kParseError, "checkpoint " + path + " lacks options or rounds");
+  for (auto it = options.begin(); it != options.end(); ++it)
+    if (!j["options"].contains(it.key()) || nlohmann::json(it.value()) != j["options"][it.key()])
+      throw Error(Status::kInvalidArgument,
+                  "checkpoint " + path + " was written with another " + it.key() + " (" +
+                      (j["options"].contains(it.key()) ? j["options"][it.key()].dump() : "none") +
+                      ", now " + it.value().dump() + "); delete it or use the same options");
+  std::vector<SearchRound> rounds;
+  for (const auto& r : j["rounds"]) rounds.push_back(round_from_json(r));
+  return rounds;
+}
+
+// Written to a temporary file and renamed: an interruption leaves the old checkpoint or the new
+// one, never a torn file.
+void write_checkpoint(const std::string& path, const nlohmann::ordered_json& options,
+                      const std::vector<SearchRound>& rounds) {
+  nlohmann::ordered_json j;
+  j["options"] = options;
+  j["rounds"] = nlohmann::ordered_json::array();
+  for (const SearchRound& r : rounds) j["rounds"].push_back(round_to_json(r));
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp);
+    f << j.dump(1) << "\n";
+    if (!f.flush()) throw Error(Status::kIoError, "cannot write checkpoint " + tmp);
+  }
+  std::filesystem::rename(tmp, path);
 }
 
 std::string round_log(const SearchRound& r) {
@@ -143,9 +157,20 @@ void run_search(const SearchCliOptions& cli) {
   o.limits = cli.cost.limits;
   o.start = Arch::parse(cli.start);
 
+  const nlohmann::ordered_json options = options_json(o, cli);
+  std::vector<SearchRound> rounds;
+  if (!cli.checkpoint.empty()) {
+    o.resume_from = load_checkpoint(cli.checkpoint, options);
+    rounds = o.resume_from;
+    if (!cli.quiet)
+      for (const SearchRound& round : rounds)
+        std::cerr << round_log(round) << " (from the checkpoint)" << std::endl;
+  }
   ProgressBar bar("search", count_search_candidates(o.start), !cli.no_progress);
   o.progress = [&bar](int done, int, int) { bar.update(done); };
   o.on_round = [&](const SearchRound& round) {
+    rounds.push_back(round);
+    if (!cli.checkpoint.empty()) write_checkpoint(cli.checkpoint, options, rounds);
     if (cli.quiet) return;
     bar.finish();
     std::cerr << round_log(round) << std::endl;
@@ -186,6 +211,9 @@ void add_search_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--benchmark", opt->benchmark, "NB201 table: report the cell's accuracies");
   cmd->add_option("--out", opt->out, "Also write the JSON result to this file");
+  cmd->add_option("--checkpoint", opt->checkpoint,
+                  "Write every completed round here; rerunning with the same options resumes "
+                  "after the last one (same result as an uninterrupted run)");
   cmd->add_flag("--json", opt->json,
                 "Machine-readable JSON: every round's scores and ranks, MCU cost, accuracies");
   cmd->add_flag("--no-progress", opt->no_progress, "No progress bar");

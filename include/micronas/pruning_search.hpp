@@ -49,6 +49,10 @@ struct SearchOptions {
   mcu::EstimateOptions mcu;  // runtime and latency model (analytic or MicroNAS's constant table)
   McuLimits limits;
   Arch start = Arch::parse("supernet");  // `none` is removed before the first round
+  // Rounds already completed by an interrupted run with the same options (from its checkpoint):
+  // the search continues after them and its result equals the uninterrupted run's. Throws
+  // Error(kInvalidArgument) when they do not chain from `start`.
+  std::vector<struct SearchRound> resume_from;
   // Called after every candidate: (candidates done, candidates in the whole search, round).
   std::function<void(int, int, int)> progress;
   // Called after every round with its results (per-round logs).

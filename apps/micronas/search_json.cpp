@@ -1,0 +1,107 @@
+#include "search_json.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "micronas/error.hpp"
+#include "search_options.hpp"
+
+namespace micronas::cli {
+namespace {
+
+// Non-finite numbers are written as null (JSON has no NaN) and read back as NaN.
+double number_or_nan(const nlohmann::json& v) {
+  return v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.get<double>();
+}
+
+nlohmann::ordered_json numbers(const std::vector<double>& values) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (double v : values) out.push_back(json_number(v));
+  return out;
+}
+
+std::vector<double> numbers_from(const nlohmann::json& j) {
+  std::vector<double> out;
+  for (const auto& v : j) out.push_back(number_or_nan(v));
+  return out;
+}
+
+}  // namespace
+
+nlohmann::ordered_json round_to_json(const SearchRound& r) {
+  nlohmann::ordered_json out;
+  out["round"] = r.round;
+  out["state"] = r.state.to_string();
+  out["supernet_ntk_conditions"] = numbers(r.ntk_conditions);
+  out["supernet_linear_regions"] = numbers(r.linear_regions);
+  nlohmann::ordered_json cands = nlohmann::ordered_json::array();
+  for (const CandidateResult& c : r.candidates) {
+    nlohmann::ordered_json j;
+    j["edge"] = c.edge;
+    j["op"] = op_name(c.op);
+    j["ntk_delta"] = json_number(c.deltas.ntk);
+    j["regions_delta"] = json_number(c.deltas.regions);
+    j["flops_delta"] = json_number(c.deltas.flops);
+    j["latency_delta"] = json_number(c.deltas.latency);
+    j["ntk_conditions"] = numbers(c.ntk_conditions);
+    j["ntk_valid"] = c.ntk_valid;
+    j["linear_regions"] = c.linear_regions;
+    j["ntk_deltas"] = numbers(c.ntk_deltas);
+    j["regions_deltas"] = numbers(c.regions_deltas);
+    j["rank_ntk"] = c.rank.rank_ntk;
+    j["rank_regions"] = c.rank.rank_regions;
+    j["rank_flops"] = c.rank.rank_flops;
+    j["rank_latency"] = c.rank.rank_latency;
+    j["score"] = c.rank.score;
+    j["order"] = c.rank.order;
+    j["pruned"] = c.pruned;
+    j["blocked_by_limits"] = c.blocked_by_limits;
+    cands.push_back(j);
+  }
+  out["candidates"] = cands;
+  out["pruned_state"] = r.pruned_state.to_string();
+  if (r.feasible_cells >= 0) out["feasible_cells"] = r.feasible_cells;
+  out["seconds"] = r.seconds;
+  return out;
+}
+
+SearchRound round_from_json(const nlohmann::json& j) {
+  try {
+    SearchRound r;
+    r.round = j.at("round").get<int>();
+    r.state = Arch::parse(j.at("state").get<std::string>());
+    r.ntk_conditions = numbers_from(j.at("supernet_ntk_conditions"));
+    r.linear_regions = numbers_from(j.at("supernet_linear_regions"));
+    for (const auto& cj : j.at("candidates")) {
+      CandidateResult c;
+      c.edge = cj.at("edge").get<int>();
+      c.op = op_from_name(cj.at("op").get<std::string>());
+      c.deltas.ntk = number_or_nan(cj.at("ntk_delta"));
+      c.deltas.regions = number_or_nan(cj.at("regions_delta"));
+      c.deltas.flops = number_or_nan(cj.at("flops_delta"));
+      c.deltas.latency = number_or_nan(cj.at("latency_delta"));
+      c.ntk_conditions = numbers_from(cj.at("ntk_conditions"));
+      c.ntk_valid = cj.at("ntk_valid").get<bool>();
+      c.linear_regions = cj.at("linear_regions").get<std::vector<std::int64_t>>();
+      c.ntk_deltas = numbers_from(cj.at("ntk_deltas"));
+      c.regions_deltas = numbers_from(cj.at("regions_deltas"));
+      c.rank.rank_ntk = cj.at("rank_ntk").get<int>();
+      c.rank.rank_regions = cj.at("rank_regions").get<int>();
+      c.rank.rank_flops = cj.at("rank_flops").get<int>();
+      c.rank.rank_latency = cj.at("rank_latency").get<int>();
+      c.rank.score = cj.at("score").get<double>();
+      c.rank.order = cj.at("order").get<int>();
+      c.pruned = cj.at("pruned").get<bool>();
+      c.blocked_by_limits = cj.at("blocked_by_limits").get<bool>();
+      r.candidates.push_back(std::move(c));
+    }
+    r.pruned_state = Arch::parse(j.at("pruned_state").get<std::string>());
+    r.feasible_cells = j.contains("feasible_cells") ? j["feasible_cells"].get<std::int64_t>() : -1;
+    r.seconds = j.at("seconds").get<double>();
+    return r;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(Status::kParseError, std::string("malformed search round: ") + e.what());
+  }
+}
+
+}  // namespace micronas::cli
