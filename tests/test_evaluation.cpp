@@ -1,5 +1,5 @@
-// Rank statistics against independent O(n^2) references and published values, Pareto fronts
-// and the SVG plot.
+// Rank statistics against independent O(n^2) references and published values, Pareto fronts,
+// the SVG plot, and the sweep CSV row format.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,6 +12,7 @@
 #include "micronas/error.hpp"
 #include "micronas/evaluation.hpp"
 #include "micronas/random.hpp"
+#include "micronas/sweep.hpp"
 #include "tests/rank_reference.hpp"
 
 namespace micronas {
@@ -237,6 +238,97 @@ TEST(ParetoSvg, WellFormedWithOneMarkerPerFrontPoint) {
     EXPECT_EQ(count(s, "front-marker"), points.size());
     EXPECT_EQ(s.find("nan"), std::string::npos);
   }
+}
+
+// --- Sweep rows ---
+
+SweepRow example_row() {
+  SweepRow r;
+  r.arch = Arch::parse(
+      "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|"
+      "nor_conv_3x3~2|");
+  r.cell_id = r.arch.cell_id();
+  r.index = 9930;
+  r.ntk_condition = 1.0 / 3.0;
+  r.ntk_valid = false;
+  r.linear_regions = 2910.6666666666665;
+  r.flops_m = 184.73025;
+  r.params_m = 0.1 + 0.2;  // not exactly 0.3: needs 17 digits
+  r.latency_ms = 1432.8403287037038;
+  r.peak_sram_kb = 104.09765625;
+  r.flash_kb = 977.1611328125;
+  r.ntk_seconds = 0.25;
+  r.lr_seconds = 1.5;
+  return r;
+}
+
+TEST(SweepRows, FormatRoundTrips) {
+  const SweepRow r = example_row();
+  const std::string line = format_sweep_row(r);
+  EXPECT_EQ(line.find("9930,"), line.find(',') + 1);
+  EXPECT_NE(line.find(",184.73025,"), std::string::npos) << line;  // shortest exact form
+  const SweepRow back = parse_sweep_row(line, "test");
+  EXPECT_EQ(back.cell_id, r.cell_id);
+  EXPECT_EQ(back.index, r.index);
+  EXPECT_EQ(back.arch, r.arch);
+  EXPECT_EQ(back.ntk_condition, r.ntk_condition);
+  EXPECT_EQ(back.ntk_valid, r.ntk_valid);
+  EXPECT_EQ(back.linear_regions, r.linear_regions);
+  EXPECT_EQ(back.flops_m, r.flops_m);
+  EXPECT_EQ(back.params_m, r.params_m);
+  EXPECT_EQ(back.latency_ms, r.latency_ms);
+  EXPECT_EQ(back.peak_sram_kb, r.peak_sram_kb);
+  EXPECT_EQ(back.flash_kb, r.flash_kb);
+  EXPECT_EQ(back.ntk_seconds, r.ntk_seconds);
+  SweepRow no_index = r;
+  no_index.index = -1;
+  EXPECT_EQ(parse_sweep_row(format_sweep_row(no_index), "test").index, -1);
+  EXPECT_EQ(sweep_header_line(),
+            "cell_id,index,arch,ntk_condition,ntk_valid,linear_regions,flops_m,params_m,"
+            "latency_ms,peak_sram_kb,flash_kb,ntk_seconds,lr_seconds");
+}
+
+void expect_parse_error(const std::string& line, const std::string& needle) {
+  try {
+    parse_sweep_row(line, "f.csv:7");
+    ADD_FAILURE() << "accepted: " << line;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("f.csv:7"), std::string::npos) << e.what();
+  }
+}
+
+TEST(SweepRows, MalformedRowsNameTheColumn) {
+  const std::string good = format_sweep_row(example_row());
+  expect_parse_error(good.substr(0, good.rfind(',')), "fields");
+  expect_parse_error("1" + good.substr(good.find(',')), "cell_id");
+  std::string bad_number = good;
+  bad_number.replace(bad_number.find("184.73025"), 9, "18x");
+  expect_parse_error(bad_number, "flops_m");
+  std::string supernet = good;
+  supernet.replace(supernet.find("skip_connect~0"), 14, "skip_connect/none~0");
+  expect_parse_error(supernet, "arch");
+}
+
+TEST(SweepRows, ReadFileChecksHeaderNewlineAndDuplicates) {
+  const std::string path = ::testing::TempDir() + "/sweep_rows.csv";
+  const std::string header = sweep_header_line() + "\n", row = format_sweep_row(example_row());
+  auto read_error = [&](const std::string& text) -> std::string {
+    std::ofstream(path, std::ios::binary) << text;
+    try {
+      read_sweep_csv(path);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  std::ofstream(path, std::ios::binary) << header << row << "\n";
+  ASSERT_EQ(read_sweep_csv(path).size(), 1u);
+  EXPECT_NE(read_error(header + row).find(":2: the last line has no final newline"),
+            std::string::npos);
+  EXPECT_NE(read_error(header + row + "\n" + row + "\n").find(":3: cell"), std::string::npos);
+  EXPECT_NE(read_error("index,arch\n").find("not a sweep file"), std::string::npos);
+  EXPECT_NE(read_error("").find("empty"), std::string::npos);
 }
 
 }  // namespace
