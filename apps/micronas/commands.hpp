@@ -8,5 +8,6 @@ namespace micronas::cli {
 void add_info_command(CLI::App& app);
 void add_mcu_command(CLI::App& app);
 void add_score_command(CLI::App& app);
+void add_sweep_command(CLI::App& app);
 
 }  // namespace micronas::cli

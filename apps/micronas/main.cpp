@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   micronas::cli::add_info_command(app);
   micronas::cli::add_mcu_command(app);
   micronas::cli::add_score_command(app);
+  micronas::cli::add_sweep_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
