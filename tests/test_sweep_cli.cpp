@@ -1,5 +1,6 @@
-// The `sweep` verb as a user runs them: resumable sweeps that give the same rows as an
-// uninterrupted run, and refusals that protect a results file.
+// The `sweep` and `evaluate` verbs as a user runs them: resumable sweeps that give the same rows
+// as an uninterrupted run, refusals that protect a results file, and evaluation statistics checked
+// against independent computations.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "micronas/benchmark_table.hpp"
 #include "micronas/random.hpp"
 #include "micronas/sweep.hpp"
+#include "tests/rank_reference.hpp"
 #include "tests/test_util.hpp"
 
 namespace micronas {
@@ -115,6 +117,14 @@ TEST(SweepCli, WritesHeaderAndOneRowPerCellAndRefusesToOverwrite) {
   r = run_cli(kTiny + " --out " + out + " --resume");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(read_file(out), text);
+
+  // The results evaluate, and the plot's target comes from the sidecar.
+  r = run_cli("evaluate --json --results " + out + " --benchmark " +
+              test::data_path("nb201/nb201.csv"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["n"], 3);
+  EXPECT_EQ(j["pareto"]["target"], "stm32f746");
 }
 
 TEST(SweepCli, ResumeAfterInterruptionGivesTheUninterruptedRows) {
@@ -242,6 +252,169 @@ TEST(SweepCli, BadInputIsOneClearError) {
   expect_one_line_error(run_cli(kTiny + " --out " + dir), "directory");
   expect_one_line_error(run_cli(kTiny + " --data bogus --out " + dir + "/d.csv"), "bogus");
   EXPECT_FALSE(fs::exists(dir + "/d.csv"));  // options are checked before the file is made
+}
+
+// --- evaluate ---
+
+// Results for every 37th benchmark cell with made-up proxy values (ties included); FLOPs and
+// params are the table's.
+struct MadeUpResults {
+  std::vector<SweepRow> rows;
+  std::vector<double> cifar10, cifar100;
+};
+
+MadeUpResults made_up_results(const BenchmarkTable& table, const std::string& path) {
+  MadeUpResults m;
+  Rng rng(42);
+  std::string text = kHeader + "\n";
+  for (std::size_t t = 0; t < table.size(); t += 37) {
+    SweepRow row;
+    row.arch = table.arch(t);
+    row.cell_id = row.arch.cell_id();
+    row.index = table.index(t);
+    row.ntk_condition = 10 + static_cast<double>(rng.below(60));
+    row.ntk_valid = rng.below(10) != 0;
+    row.linear_regions = 100 + static_cast<double>(rng.below(40));
+    row.flops_m = table.value(t, "flops_m");
+    row.params_m = table.value(t, "params_m");
+    row.latency_ms = 7.5 * row.flops_m + static_cast<double>(rng.below(300));
+    row.peak_sram_kb = 50 + static_cast<double>(rng.below(100));
+    row.flash_kb = 200 + static_cast<double>(rng.below(800));
+    m.rows.push_back(row);
+    m.cifar10.push_back(table.value(t, "cifar10_test"));
+    m.cifar100.push_back(table.value(t, "cifar100_test"));
+    text += format_sweep_row(row) + "\n";
+  }
+  write_file(path, text);
+  return m;
+}
+
+double mean_of_top(const std::vector<double>& score, const std::vector<double>& acc,
+                   const std::vector<SweepRow>& rows, std::size_t k) {
+  std::vector<std::size_t> order(score.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return score[a] != score[b] ? score[a] > score[b] : rows[a].cell_id < rows[b].cell_id;
+  });
+  double sum = 0;
+  for (std::size_t i = 0; i < k; ++i) sum += acc[order[i]];
+  return sum / static_cast<double>(k);
+}
+
+TEST(EvaluateCli, StatisticsMatchIndependentComputations) {
+  const std::string dir = temp_dir("evaluate"), results = dir + "/r.csv", svg = dir + "/p.svg";
+  const std::string table_path = test::data_path("nb201/nb201.csv");
+  const BenchmarkTable table = BenchmarkTable::load(table_path);
+  const MadeUpResults m = made_up_results(table, results);
+  const std::size_t n = m.rows.size();
+
+  auto r = run_cli("evaluate --json --top-k 10,50 --results " + results + " --benchmark " +
+                   table_path + " --svg " + svg);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["n"], n);
+  int invalid = 0;
+  for (const SweepRow& row : m.rows) invalid += row.ntk_valid ? 0 : 1;
+  EXPECT_EQ(j["ntk_invalid"], invalid);
+
+  std::vector<double> flops, negated_ntk, tenas, negated_latency;
+  std::vector<double> ntk, negated_regions;
+  for (const SweepRow& row : m.rows) {
+    flops.push_back(row.flops_m);
+    ntk.push_back(row.ntk_condition);
+    negated_ntk.push_back(-row.ntk_condition);
+    negated_regions.push_back(-row.linear_regions);
+    negated_latency.push_back(-row.latency_ms);
+  }
+  std::vector<double> rank_ntk = test::brute_force_ranks(ntk);
+  std::vector<double> rank_regions = test::brute_force_ranks(negated_regions);
+  for (std::size_t i = 0; i < n; ++i) tenas.push_back(-(rank_ntk[i] + rank_regions[i]));
+
+  const auto& c10 = j["correlations"]["cifar10_test"];
+  const auto& c100 = j["correlations"]["cifar100_test"];
+  EXPECT_TRUE(j["correlations"].contains("imagenet16_test"));
+  EXPECT_NEAR(c10["flops_m"]["kendall_tau"].get<double>(),
+              test::brute_force_kendall_tau(flops, m.cifar10), 1e-12);
+  EXPECT_NEAR(c10["flops_m"]["spearman_rho"].get<double>(),
+              test::brute_force_spearman_rho(flops, m.cifar10), 1e-12);
+  EXPECT_NEAR(c100["ntk"]["kendall_tau"].get<double>(),
+              test::brute_force_kendall_tau(negated_ntk, m.cifar100), 1e-12);
+  EXPECT_NEAR(c10["latency"]["spearman_rho"].get<double>(),
+              test::brute_force_spearman_rho(negated_latency, m.cifar10), 1e-12);
+  EXPECT_NEAR(c10["tenas"]["kendall_tau"].get<double>(),
+              test::brute_force_kendall_tau(tenas, m.cifar10), 1e-12);
+  // Sanity of the data itself: FLOPs rank NB201 cells well (rho 0.75 over all cells).
+  EXPECT_GT(c10["flops_m"]["spearman_rho"].get<double>(), 0.6);
+
+  const auto& top = j["top_k"];
+  EXPECT_EQ(top["accuracy"], "cifar10_test");
+  EXPECT_DOUBLE_EQ(top["best"].get<double>(),
+                   *std::max_element(m.cifar10.begin(), m.cifar10.end()));
+  ASSERT_EQ(top["k"].size(), 2u);
+  EXPECT_EQ(top["k"][1]["k"], 50);
+  EXPECT_NEAR(top["k"][0]["flops_m"]["mean"].get<double>(),
+              mean_of_top(flops, m.cifar10, m.rows, 10), 1e-9);
+  EXPECT_NEAR(top["k"][1]["tenas"]["mean"].get<double>(), mean_of_top(tenas, m.cifar10, m.rows, 50),
+              1e-9);
+
+  // The front: each point beats every faster-or-equal cell; every other cell is dominated.
+  const auto& front = j["pareto"]["front"];
+  ASSERT_GE(front.size(), 2u);
+  std::size_t on_front = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    bool dominated = false;
+    for (std::size_t k = 0; k < n && !dominated; ++k)
+      dominated = m.cifar10[k] >= m.cifar10[i] && m.rows[k].latency_ms <= m.rows[i].latency_ms &&
+                  (m.cifar10[k] > m.cifar10[i] || m.rows[k].latency_ms < m.rows[i].latency_ms);
+    on_front += dominated ? 0 : 1;
+  }
+  EXPECT_EQ(front.size(), on_front);  // no exact duplicates in these data
+  for (std::size_t k = 1; k < front.size(); ++k) {
+    EXPECT_LT(front[k - 1]["latency_ms"].get<double>(), front[k]["latency_ms"].get<double>());
+    EXPECT_LT(front[k - 1]["accuracy"].get<double>(), front[k]["accuracy"].get<double>());
+  }
+
+  const std::string plot = read_file(svg);
+  EXPECT_EQ(plot.rfind("<svg", 0), 0u);
+  std::size_t markers = 0;
+  for (std::size_t at = plot.find("front-marker"); at != std::string::npos;
+       at = plot.find("front-marker", at + 1))
+    ++markers;
+  EXPECT_EQ(markers, front.size());
+  EXPECT_NE(plot.find("cifar10_test accuracy (%)"), std::string::npos);
+
+  r = run_cli("evaluate --results " + results + " --benchmark " + table_path +
+              " --accuracy cifar100_test");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* text :
+       {"Kendall tau-b", "top-k", "Pareto front", "-ntk_condition", "cifar100_test"})
+    EXPECT_NE(r.output.find(text), std::string::npos) << text;
+}
+
+TEST(EvaluateCli, BadInputIsOneClearError) {
+  const std::string dir = temp_dir("evaluate_bad"), results = dir + "/r.csv";
+  const std::string table_path = test::data_path("nb201/nb201.csv");
+  const BenchmarkTable table = BenchmarkTable::load(table_path);
+  made_up_results(table, results);
+  const std::string args = "evaluate --results " + results + " --benchmark ";
+
+  // A table without the third result row's cell.
+  std::vector<std::string> result_lines = lines_of(read_file(results));
+  std::vector<std::string> table_lines = lines_of(read_file(table_path));
+  const Arch missing = parse_sweep_row(result_lines[3], "row").arch;
+  std::string small = table_lines[0] + "\n";
+  for (std::size_t i = 1; i < table_lines.size() && i < 2000; ++i)
+    if (table_lines[i].find(missing.to_string()) == std::string::npos)
+      small += table_lines[i] + "\n";
+  write_file(dir + "/small.csv", small);
+  expect_one_line_error(run_cli(args + dir + "/small.csv"), "row 3");
+
+  expect_one_line_error(run_cli(args + table_path + " --accuracy bogus_test"), "bogus_test");
+  expect_one_line_error(run_cli(args + table_path + " --top-k 10,x"), "--top-k");
+  expect_one_line_error(run_cli(args + table_path + " --top-k 0"), "--top-k");
+  write_file(dir + "/cut.csv", read_file(results).substr(0, 300));
+  expect_one_line_error(run_cli("evaluate --results " + dir + "/cut.csv --benchmark " + table_path),
+                        "no final newline");
 }
 
 }  // namespace

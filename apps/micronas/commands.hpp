@@ -9,5 +9,6 @@ void add_info_command(CLI::App& app);
 void add_mcu_command(CLI::App& app);
 void add_score_command(CLI::App& app);
 void add_sweep_command(CLI::App& app);
+void add_evaluate_command(CLI::App& app);
 
 }  // namespace micronas::cli

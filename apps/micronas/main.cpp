@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   micronas::cli::add_mcu_command(app);
   micronas::cli::add_score_command(app);
   micronas::cli::add_sweep_command(app);
+  micronas::cli::add_evaluate_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
