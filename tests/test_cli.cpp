@@ -19,9 +19,10 @@ const char* kBest =
 TEST(Cli, HelpListsVerbs) {
   auto r = run_cli("--help");
   ASSERT_EQ(r.status, 0) << r.output;
-  for (const char* verb : {"info", "score", "mcu"})
+  for (const char* verb : {"info", "score", "mcu", "sweep", "evaluate"})
     EXPECT_NE(r.output.find(verb), std::string::npos) << verb;
-  EXPECT_EQ(run_cli("score --help").status, 0);
+  for (const char* verb : {"score", "sweep", "evaluate"})
+    EXPECT_EQ(run_cli(std::string(verb) + " --help").status, 0) << verb;
   EXPECT_NE(run_cli("").status, 0);  // a verb is required
 }
 

@@ -81,7 +81,7 @@ void run_random_search(const RandomSearchCliOptions& cli) {
   o.target = cli.cost.target;
   o.mcu = cli.cost.to_estimate_options();
   o.limits = cli.cost.limits;
-  ProgressBar bar("random search", cli.samples, !cli.no_progress);
+  ProgressBar bar("random search", cli.samples, !cli.no_progress && ProgressBar::stderr_is_terminal());
   o.progress = [&bar](int done, int) { bar.update(done); };
   RandomSearchResult r = random_search(o);
   bar.finish();

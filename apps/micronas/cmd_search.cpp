@@ -166,13 +166,13 @@ void run_search(const SearchCliOptions& cli) {
       for (const SearchRound& round : rounds)
         std::cerr << round_log(round) << " (from the checkpoint)" << std::endl;
   }
-  ProgressBar bar("search", count_search_candidates(o.start), !cli.no_progress);
+  ProgressBar bar("search", count_search_candidates(o.start), !cli.no_progress && ProgressBar::stderr_is_terminal());
   o.progress = [&bar](int done, int, int) { bar.update(done); };
   o.on_round = [&](const SearchRound& round) {
     rounds.push_back(round);
     if (!cli.checkpoint.empty()) write_checkpoint(cli.checkpoint, options, rounds);
     if (cli.quiet) return;
-    bar.finish();
+    bar.clear();
     std::cerr << round_log(round) << std::endl;
   };
   SearchResult r = prune_search(o);

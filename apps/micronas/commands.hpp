@@ -10,5 +10,7 @@ void add_mcu_command(CLI::App& app);
 void add_score_command(CLI::App& app);
 void add_search_command(CLI::App& app);
 void add_random_search_command(CLI::App& app);
+void add_sweep_command(CLI::App& app);
+void add_evaluate_command(CLI::App& app);
 
 }  // namespace micronas::cli

@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   micronas::cli::add_score_command(app);
   micronas::cli::add_search_command(app);
   micronas::cli::add_random_search_command(app);
+  micronas::cli::add_sweep_command(app);
+  micronas::cli::add_evaluate_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

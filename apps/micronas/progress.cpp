@@ -2,44 +2,92 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <utility>
 
 namespace micronas::cli {
 
 ProgressBar::ProgressBar(std::string label, std::int64_t total, bool enabled)
-    : label_(std::move(label)),
-      total_(total),
-      enabled_(enabled && isatty(STDERR_FILENO) == 1),
-      start_(std::chrono::steady_clock::now()),
-      last_draw_(start_) {}
+    : label_(std::move(label)), total_(total), enabled_(enabled && total > 0) {
+  start_ = last_draw_ = Clock::now();
+  if (enabled_) draw(false);
+}
 
-ProgressBar::~ProgressBar() { finish(); }
+ProgressBar::~ProgressBar() {
+  if (enabled_ && !finished_) {
+    // Leave the partial bar visible and move on, so a following error message starts a line.
+    std::fputc('\n', stderr);
+    std::fflush(stderr);
+  }
+}
+
+bool ProgressBar::stderr_is_terminal() { return isatty(STDERR_FILENO) != 0; }
 
 void ProgressBar::update(std::int64_t done) {
-  if (!enabled_ || total_ <= 0) return;
-  const auto now = std::chrono::steady_clock::now();
-  // At most ten redraws a second, but always the last one.
-  if (drawn_ && done < total_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
+  done_ = done;
+  if (!enabled_ || finished_) return;
+  const Clock::time_point now = Clock::now();
+  // Redrawing costs a write to the terminal; a few times per second is enough to read.
+  if (done < total_ && now - last_draw_ < std::chrono::milliseconds(200)) return;
   last_draw_ = now;
-  const double elapsed = std::chrono::duration<double>(now - start_).count();
-  const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
-  const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : 0;
-  constexpr int kWidth = 30;
-  const int filled = static_cast<int>(kWidth * done / total_);
-  std::string bar(static_cast<std::size_t>(filled), '#');
-  bar.resize(kWidth, '.');
-  std::fprintf(stderr, "\r%s [%s] %lld/%lld  %.2f/s  ETA %.0f s \x1b[K", label_.c_str(),
-               bar.c_str(), static_cast<long long>(done), static_cast<long long>(total_), rate,
-               eta);
+  draw(false);
+}
+
+void ProgressBar::clear() {
+  if (!enabled_ || finished_ || last_width_ == 0) return;
+  std::fprintf(stderr, "\r%s\r", std::string(last_width_, ' ').c_str());
   std::fflush(stderr);
-  drawn_ = true;
+  last_width_ = 0;
 }
 
 void ProgressBar::finish() {
-  if (!drawn_) return;
-  std::fprintf(stderr, "\r\x1b[K");
+  if (!enabled_ || finished_) return;
+  draw(true);
+  std::fputc('\n', stderr);
   std::fflush(stderr);
-  drawn_ = false;
+  finished_ = true;
+}
+
+void ProgressBar::draw(bool final_draw) {
+  constexpr int kBarWidth = 30;
+  const double fraction =
+      std::min(1.0, std::max(0.0, static_cast<double>(done_) / static_cast<double>(total_)));
+  const int filled = static_cast<int>(fraction * kBarWidth);
+  std::string line = label_ + " [" + std::string(filled, '#') +
+                     std::string(kBarWidth - filled, '-') + "] " + std::to_string(done_) + "/" +
+                     std::to_string(total_);
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+  if (done_ > 0 && elapsed > 0) {
+    const double rate = static_cast<double>(done_) / elapsed;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "  %.3g/s", rate);
+    line += buf;
+    if (final_draw)
+      line += "  in " + format_duration(elapsed);
+    else
+      line += "  ETA " + format_duration(static_cast<double>(total_ - done_) / rate);
+  }
+  const std::size_t width = line.size();
+  if (width < last_width_) line += std::string(last_width_ - width, ' ');
+  last_width_ = width;
+  std::fprintf(stderr, "\r%s", line.c_str());
+  std::fflush(stderr);
+}
+
+std::string format_duration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  long total = std::lround(seconds);
+  long h = total / 3600, m = total / 60 % 60, s = total % 60;
+  char buf[48];
+  if (h > 0)
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm%02lds", h, m, s);
+  else if (m > 0)
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", m, s);
+  else
+    std::snprintf(buf, sizeof buf, "%lds", s);
+  return buf;
 }
 
 }  // namespace micronas::cli

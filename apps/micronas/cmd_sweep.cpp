@@ -1,0 +1,304 @@
+// `micronas sweep`: TE-NAS's proxies and the microcontroller cost of many NB201 cells, one CSV row
+// per cell, written as each cell finishes so that an interrupted sweep can be resumed.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <unordered_set>
+
+#include "cli_util.hpp"
+#include "commands.hpp"
+#include "micronas/error.hpp"
+#include "micronas/random.hpp"
+#include "micronas/sweep.hpp"
+#include "micronas/threads.hpp"
+#include "progress.hpp"
+
+namespace micronas::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct SweepCliOptions {
+  std::string archs = "all", out, data = "synthetic", init = "released", dataset = "cifar10";
+  std::string target = "stm32f746", benchmark;
+  std::uint64_t seed = 0;
+  int batch = 72, repeats = 3, threads = 0;
+  bool resume = false, no_progress = false;
+};
+
+[[noreturn]] void fail(const std::string& message) {
+  throw Error(Status::kInvalidArgument, message);
+}
+
+bool all_digits(const std::string& text) {
+  if (text.empty()) return false;
+  for (char c : text)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+std::string trim(const std::string& text) {
+  const char* space = " \t\r\n";
+  std::size_t first = text.find_first_not_of(space);
+  if (first == std::string::npos) return "";
+  return text.substr(first, text.find_last_not_of(space) - first + 1);
+}
+
+// N distinct cells drawn without replacement (a partial Fisher-Yates shuffle of all cell ids).
+std::vector<Arch> random_cells(int count, std::uint64_t seed) {
+  std::vector<int> ids(kNumCells);
+  for (int i = 0; i < kNumCells; ++i) ids[i] = i;
+  Rng rng(derive_seed(seed, "sweep-archs"));
+  std::vector<Arch> cells;
+  for (int i = 0; i < count; ++i) {
+    int j = i + static_cast<int>(rng.below(static_cast<std::uint64_t>(kNumCells - i)));
+    std::swap(ids[i], ids[j]);
+    cells.push_back(Arch::from_cell_id(ids[i]));
+  }
+  return cells;
+}
+
+// One cell per line: an NB201 string, or an official index with a benchmark table. '#' starts a
+// comment; blank lines are skipped; a cell listed twice is scored once.
+std::vector<Arch> cells_from_file(const std::string& path, const BenchmarkTable* table) {
+  std::ifstream in(path);
+  if (!in)
+    fail("--archs: '" + path + "' is neither 'all', a number of random cells nor a readable file");
+  std::vector<Arch> cells;
+  std::unordered_set<int> seen;
+  std::string line;
+  for (int line_number = 1; std::getline(in, line); ++line_number) {
+    const std::string where = path + ":" + std::to_string(line_number);
+    std::string text = trim(line.substr(0, line.find('#')));
+    if (text.empty()) continue;
+    Arch arch;
+    if (all_digits(text)) {
+      if (!table)
+        fail(where + ": '" + text +
+             "' is an NB201 index; give --benchmark FILE to look it up (the index order is a "
+             "table, not a formula)");
+      auto row = text.size() < 9 ? table->find_index(std::stoi(text)) : std::nullopt;
+      if (!row) fail(where + ": index " + text + " is not in the benchmark table " + table->path());
+      arch = table->arch(*row);
+    } else {
+      try {
+        arch = Arch::parse(text);
+      } catch (const Error& e) {
+        fail(where + ": " + e.what());
+      }
+    }
+    if (!arch.is_cell()) fail(where + ": '" + text + "' is not a single cell (one op per edge)");
+    if (seen.insert(arch.cell_id()).second) cells.push_back(arch);
+  }
+  if (cells.empty()) fail("--archs: '" + path + "' lists no architectures");
+  return cells;
+}
+
+std::vector<Arch> cells_from_spec(const std::string& spec, std::uint64_t seed,
+                                  const BenchmarkTable* table) {
+  if (spec == "all") return all_cells();
+  if (all_digits(spec)) {
+    const int count = spec.size() <= 5 ? std::stoi(spec) : kNumCells + 1;
+    if (count < 1 || count > kNumCells)
+      fail("--archs " + spec + ": the number of random cells must be 1.." +
+           std::to_string(kNumCells));
+    return random_cells(count, seed);
+  }
+  return cells_from_file(spec, table);
+}
+
+// The options that change a row's values. A resumed sweep must use the same ones, or the file
+// would mix rows that cannot be compared. The thread count is not among them: results are
+// bitwise identical for any thread count.
+nlohmann::ordered_json run_options(const SweepCliOptions& cli, const ScoreOptions& score,
+                                   const mcu::TargetProfile& target) {
+  nlohmann::ordered_json j;
+  j["format"] = "micronas-sweep-options";
+  j["seed"] = cli.seed;
+  j["batch"] = score.batch;
+  j["repeat"] = score.repeats;
+  j["data"] = score.data.to_string();
+  j["init"] = init_scheme_name(score.init);
+  j["dataset"] = dataset_name(score.dataset);
+  j["target"] = target.name;
+  // The whole profile: a target file edited between two runs changes the costs too.
+  j["target_profile"] = nlohmann::ordered_json::parse(target.to_json());
+  return j;
+}
+
+void check_same_options(const std::string& sidecar, const nlohmann::ordered_json& now,
+                        const std::string& out) {
+  std::ifstream in(sidecar);
+  if (!in)
+    fail("--resume: cannot verify the options that produced " + out + ": " + sidecar +
+         " is missing (restore it, or delete " + out + " to start again)");
+  nlohmann::ordered_json before;
+  try {
+    before = nlohmann::ordered_json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(Status::kParseError, sidecar + ": not valid JSON: " + e.what());
+  }
+  for (const char* key : {"seed", "batch", "repeat", "data", "init", "dataset", "target"}) {
+    if (!before.contains(key) || before[key] != now[key])
+      fail("--resume: option --" + std::string(key) + " differs from the run that produced " + out +
+           " (" + (before.contains(key) ? before[key].dump() : std::string("absent")) + " there, " +
+           now[key].dump() + " now); rows would not be comparable");
+  }
+  if (before.value("target_profile", nlohmann::ordered_json()) != now["target_profile"])
+    fail("--resume: option --target: the constants of target '" + now["target"].get<std::string>() +
+         "' differ from those that produced " + out + "; rows would not be comparable");
+}
+
+// Drops a last line that lacks its newline: the row that was being written when the previous
+// run stopped. The header is checked first, so that a file of another kind is never cut. Returns
+// the file's size afterwards.
+std::uintmax_t drop_partial_last_line(const std::string& path) {
+  std::string text;
+  {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    text = buffer.str();
+  }
+  const std::string header = sweep_header_line();
+  const std::size_t header_end = text.find('\n');
+  std::string first_line = text.substr(0, header_end);
+  if (!first_line.empty() && first_line.back() == '\r') first_line.pop_back();
+  const bool header_ok = header_end == std::string::npos
+                             ? header.compare(0, first_line.size(), first_line) == 0
+                             : first_line == header;
+  if (!header_ok)
+    throw Error(Status::kParseError, path + ":1: not a sweep file: the header is '" + first_line +
+                                         "', expected '" + header + "'");
+  if (text.empty() || text.back() == '\n') return text.size();
+  const std::size_t keep = header_end == std::string::npos ? 0 : text.rfind('\n') + 1;
+  fs::resize_file(path, keep);
+  return keep;
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << text;
+  f.flush();
+  if (!f) fail("--out: cannot write '" + path + "'");
+}
+
+void run_sweep(const SweepCliOptions& cli) {
+  if (cli.out.empty()) fail("--out is required");
+  if (cli.threads > 0) set_num_threads(cli.threads);
+  if (cli.batch < 2) fail("--batch must be >= 2 (an NTK needs at least two samples)");
+  if (cli.repeats < 1) fail("--repeat must be >= 1");
+  ScoreOptions score;
+  score.dataset = dataset_from_name(cli.dataset);
+  score.batch = cli.batch;
+  score.repeats = cli.repeats;
+  score.init = init_scheme_from_name(cli.init);
+  score.data = DataSpec::parse(cli.data);
+  score.seed = cli.seed;
+  // Draw one batch up front so that unreadable data, too few images or an input size the data
+  // cannot give fail before any file is touched.
+  InputSampler(score.data, 0).ntk_batch(score.batch, ntk_input_size(score.dataset));
+  const mcu::TargetProfile target = mcu::load_target(cli.target);
+  const mcu::Nb201CostTable costs(target, NetworkConfig::nb201(score.dataset));
+  auto table = load_table(cli.benchmark);
+  const std::vector<Arch> cells = cells_from_spec(cli.archs, cli.seed, table.get());
+
+  const std::string sidecar = cli.out + ".json";
+  const nlohmann::ordered_json options = run_options(cli, score, target);
+  std::error_code ec;
+  if (fs::is_directory(cli.out, ec)) fail("--out: '" + cli.out + "' is a directory");
+  const bool exists = fs::exists(cli.out, ec);
+  std::uintmax_t size = exists ? fs::file_size(cli.out, ec) : 0;
+  if (ec) fail("--out: cannot read '" + cli.out + "': " + ec.message());
+  if (size > 0 && !cli.resume)
+    fail("--out: '" + cli.out +
+         "' exists and is not empty; pass --resume to continue it, or delete it to start again");
+
+  std::unordered_set<int> done;
+  if (size > 0) {
+    check_same_options(sidecar, options, cli.out);
+    size = drop_partial_last_line(cli.out);
+    if (size > 0)
+      for (const SweepRow& row : read_sweep_csv(cli.out)) done.insert(row.cell_id);
+  }
+  if (size == 0) {
+    write_text_file(sidecar, options.dump(2) + "\n");
+    write_text_file(cli.out, sweep_header_line() + "\n");
+  }
+
+  std::vector<Arch> todo;
+  for (const Arch& cell : cells)
+    if (!done.count(cell.cell_id())) todo.push_back(cell);
+
+  std::FILE* file = std::fopen(cli.out.c_str(), "ab");
+  if (!file) fail("--out: cannot open '" + cli.out + "' for appending");
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(file, &std::fclose);
+  const auto start = std::chrono::steady_clock::now();
+  ProgressBar bar("sweep", static_cast<std::int64_t>(todo.size()),
+                  !cli.no_progress && ProgressBar::stderr_is_terminal());
+  for (std::size_t i = 0; i < todo.size(); ++i) {
+    SweepRow row = score_sweep_cell(todo[i], score, costs);
+    if (table) {
+      auto table_row = table->find(todo[i]);
+      if (table_row) row.index = table->index(*table_row);
+    }
+    // One write and a flush per row: an interruption loses at most the row being written,
+    // which --resume recognises by its missing newline.
+    const std::string line = format_sweep_row(row) + "\n";
+    if (std::fwrite(line.data(), 1, line.size(), file) != line.size() || std::fflush(file) != 0)
+      throw Error(Status::kIoError, cli.out + ": write failed (disk full?)");
+    bar.update(static_cast<std::int64_t>(i + 1));
+  }
+  bar.finish();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cout << "sweep: scored " << todo.size() << " cells in " << format_duration(seconds);
+  if (!done.empty()) std::cout << " (" << cells.size() - todo.size() << " already in the file)";
+  std::cout << "; " << cli.out << " holds " << done.size() + todo.size() << " rows\n";
+}
+
+}  // namespace
+
+void add_sweep_command(CLI::App& app) {
+  auto opt = std::make_shared<SweepCliOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "sweep",
+      "Score many NB201 cells (TE-NAS proxies + microcontroller cost) into a resumable CSV, one "
+      "row per cell");
+  cmd->add_option("--archs", opt->archs,
+                  "all (15,625 cells) | N (N distinct random cells from --seed) | FILE (one arch "
+                  "string, or with --benchmark an index, per line; '#' comments)")
+      ->capture_default_str();
+  cmd->add_option("--out", opt->out, "Results CSV (a sidecar OUT.json records the options)")
+      ->required();
+  cmd->add_flag("--resume", opt->resume,
+                "Continue an interrupted sweep: keep the rows present, score the missing cells");
+  cmd->add_option("--seed", opt->seed,
+                  "Seed (each cell is scored with a seed derived from it and its cell id)")
+      ->capture_default_str();
+  cmd->add_option("--batch", opt->batch, "NTK batch size (TE-NAS 72, MicroNAS 128)")
+      ->capture_default_str();
+  cmd->add_option("--repeat", opt->repeats, "Repeats per cell (fresh data each)")
+      ->capture_default_str();
+  cmd->add_option("--data", opt->data, "synthetic | cifar10:PATH | cifar100:PATH | npy:PATH")
+      ->capture_default_str();
+  cmd->add_option("--init", opt->init, "released | kaiming (see `micronas score --help`)")
+      ->capture_default_str();
+  cmd->add_option("--dataset", opt->dataset, "cifar10 | cifar100 | imagenet16")
+      ->capture_default_str();
+  cmd->add_option("--target", opt->target, "Microcontroller: a built-in name or a profile JSON")
+      ->capture_default_str();
+  cmd->add_option("--benchmark", opt->benchmark,
+                  "NB201 table: fills the index column and accepts indices in --archs FILE");
+  cmd->add_option("--threads", opt->threads, "CPU threads (default: OpenMP's)");
+  cmd->add_flag("--no-progress", opt->no_progress, "No progress bar on stderr");
+  cmd->callback([opt]() { run_sweep(*opt); });
+}
+
+}  // namespace micronas::cli

@@ -1,0 +1,57 @@
+// Sweeps: TE-NAS's proxies and the microcontroller cost of many NB201 cells, one CSV row per
+// cell. The row format lives here so that the program writing sweeps, the one evaluating them and
+// other tools agree on it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "micronas/arch.hpp"
+#include "micronas/mcu.hpp"
+#include "micronas/score.hpp"
+
+namespace micronas {
+
+struct SweepRow {
+  int cell_id = 0;
+  int index = -1;  // official NB201 index, -1 when unknown (written as an empty field)
+  Arch arch;
+  double ntk_condition = 0;  // TE-NAS's value: mean over repeats, NaN -> 1e5 per repeat
+  bool ntk_valid = true;     // every repeat's condition number was valid
+  double linear_regions = 0;
+  double flops_m = 0, params_m = 0;  // NB201's evaluation network (C=16, N=5)
+  double latency_ms = 0, peak_sram_kb = 0, flash_kb = 0;
+  double ntk_seconds = 0, lr_seconds = 0;  // wall time; the only non-reproducible fields
+};
+
+// cell_id,index,arch,ntk_condition,ntk_valid,linear_regions,flops_m,params_m,latency_ms,
+// peak_sram_kb,flash_kb,ntk_seconds,lr_seconds
+const std::vector<std::string>& sweep_columns();
+std::string sweep_header_line();  // the columns joined with ',', no newline
+
+// One row, no newline. Numbers are written with as many significant digits (15 to 17) as they
+// need to read back to the same double; the seconds with microsecond resolution.
+std::string format_sweep_row(const SweepRow& row);
+
+// Parses a row written by format_sweep_row; `where` (e.g. "file:line") prefixes error messages.
+// Throws Error(kParseError) naming the column for a wrong field count, a non-numeric field, an
+// arch that is not a single cell or a cell_id that does not match the arch.
+SweepRow parse_sweep_row(const std::string& line, const std::string& where);
+
+// Reads a whole sweep file. Throws Error(kIoError) for an unreadable file, Error(kParseError)
+// naming the file and line for a header other than sweep_header_line(), a malformed row, a row
+// without its final newline (an interrupted write) or a cell that appears twice.
+std::vector<SweepRow> read_sweep_csv(const std::string& path);
+
+// The seed a cell is scored with: a function of the run's seed and the cell only, so a cell's row
+// does not depend on its position in the list, on the other cells or on resuming.
+std::uint64_t sweep_cell_seed(std::uint64_t seed, int cell_id);
+
+// Scores one cell: score_architecture() with options.seed replaced by
+// sweep_cell_seed(options.seed, cell id), and the cost of its deployed network from `costs`.
+// Throws Error(kInvalidArgument) when `cell` is not a single cell.
+SweepRow score_sweep_cell(const Arch& cell, const ScoreOptions& options,
+                          const mcu::Nb201CostTable& costs);
+
+}  // namespace micronas

@@ -1,0 +1,203 @@
+#include "micronas/sweep.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+#include "micronas/error.hpp"
+#include "micronas/random.hpp"
+
+namespace micronas {
+namespace {
+
+// The shortest %g form that reads back to the same double (17 digits always do): 7.78305
+// rather than 7.7830500000000002.
+std::string number_text(double v) {
+  char buf[40];
+  for (int digits = 15; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    if (std::strtod(buf, nullptr) == v || std::isnan(v)) break;
+  }
+  return buf;
+}
+
+std::string seconds_text(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.6f", v);
+  return buf;
+}
+
+std::vector<std::string> split_commas(const std::string& line) {
+  std::vector<std::string> fields;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t comma = line.find(',', start);
+    fields.push_back(line.substr(start, comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return fields;
+}
+
+[[noreturn]] void fail_column(const std::string& where, const std::string& column,
+                              const std::string& why) {
+  throw Error(Status::kParseError, where + ": column '" + column + "': " + why);
+}
+
+double parse_number(const std::string& text, const std::string& where, const std::string& column) {
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size())
+    fail_column(where, column, "'" + text + "' is not a number");
+  return v;
+}
+
+long parse_integer(const std::string& text, const std::string& where, const std::string& column) {
+  char* end = nullptr;
+  errno = 0;
+  long v = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE)
+    fail_column(where, column, "'" + text + "' is not an integer");
+  return v;
+}
+
+}  // namespace
+
+const std::vector<std::string>& sweep_columns() {
+  static const std::vector<std::string> columns = {
+      "cell_id",        "index",       "arch",      "ntk_condition", "ntk_valid",
+      "linear_regions", "flops_m",     "params_m",  "latency_ms",    "peak_sram_kb",
+      "flash_kb",       "ntk_seconds", "lr_seconds"};
+  return columns;
+}
+
+std::string sweep_header_line() {
+  std::string line;
+  for (const std::string& c : sweep_columns()) line += (line.empty() ? "" : ",") + c;
+  return line;
+}
+
+std::string format_sweep_row(const SweepRow& r) {
+  std::string line = std::to_string(r.cell_id) + ",";
+  if (r.index >= 0) line += std::to_string(r.index);
+  line += "," + r.arch.to_string();
+  line += "," + number_text(r.ntk_condition);
+  line += std::string(",") + (r.ntk_valid ? "1" : "0");
+  for (double v :
+       {r.linear_regions, r.flops_m, r.params_m, r.latency_ms, r.peak_sram_kb, r.flash_kb})
+    line += "," + number_text(v);
+  line += "," + seconds_text(r.ntk_seconds) + "," + seconds_text(r.lr_seconds);
+  return line;
+}
+
+SweepRow parse_sweep_row(const std::string& line, const std::string& where) {
+  const std::vector<std::string>& columns = sweep_columns();
+  std::vector<std::string> f = split_commas(line);
+  if (f.size() != columns.size())
+    throw Error(Status::kParseError, where + ": " + std::to_string(f.size()) +
+                                         " fields, the header has " +
+                                         std::to_string(columns.size()));
+  SweepRow r;
+  long cell_id = parse_integer(f[0], where, columns[0]);
+  if (!f[1].empty()) {
+    long index = parse_integer(f[1], where, columns[1]);
+    if (index < 0) fail_column(where, columns[1], "negative index " + f[1]);
+    r.index = static_cast<int>(index);
+  }
+  try {
+    r.arch = Arch::parse(f[2]);
+  } catch (const Error& e) {
+    fail_column(where, columns[2], e.what());
+  }
+  if (!r.arch.is_cell()) fail_column(where, columns[2], "'" + f[2] + "' is not a single cell");
+  r.cell_id = r.arch.cell_id();
+  if (cell_id != r.cell_id)
+    fail_column(
+        where, columns[0],
+        f[0] + " does not match the arch (its cell id is " + std::to_string(r.cell_id) + ")");
+  r.ntk_condition = parse_number(f[3], where, columns[3]);
+  if (f[4] != "0" && f[4] != "1") fail_column(where, columns[4], "'" + f[4] + "' is not 0 or 1");
+  r.ntk_valid = f[4] == "1";
+  double* numbers[] = {&r.linear_regions, &r.flops_m,  &r.params_m,    &r.latency_ms,
+                       &r.peak_sram_kb,   &r.flash_kb, &r.ntk_seconds, &r.lr_seconds};
+  for (std::size_t k = 0; k < 8; ++k) *numbers[k] = parse_number(f[5 + k], where, columns[5 + k]);
+  return r;
+}
+
+std::vector<SweepRow> read_sweep_csv(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(Status::kIoError, path + ": cannot open file");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  if (text.empty()) throw Error(Status::kParseError, path + ": empty file (no header)");
+
+  std::vector<SweepRow> rows;
+  std::unordered_map<int, int> line_of_cell;
+  std::size_t start = 0;
+  int line_number = 0;
+  while (start < text.size()) {
+    ++line_number;
+    std::size_t end = text.find('\n', start);
+    const std::string where = path + ":" + std::to_string(line_number);
+    if (end == std::string::npos)
+      throw Error(Status::kParseError,
+                  where +
+                      ": the last line has no final newline (an interrupted write; "
+                      "`micronas sweep --resume` drops it and scores that cell again)");
+    std::string line = text.substr(start, end - start);
+    start = end + 1;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line_number == 1) {
+      if (line != sweep_header_line())
+        throw Error(Status::kParseError, where + ": not a sweep file: the header is '" + line +
+                                             "', expected '" + sweep_header_line() + "'");
+      continue;
+    }
+    if (line.empty()) continue;
+    SweepRow row = parse_sweep_row(line, where);
+    auto [it, inserted] = line_of_cell.emplace(row.cell_id, line_number);
+    if (!inserted)
+      throw Error(Status::kParseError, where + ": cell " + std::to_string(row.cell_id) +
+                                           " appears twice (also on line " +
+                                           std::to_string(it->second) + ")");
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+std::uint64_t sweep_cell_seed(std::uint64_t seed, int cell_id) {
+  return derive_seed(seed, static_cast<std::uint64_t>(cell_id));
+}
+
+SweepRow score_sweep_cell(const Arch& cell, const ScoreOptions& options,
+                          const mcu::Nb201CostTable& costs) {
+  if (!cell.is_cell())
+    throw Error(Status::kInvalidArgument, "a sweep scores single cells; '" + cell.to_string() +
+                                              "' has several ops on an edge");
+  ScoreOptions cell_options = options;
+  cell_options.seed = sweep_cell_seed(options.seed, cell.cell_id());
+  ScoreResult score = score_architecture(cell, cell_options);
+  mcu::Nb201CostTable::Estimate cost = costs.estimate(cell);
+
+  SweepRow row;
+  row.cell_id = cell.cell_id();
+  row.arch = cell;
+  row.ntk_condition = score.ntk_condition;
+  row.ntk_valid = score.ntk_valid;
+  row.linear_regions = score.linear_regions;
+  row.flops_m = score.size.flops_m();
+  row.params_m = score.size.params_m();
+  row.latency_ms = cost.latency_ms;
+  row.peak_sram_kb = static_cast<double>(cost.peak_sram_bytes) / 1024.0;
+  row.flash_kb = static_cast<double>(cost.flash_bytes) / 1024.0;
+  row.ntk_seconds = score.ntk_seconds;
+  row.lr_seconds = score.lr_seconds;
+  return row;
+}
+
+}  // namespace micronas

@@ -1,0 +1,421 @@
+// The `sweep` and `evaluate` verbs as a user runs them: resumable sweeps that give the same rows
+// as an uninterrupted run, refusals that protect a results file, and evaluation statistics checked
+// against independent computations.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "micronas/benchmark_table.hpp"
+#include "micronas/random.hpp"
+#include "micronas/sweep.hpp"
+#include "tests/rank_reference.hpp"
+#include "tests/test_util.hpp"
+
+namespace micronas {
+namespace {
+
+namespace fs = std::filesystem;
+using test::run_cli;
+
+// A fresh folder per test.
+std::string temp_dir(const std::string& name) {
+  fs::path dir = fs::path(::testing::TempDir()) / ("micronas_" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::stringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// Each line without its last two fields (ntk_seconds, lr_seconds: wall times).
+std::vector<std::string> without_seconds(const std::string& text) {
+  std::vector<std::string> lines = lines_of(text);
+  for (std::string& line : lines) {
+    for (int k = 0; k < 2; ++k) line = line.substr(0, line.rfind(','));
+  }
+  return lines;
+}
+
+// cell_id -> the row's fields other than index and the seconds.
+std::map<int, std::string> rows_by_cell(const std::string& text) {
+  std::map<int, std::string> rows;
+  std::vector<std::string> lines = without_seconds(text);
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    const std::string& line = lines[i];
+    const std::size_t first = line.find(','), second = line.find(',', first + 1);
+    rows[std::stoi(line.substr(0, first))] = line.substr(second + 1);
+  }
+  return rows;
+}
+
+void expect_one_line_error(const test::CliResult& r, const std::string& needle) {
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.rfind("micronas: error: ", 0), 0u) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  EXPECT_NE(r.output.find(needle), std::string::npos)
+      << "expected '" << needle << "' in " << r.output;
+}
+
+// Three random cells, a tiny NTK batch and one repeat: a few hundred milliseconds per sweep.
+const std::string kTinyOptions = "sweep --batch 4 --repeat 1 --seed 5 --no-progress";
+const std::string kTiny = kTinyOptions + " --archs 3";
+const std::string kHeader =
+    "cell_id,index,arch,ntk_condition,ntk_valid,linear_regions,flops_m,params_m,latency_ms,"
+    "peak_sram_kb,flash_kb,ntk_seconds,lr_seconds";
+
+TEST(SweepCli, WritesHeaderAndOneRowPerCellAndRefusesToOverwrite) {
+  const std::string dir = temp_dir("sweep_basic"), out = dir + "/r.csv";
+  auto r = run_cli(kTiny + " --out " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string text = read_file(out);
+  std::vector<std::string> lines = lines_of(text);
+  ASSERT_EQ(lines.size(), 4u) << text;
+  EXPECT_EQ(lines[0], kHeader);
+  EXPECT_EQ(text.back(), '\n');
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    SweepRow row = parse_sweep_row(lines[i], "row");
+    EXPECT_EQ(row.index, -1);  // no --benchmark
+    EXPECT_GT(row.ntk_condition, 1.0);
+    EXPECT_GT(row.linear_regions, 1.0);
+    EXPECT_GT(row.latency_ms, 0.0);
+    EXPECT_GT(row.peak_sram_kb, 0.0);
+    EXPECT_GT(row.flash_kb, 0.0);
+  }
+  auto options = nlohmann::json::parse(read_file(out + ".json"));
+  EXPECT_EQ(options["seed"], 5);
+  EXPECT_EQ(options["batch"], 4);
+  EXPECT_EQ(options["repeat"], 1);
+  EXPECT_EQ(options["target"], "stm32f746");
+
+  expect_one_line_error(run_cli(kTiny + " --out " + out), "--resume");
+  EXPECT_EQ(read_file(out), text);
+
+  // Nothing left to do: --resume leaves a complete file as it is.
+  r = run_cli(kTiny + " --out " + out + " --resume");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(read_file(out), text);
+
+  // The results evaluate, and the plot's target comes from the sidecar.
+  r = run_cli("evaluate --json --results " + out + " --benchmark " +
+              test::data_path("nb201/nb201.csv"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["n"], 3);
+  EXPECT_EQ(j["pareto"]["target"], "stm32f746");
+}
+
+TEST(SweepCli, ResumeAfterInterruptionGivesTheUninterruptedRows) {
+  const std::string dir = temp_dir("sweep_resume"), full = dir + "/full.csv";
+  auto r = run_cli(kTiny + " --out " + full);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string complete = read_file(full);
+  const std::vector<std::string> lines = lines_of(complete);
+  ASSERT_EQ(lines.size(), 4u);
+
+  // What an interruption can leave: a row cut mid-way, whole rows missing, only part of the
+  // header, or only the header.
+  const std::string cut_row = lines[0] + "\n" + lines[1] + "\n" + lines[2].substr(0, 40);
+  const std::vector<std::string> interrupted = {cut_row, lines[0] + "\n" + lines[1] + "\n",
+                                                lines[0].substr(0, 11), lines[0] + "\n"};
+  for (std::size_t k = 0; k < interrupted.size(); ++k) {
+    const std::string out = dir + "/part" + std::to_string(k) + ".csv";
+    write_file(out, interrupted[k]);
+    fs::copy_file(full + ".json", out + ".json");
+    r = run_cli(kTiny + " --out " + out + " --resume");
+    ASSERT_EQ(r.status, 0) << k << ": " << r.output;
+    const std::string resumed = read_file(out);
+    EXPECT_EQ(without_seconds(resumed), without_seconds(complete)) << k << ":\n" << resumed;
+    EXPECT_EQ(resumed.back(), '\n');
+  }
+}
+
+TEST(SweepCli, ResumeRefusesOtherOptionsOrAMissingSidecar) {
+  const std::string dir = temp_dir("sweep_refuse"), out = dir + "/r.csv";
+  ASSERT_EQ(run_cli(kTiny + " --out " + out).status, 0);
+  const std::string before = read_file(out);
+  const std::string cut = before.substr(0, before.size() - 10);
+  write_file(out, cut);
+  const std::string base = "sweep --archs 3 --no-progress --resume --out " + out;
+  expect_one_line_error(run_cli(base + " --batch 4 --repeat 1 --seed 6"), "--seed");
+  expect_one_line_error(run_cli(base + " --batch 8 --repeat 1 --seed 5"), "--batch");
+  expect_one_line_error(run_cli(base + " --batch 4 --repeat 2 --seed 5"), "--repeat");
+  expect_one_line_error(run_cli(base + " --batch 4 --repeat 1 --seed 5 --init kaiming"), "--init");
+  expect_one_line_error(run_cli(base + " --batch 4 --repeat 1 --seed 5 --target stm32f446re"),
+                        "--target");
+  EXPECT_EQ(read_file(out), cut);  // refused runs leave the file alone
+
+  // Another kind of file, cut short: refused, and not cut any further.
+  const std::string other = "index,arch\n1,|nor_conv_3x3~0|+|nor";
+  write_file(dir + "/other.csv", other);
+  fs::copy_file(out + ".json", dir + "/other.csv.json");
+  expect_one_line_error(run_cli(kTiny + " --resume --out " + dir + "/other.csv"),
+                        "not a sweep file");
+  EXPECT_EQ(read_file(dir + "/other.csv"), other);
+
+  fs::remove(out + ".json");
+  expect_one_line_error(run_cli(kTiny + " --resume --out " + out), "missing");
+}
+
+TEST(SweepCli, RowsDoNotDependOnTheListOrArchsForm) {
+  const std::string dir = temp_dir("sweep_order"), random = dir + "/random.csv";
+  ASSERT_EQ(run_cli(kTiny + " --out " + random).status, 0);
+  const std::string random_text = read_file(random);
+  std::vector<std::string> lines = lines_of(random_text);
+
+  // The same cells listed in reverse order, by string and by official index, with comments.
+  const std::string table_path = test::data_path("nb201/nb201.csv");
+  const BenchmarkTable table = BenchmarkTable::load(table_path);
+  std::string list = "# cells of the random sweep, reversed\n\n";
+  for (std::size_t i = lines.size() - 1; i >= 1; --i) {
+    Arch arch = parse_sweep_row(lines[i], "row").arch;
+    if (i == 1)
+      list += "  " + std::to_string(table.index(*table.find(arch))) + "   # by index\n";
+    else
+      list += arch.to_string() + "\n";
+  }
+  list += parse_sweep_row(lines[2], "row").arch.to_string() + "   # listed twice\n";
+  write_file(dir + "/cells.txt", list);
+  const std::string listed = dir + "/listed.csv";
+  auto r = run_cli("sweep --batch 4 --repeat 1 --seed 5 --no-progress --archs " + dir +
+                   "/cells.txt --out " + listed + " --benchmark " + table_path);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(rows_by_cell(read_file(listed)), rows_by_cell(random_text));
+  std::vector<std::string> listed_lines = lines_of(read_file(listed));
+  ASSERT_EQ(listed_lines.size(), 4u);  // the repeated cell is scored once
+  for (std::size_t i = 1; i < listed_lines.size(); ++i) {
+    SweepRow row = parse_sweep_row(listed_lines[i], "row");
+    EXPECT_EQ(row.index, table.index(*table.find(row.arch)));
+  }
+}
+
+TEST(SweepCli, RandomCellsFollowTheSeed) {
+  const std::string dir = temp_dir("sweep_seed");
+  auto cells = [&](const std::string& name, int seed) {
+    const std::string out = dir + "/" + name + ".csv";
+    auto r = run_cli("sweep --archs 4 --batch 2 --repeat 1 --no-progress --seed " +
+                     std::to_string(seed) + " --out " + out);
+    EXPECT_EQ(r.status, 0) << r.output;
+    std::vector<std::string> ids;
+    for (const std::string& line : lines_of(read_file(out)))
+      ids.push_back(line.substr(0, line.find(',')));
+    return ids;
+  };
+  std::vector<std::string> a = cells("a", 11), b = cells("b", 11), c = cells("c", 12);
+  EXPECT_EQ(a.size(), 5u);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+  std::sort(a.begin(), a.end());
+  EXPECT_EQ(std::unique(a.begin(), a.end()), a.end());  // distinct cells
+}
+
+TEST(SweepCli, BadInputIsOneClearError) {
+  const std::string dir = temp_dir("sweep_bad");
+  write_file(dir + "/cells.txt",
+             "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|"
+             "nor_conv_3x3~2|\n# a comment\n|nor_conv_3x3~0|+|bogus~0|\n");
+  expect_one_line_error(
+      run_cli(kTinyOptions + " --archs " + dir + "/cells.txt --out " + dir + "/a.csv"),
+      "cells.txt:3");
+  write_file(dir + "/indices.txt", "9930\n");
+  expect_one_line_error(
+      run_cli(kTinyOptions + " --archs " + dir + "/indices.txt --out " + dir + "/b.csv"),
+      "indices.txt:1");
+  expect_one_line_error(run_cli(kTinyOptions + " --archs 0 --out " + dir + "/c.csv"), "--archs");
+  expect_one_line_error(run_cli(kTinyOptions + " --archs 15626 --out " + dir + "/c.csv"),
+                        "--archs");
+  expect_one_line_error(
+      run_cli(kTinyOptions + " --archs " + dir + "/nope.txt --out " + dir + "/c.csv"), "--archs");
+  expect_one_line_error(run_cli(kTiny + " --out " + dir + "/missing/dir/r.csv"), "--out");
+  expect_one_line_error(run_cli(kTiny + " --out " + dir), "directory");
+  expect_one_line_error(run_cli(kTiny + " --data bogus --out " + dir + "/d.csv"), "bogus");
+  EXPECT_FALSE(fs::exists(dir + "/d.csv"));  // options are checked before the file is made
+}
+
+// --- evaluate ---
+
+// Results for every 37th benchmark cell with made-up proxy values (ties included); FLOPs and
+// params are the table's.
+struct MadeUpResults {
+  std::vector<SweepRow> rows;
+  std::vector<double> cifar10, cifar100;
+};
+
+MadeUpResults made_up_results(const BenchmarkTable& table, const std::string& path) {
+  MadeUpResults m;
+  Rng rng(42);
+  std::string text = kHeader + "\n";
+  for (std::size_t t = 0; t < table.size(); t += 37) {
+    SweepRow row;
+    row.arch = table.arch(t);
+    row.cell_id = row.arch.cell_id();
+    row.index = table.index(t);
+    row.ntk_condition = 10 + static_cast<double>(rng.below(60));
+    row.ntk_valid = rng.below(10) != 0;
+    row.linear_regions = 100 + static_cast<double>(rng.below(40));
+    row.flops_m = table.value(t, "flops_m");
+    row.params_m = table.value(t, "params_m");
+    row.latency_ms = 7.5 * row.flops_m + static_cast<double>(rng.below(300));
+    row.peak_sram_kb = 50 + static_cast<double>(rng.below(100));
+    row.flash_kb = 200 + static_cast<double>(rng.below(800));
+    m.rows.push_back(row);
+    m.cifar10.push_back(table.value(t, "cifar10_test"));
+    m.cifar100.push_back(table.value(t, "cifar100_test"));
+    text += format_sweep_row(row) + "\n";
+  }
+  write_file(path, text);
+  return m;
+}
+
+double mean_of_top(const std::vector<double>& score, const std::vector<double>& acc,
+                   const std::vector<SweepRow>& rows, std::size_t k) {
+  std::vector<std::size_t> order(score.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return score[a] != score[b] ? score[a] > score[b] : rows[a].cell_id < rows[b].cell_id;
+  });
+  double sum = 0;
+  for (std::size_t i = 0; i < k; ++i) sum += acc[order[i]];
+  return sum / static_cast<double>(k);
+}
+
+TEST(EvaluateCli, StatisticsMatchIndependentComputations) {
+  const std::string dir = temp_dir("evaluate"), results = dir + "/r.csv", svg = dir + "/p.svg";
+  const std::string table_path = test::data_path("nb201/nb201.csv");
+  const BenchmarkTable table = BenchmarkTable::load(table_path);
+  const MadeUpResults m = made_up_results(table, results);
+  const std::size_t n = m.rows.size();
+
+  auto r = run_cli("evaluate --json --top-k 10,50 --results " + results + " --benchmark " +
+                   table_path + " --svg " + svg);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["n"], n);
+  int invalid = 0;
+  for (const SweepRow& row : m.rows) invalid += row.ntk_valid ? 0 : 1;
+  EXPECT_EQ(j["ntk_invalid"], invalid);
+
+  std::vector<double> flops, negated_ntk, tenas, negated_latency;
+  std::vector<double> ntk, negated_regions;
+  for (const SweepRow& row : m.rows) {
+    flops.push_back(row.flops_m);
+    ntk.push_back(row.ntk_condition);
+    negated_ntk.push_back(-row.ntk_condition);
+    negated_regions.push_back(-row.linear_regions);
+    negated_latency.push_back(-row.latency_ms);
+  }
+  std::vector<double> rank_ntk = test::brute_force_ranks(ntk);
+  std::vector<double> rank_regions = test::brute_force_ranks(negated_regions);
+  for (std::size_t i = 0; i < n; ++i) tenas.push_back(-(rank_ntk[i] + rank_regions[i]));
+
+  const auto& c10 = j["correlations"]["cifar10_test"];
+  const auto& c100 = j["correlations"]["cifar100_test"];
+  EXPECT_TRUE(j["correlations"].contains("imagenet16_test"));
+  EXPECT_NEAR(c10["flops_m"]["kendall_tau"].get<double>(),
+              test::brute_force_kendall_tau(flops, m.cifar10), 1e-12);
+  EXPECT_NEAR(c10["flops_m"]["spearman_rho"].get<double>(),
+              test::brute_force_spearman_rho(flops, m.cifar10), 1e-12);
+  EXPECT_NEAR(c100["ntk"]["kendall_tau"].get<double>(),
+              test::brute_force_kendall_tau(negated_ntk, m.cifar100), 1e-12);
+  EXPECT_NEAR(c10["latency"]["spearman_rho"].get<double>(),
+              test::brute_force_spearman_rho(negated_latency, m.cifar10), 1e-12);
+  EXPECT_NEAR(c10["tenas"]["kendall_tau"].get<double>(),
+              test::brute_force_kendall_tau(tenas, m.cifar10), 1e-12);
+  // Sanity of the data itself: FLOPs rank NB201 cells well (rho 0.75 over all cells).
+  EXPECT_GT(c10["flops_m"]["spearman_rho"].get<double>(), 0.6);
+
+  const auto& top = j["top_k"];
+  EXPECT_EQ(top["accuracy"], "cifar10_test");
+  EXPECT_DOUBLE_EQ(top["best"].get<double>(),
+                   *std::max_element(m.cifar10.begin(), m.cifar10.end()));
+  ASSERT_EQ(top["k"].size(), 2u);
+  EXPECT_EQ(top["k"][1]["k"], 50);
+  EXPECT_NEAR(top["k"][0]["flops_m"]["mean"].get<double>(),
+              mean_of_top(flops, m.cifar10, m.rows, 10), 1e-9);
+  EXPECT_NEAR(top["k"][1]["tenas"]["mean"].get<double>(), mean_of_top(tenas, m.cifar10, m.rows, 50),
+              1e-9);
+
+  // The front: each point beats every faster-or-equal cell; every other cell is dominated.
+  const auto& front = j["pareto"]["front"];
+  ASSERT_GE(front.size(), 2u);
+  std::size_t on_front = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    bool dominated = false;
+    for (std::size_t k = 0; k < n && !dominated; ++k)
+      dominated = m.cifar10[k] >= m.cifar10[i] && m.rows[k].latency_ms <= m.rows[i].latency_ms &&
+                  (m.cifar10[k] > m.cifar10[i] || m.rows[k].latency_ms < m.rows[i].latency_ms);
+    on_front += dominated ? 0 : 1;
+  }
+  EXPECT_EQ(front.size(), on_front);  // no exact duplicates in these data
+  for (std::size_t k = 1; k < front.size(); ++k) {
+    EXPECT_LT(front[k - 1]["latency_ms"].get<double>(), front[k]["latency_ms"].get<double>());
+    EXPECT_LT(front[k - 1]["accuracy"].get<double>(), front[k]["accuracy"].get<double>());
+  }
+
+  const std::string plot = read_file(svg);
+  EXPECT_EQ(plot.rfind("<svg", 0), 0u);
+  std::size_t markers = 0;
+  for (std::size_t at = plot.find("front-marker"); at != std::string::npos;
+       at = plot.find("front-marker", at + 1))
+    ++markers;
+  EXPECT_EQ(markers, front.size());
+  EXPECT_NE(plot.find("cifar10_test accuracy (%)"), std::string::npos);
+
+  r = run_cli("evaluate --results " + results + " --benchmark " + table_path +
+              " --accuracy cifar100_test");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* text :
+       {"Kendall tau-b", "top-k", "Pareto front", "-ntk_condition", "cifar100_test"})
+    EXPECT_NE(r.output.find(text), std::string::npos) << text;
+}
+
+TEST(EvaluateCli, BadInputIsOneClearError) {
+  const std::string dir = temp_dir("evaluate_bad"), results = dir + "/r.csv";
+  const std::string table_path = test::data_path("nb201/nb201.csv");
+  const BenchmarkTable table = BenchmarkTable::load(table_path);
+  made_up_results(table, results);
+  const std::string args = "evaluate --results " + results + " --benchmark ";
+
+  // A table without the third result row's cell.
+  std::vector<std::string> result_lines = lines_of(read_file(results));
+  std::vector<std::string> table_lines = lines_of(read_file(table_path));
+  const Arch missing = parse_sweep_row(result_lines[3], "row").arch;
+  std::string small = table_lines[0] + "\n";
+  for (std::size_t i = 1; i < table_lines.size() && i < 2000; ++i)
+    if (table_lines[i].find(missing.to_string()) == std::string::npos)
+      small += table_lines[i] + "\n";
+  write_file(dir + "/small.csv", small);
+  expect_one_line_error(run_cli(args + dir + "/small.csv"), "row 3");
+
+  expect_one_line_error(run_cli(args + table_path + " --accuracy bogus_test"), "bogus_test");
+  expect_one_line_error(run_cli(args + table_path + " --top-k 10,x"), "--top-k");
+  expect_one_line_error(run_cli(args + table_path + " --top-k 0"), "--top-k");
+  write_file(dir + "/cut.csv", read_file(results).substr(0, 300));
+  expect_one_line_error(run_cli("evaluate --results " + dir + "/cut.csv --benchmark " + table_path),
+                        "no final newline");
+}
+
+}  // namespace
+}  // namespace micronas
