@@ -37,8 +37,10 @@ Arch remove_none(const Arch& start) {
   for (int e = 0; e < kNumEdges; ++e) {
     if (state.has(e, Op::kNone)) state = state.without(e, Op::kNone);
     if (state.num_active(e) == 0)
-      throw Error(Status::kInvalidArgument, "the start state " + start.to_string() + " has no op "
-                                            "other than none on edge " + std::to_string(e));
+      throw Error(Status::kInvalidArgument, "the start state " + start.to_string() +
+                                                " has no op "
+                                                "other than none on edge " +
+                                                std::to_string(e));
   }
   return state;
 }
@@ -47,8 +49,7 @@ void validate(const SearchOptions& o) {
   o.proxies.validate();
   if (o.precision < 0 || o.precision > 15)
     throw Error(Status::kInvalidArgument, "--precision must be in 0..15 decimals");
-  if (!(o.flops_weight >= 0) || !(o.latency_weight >= 0) ||
-      o.flops_weight + o.latency_weight > 1)
+  if (!(o.flops_weight >= 0) || !(o.latency_weight >= 0) || o.flops_weight + o.latency_weight > 1)
     throw Error(Status::kInvalidArgument,
                 "--flops-weight and --latency-weight must be >= 0 with a sum <= 1");
   o.limits.validate();
@@ -128,8 +129,9 @@ class Searcher {
       if (done.round != round || done.state != state || state.is_cell())
         throw Error(Status::kInvalidArgument,
                     "checkpoint round " + std::to_string(done.round) + " (state " +
-                        done.state.to_string() + ") does not continue this search: expected round " +
-                        std::to_string(round) + " from " + state.to_string());
+                        done.state.to_string() +
+                        ") does not continue this search: expected round " + std::to_string(round) +
+                        " from " + state.to_string());
       replay_draws(done);
       result.rounds.push_back(done);
       state = done.pruned_state;

@@ -27,8 +27,7 @@ double round_significant(double x, int figures) {
   const double magnitude = std::fabs(x) + 1e-8;
   // math.log(v, 10) is log(v) / log(10) in CPython, not log10(v): they differ at powers of 10.
   const int power = static_cast<int>(std::floor(std::log(magnitude) / std::log(10.0))) + 1;
-  return sign * round_decimals(magnitude * std::pow(10.0, -power), figures) *
-         std::pow(10.0, power);
+  return sign * round_decimals(magnitude * std::pow(10.0, -power), figures) * std::pow(10.0, power);
 }
 
 double rounded_relative_change(double current, double candidate, int digits) {
@@ -44,9 +43,8 @@ std::vector<int> dense_ranks(const std::vector<double>& values, bool descending,
   std::iota(order.begin(), order.end(), 0);
   std::vector<double> key(values.size());
   for (std::size_t i = 0; i < values.size(); ++i) key[i] = round_significant(values[i], 3);
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
-    return descending ? key[a] > key[b] : key[a] < key[b];
-  });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return descending ? key[a] > key[b] : key[a] < key[b]; });
   std::vector<int> rank(values.size(), 0);
   for (std::size_t k = 1; k < order.size(); ++k) {
     const int prev = order[k - 1], cur = order[k];

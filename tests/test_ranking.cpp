@@ -46,7 +46,8 @@ TEST(Ranking, MatchesIndependentTenasAndMicronasStatement) {
   for (const auto& c : g["cases"]) {
     std::vector<RankInputs> inputs;
     for (const auto& v : c["candidates"]) inputs.push_back({v[0], v[1], v[2], v[3]});
-    std::vector<RankedCandidate> r = rank_candidates(inputs, c["flops_weight"], c["latency_weight"]);
+    std::vector<RankedCandidate> r =
+        rank_candidates(inputs, c["flops_weight"], c["latency_weight"]);
     ASSERT_EQ(r.size(), inputs.size());
     for (std::size_t i = 0; i < r.size(); ++i) {
       SCOPED_TRACE("case " + std::to_string(case_index) + " candidate " + std::to_string(i));

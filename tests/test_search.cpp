@@ -38,8 +38,7 @@ std::vector<std::pair<double, Arch>> latencies() {
     for (Op op : cell.cell_ops()) has_none = has_none || op == Op::kNone;
     if (!has_none) out.push_back({costs().latency_ms(cell), cell});
   }
-  std::sort(out.begin(), out.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   return out;
 }
 
@@ -181,7 +180,8 @@ TEST(PruningSearch, LimitsMetAloneButNotTogetherAreReportedAsSuch) {
   limits.max_latency_ms = lat.front().first;
   limits.max_flash_kb = min_flash;
   FeasibilityChecker checker(costs(), limits);
-  if (checker.any_feasible(Arch::parse("supernet-none"))) GTEST_SKIP() << "one cell is best at both";
+  if (checker.any_feasible(Arch::parse("supernet-none")))
+    GTEST_SKIP() << "one cell is best at both";
   try {
     checker.require_feasible(Arch::parse("supernet-none"));
     FAIL();

@@ -18,8 +18,10 @@ using test::run_cli;
 int exit_code(const test::CliResult& r) { return WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1; }
 
 TEST(SearchCli, JsonHasTheCellEveryRoundTheMcuCostAndAccuracies) {
-  auto r = run_cli("search --batch 4 --repeat 1 --threads 2 --json --no-progress --quiet "
-                   "--benchmark " + data_path("nb201/nb201.csv"));
+  auto r = run_cli(
+      "search --batch 4 --repeat 1 --threads 2 --json --no-progress --quiet "
+      "--benchmark " +
+      data_path("nb201/nb201.csv"));
   ASSERT_EQ(exit_code(r), 0) << r.output;
   nlohmann::json j = nlohmann::json::parse(r.output);
   EXPECT_EQ(j["rounds"].size(), 3u);
@@ -69,8 +71,10 @@ TEST(SearchCli, CheckpointResumesAnInterruptedSearchToTheSameResult) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const std::string ckpt = dir + "/search.json";
-  const std::string args = "search --batch 4 --repeat 2 --threads 2 --json --no-progress --quiet "
-                           "--seed 5 --latency-weight 0.3 --checkpoint " + ckpt;
+  const std::string args =
+      "search --batch 4 --repeat 2 --threads 2 --json --no-progress --quiet "
+      "--seed 5 --latency-weight 0.3 --checkpoint " +
+      ckpt;
   auto full = run_cli(args);
   ASSERT_EQ(exit_code(full), 0) << full.output;
   nlohmann::json reference = nlohmann::json::parse(full.output);
@@ -93,15 +97,16 @@ TEST(SearchCli, CheckpointResumesAnInterruptedSearchToTheSameResult) {
   EXPECT_EQ(without_seconds(nlohmann::json::parse(resumed.output)), without_seconds(reference));
 
   // Other options than the checkpoint's are refused, naming the option.
-  auto other = run_cli("search --batch 4 --repeat 2 --seed 6 --latency-weight 0.3 --checkpoint " +
-                       ckpt);
+  auto other =
+      run_cli("search --batch 4 --repeat 2 --seed 6 --latency-weight 0.3 --checkpoint " + ckpt);
   EXPECT_EQ(exit_code(other), 2) << other.output;
   EXPECT_NE(other.output.find("another seed"), std::string::npos) << other.output;
 }
 
 TEST(RandomSearchCli, ReturnsAScoredCellWithinTheLimit) {
-  auto r = run_cli("random-search --samples 3 --batch 4 --repeat 1 --threads 2 --json "
-                   "--max-latency-ms 2000 --no-progress");
+  auto r = run_cli(
+      "random-search --samples 3 --batch 4 --repeat 1 --threads 2 --json "
+      "--max-latency-ms 2000 --no-progress");
   ASSERT_EQ(exit_code(r), 0) << r.output;
   nlohmann::json j = nlohmann::json::parse(r.output);
   EXPECT_EQ(j["cells"].size(), 3u);

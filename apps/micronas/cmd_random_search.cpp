@@ -24,8 +24,7 @@ struct RandomSearchCliOptions {
 };
 
 nlohmann::ordered_json result_json(const RandomSearchResult& r, const RandomSearchOptions& o,
-                                   const RandomSearchCliOptions& cli,
-                                   const BenchmarkTable* table) {
+                                   const RandomSearchCliOptions& cli, const BenchmarkTable* table) {
   nlohmann::ordered_json out;
   const RandomSearchCell* best = nullptr;
   for (const RandomSearchCell& c : r.cells)
@@ -81,7 +80,8 @@ void run_random_search(const RandomSearchCliOptions& cli) {
   o.target = cli.cost.target;
   o.mcu = cli.cost.to_estimate_options();
   o.limits = cli.cost.limits;
-  ProgressBar bar("random search", cli.samples, !cli.no_progress && ProgressBar::stderr_is_terminal());
+  ProgressBar bar("random search", cli.samples,
+                  !cli.no_progress && ProgressBar::stderr_is_terminal());
   o.progress = [&bar](int done, int) { bar.update(done); };
   RandomSearchResult r = random_search(o);
   bar.finish();
@@ -99,8 +99,8 @@ void run_random_search(const RandomSearchCliOptions& cli) {
   if (!j["benchmark"].is_null())
     std::cout << "nb201 index     " << j["benchmark"]["index"] << "\n"
               << "cifar10_test    " << j["benchmark"]["cifar10_test"] << " %\n";
-  std::cout << "mcu             latency " << j["mcu"]["latency_ms"].get<double>() << " ms, peak SRAM "
-            << j["mcu"]["peak_sram_kb"].get<double>() << " KiB, flash "
+  std::cout << "mcu             latency " << j["mcu"]["latency_ms"].get<double>()
+            << " ms, peak SRAM " << j["mcu"]["peak_sram_kb"].get<double>() << " KiB, flash "
             << j["mcu"]["flash_kb"].get<double>() << " KiB\n"
             << "search          " << r.cells.size() << " of " << r.feasible_cells
             << " cells within the limits scored, " << r.seconds << " s\n";

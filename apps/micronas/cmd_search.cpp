@@ -166,7 +166,8 @@ void run_search(const SearchCliOptions& cli) {
       for (const SearchRound& round : rounds)
         std::cerr << round_log(round) << " (from the checkpoint)" << std::endl;
   }
-  ProgressBar bar("search", count_search_candidates(o.start), !cli.no_progress && ProgressBar::stderr_is_terminal());
+  ProgressBar bar("search", count_search_candidates(o.start),
+                  !cli.no_progress && ProgressBar::stderr_is_terminal());
   o.progress = [&bar](int done, int, int) { bar.update(done); };
   o.on_round = [&](const SearchRound& round) {
     rounds.push_back(round);
@@ -206,8 +207,7 @@ void add_search_command(CLI::App& app) {
                   "shared (every candidate of a round on the same batches) | per-candidate "
                   "(TE-NAS's fresh batch per candidate and repeat)")
       ->capture_default_str();
-  cmd->add_option("--start", opt->start,
-                  "Supernet state to start from (none is removed first)")
+  cmd->add_option("--start", opt->start, "Supernet state to start from (none is removed first)")
       ->capture_default_str();
   cmd->add_option("--benchmark", opt->benchmark, "NB201 table: report the cell's accuracies");
   cmd->add_option("--out", opt->out, "Also write the JSON result to this file");

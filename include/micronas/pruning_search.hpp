@@ -62,7 +62,7 @@ struct SearchOptions {
 struct CandidateResult {
   int edge = 0;
   Op op = Op::kNone;
-  RankInputs deltas;  // means of the rounded relative changes
+  RankInputs deltas;                               // means of the rounded relative changes
   std::vector<double> ntk_deltas, regions_deltas;  // per repeat, rounded
   std::vector<double> ntk_conditions;              // candidate's TE-NAS κ per repeat
   std::vector<std::int64_t> linear_regions;        // candidate's count per repeat
@@ -73,8 +73,8 @@ struct CandidateResult {
 };
 
 struct SearchRound {
-  int round = 0;  // 1-based
-  Arch state;     // before the round
+  int round = 0;                       // 1-based
+  Arch state;                          // before the round
   std::vector<double> ntk_conditions;  // supernet's TE-NAS κ per evaluation (shared: per repeat)
   std::vector<double> linear_regions;  // supernet's count per evaluation
   std::vector<CandidateResult> candidates;  // TE-NAS enumeration order
