@@ -1,6 +1,5 @@
 // `micronas random-search`: the baseline for the pruning search. Scores random cells that satisfy
 // the same limits with the same proxies and returns the best by the same rank combination.
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 
@@ -56,12 +55,7 @@ nlohmann::ordered_json result_json(const RandomSearchResult& r, const RandomSear
     j["linear_regions"] = c.score.linear_regions;
     j["proxy_flops"] = c.proxy_flops;
     j["latency_ms"] = c.cost.latency_ms;
-    j["rank_ntk"] = c.rank.rank_ntk;
-    j["rank_regions"] = c.rank.rank_regions;
-    j["rank_flops"] = c.rank.rank_flops;
-    j["rank_latency"] = c.rank.rank_latency;
-    j["score"] = c.rank.score;
-    j["order"] = c.rank.order;
+    add_rank_fields(j, c.rank);
     j["benchmark"] = benchmark_json(table, c.score.arch);
     cells.push_back(j);
   }
@@ -86,11 +80,7 @@ void run_random_search(const RandomSearchCliOptions& cli) {
   RandomSearchResult r = random_search(o);
   bar.finish();
   nlohmann::ordered_json j = result_json(r, o, cli, table.get());
-  if (!cli.out.empty()) {
-    std::ofstream f(cli.out);
-    f << j.dump(2) << "\n";
-    if (!f) throw Error(Status::kIoError, "cannot write " + cli.out);
-  }
+  if (!cli.out.empty()) write_json_file(cli.out, j);
   if (cli.json) {
     std::cout << j.dump(2) << "\n";
     return;

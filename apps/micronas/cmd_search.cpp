@@ -179,11 +179,7 @@ void run_search(const SearchCliOptions& cli) {
   SearchResult r = prune_search(o);
   bar.finish();
   nlohmann::ordered_json j = result_json(r, o, cli, table.get());
-  if (!cli.out.empty()) {
-    std::ofstream f(cli.out);
-    f << j.dump(2) << "\n";
-    if (!f) throw Error(Status::kIoError, "cannot write " + cli.out);
-  }
+  if (!cli.out.empty()) write_json_file(cli.out, j);
   if (cli.json)
     std::cout << j.dump(2) << "\n";
   else

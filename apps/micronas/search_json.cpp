@@ -48,12 +48,7 @@ nlohmann::ordered_json round_to_json(const SearchRound& r) {
     j["linear_regions"] = c.linear_regions;
     j["ntk_deltas"] = numbers(c.ntk_deltas);
     j["regions_deltas"] = numbers(c.regions_deltas);
-    j["rank_ntk"] = c.rank.rank_ntk;
-    j["rank_regions"] = c.rank.rank_regions;
-    j["rank_flops"] = c.rank.rank_flops;
-    j["rank_latency"] = c.rank.rank_latency;
-    j["score"] = c.rank.score;
-    j["order"] = c.rank.order;
+    add_rank_fields(j, c.rank);
     j["pruned"] = c.pruned;
     j["blocked_by_limits"] = c.blocked_by_limits;
     cands.push_back(j);

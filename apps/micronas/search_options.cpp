@@ -1,6 +1,7 @@
 #include "search_options.hpp"
 
 #include <cmath>
+#include <fstream>
 
 #include "micronas/error.hpp"
 #include "micronas/threads.hpp"
@@ -86,6 +87,21 @@ nlohmann::ordered_json cost_json(const mcu::Nb201CostTable::Estimate& cost,
           {"cycles", cost.cycles},
           {"peak_sram_kb", static_cast<double>(cost.peak_sram_bytes) / 1024.0},
           {"flash_kb", static_cast<double>(cost.flash_bytes) / 1024.0}};
+}
+
+void add_rank_fields(nlohmann::ordered_json& j, const RankedCandidate& rank) {
+  j["rank_ntk"] = rank.rank_ntk;
+  j["rank_regions"] = rank.rank_regions;
+  j["rank_flops"] = rank.rank_flops;
+  j["rank_latency"] = rank.rank_latency;
+  j["score"] = rank.score;
+  j["order"] = rank.order;
+}
+
+void write_json_file(const std::string& path, const nlohmann::ordered_json& j) {
+  std::ofstream f(path);
+  f << j.dump(2) << "\n";
+  if (!f.flush()) throw Error(Status::kIoError, "cannot write " + path);
 }
 
 nlohmann::ordered_json benchmark_json(const BenchmarkTable* table, const Arch& cell) {

@@ -9,6 +9,7 @@
 #include "micronas/benchmark_table.hpp"
 #include "micronas/mcu.hpp"
 #include "micronas/mcu_limits.hpp"
+#include "micronas/ranking.hpp"
 #include "micronas/score.hpp"
 
 namespace micronas::cli {
@@ -34,6 +35,10 @@ nlohmann::ordered_json json_number(double v);
 nlohmann::ordered_json limits_json(const McuLimits& limits);
 nlohmann::ordered_json cost_json(const mcu::Nb201CostTable::Estimate& cost,
                                  const CostCliOptions& options);
+// Adds rank_ntk, rank_regions, rank_flops, rank_latency, score and order to `j`.
+void add_rank_fields(nlohmann::ordered_json& j, const RankedCandidate& rank);
+// Writes `j` (indented) to `path`; throws Error(kIoError) when it cannot.
+void write_json_file(const std::string& path, const nlohmann::ordered_json& j);
 // The cell's row of the benchmark: official index and every numeric column; null when absent.
 nlohmann::ordered_json benchmark_json(const BenchmarkTable* table, const Arch& cell);
 
