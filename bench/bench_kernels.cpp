@@ -46,7 +46,7 @@ void BM_conv2d(benchmark::State& state) {
     if (pass == ConvPass::kBackwardData)
       cpu::conv2d_backward_data<float>(g, 1, batch, y.data(), w.data(), nullptr, x.data(), false);
     if (pass == ConvPass::kBackwardWeight)
-      cpu::conv2d_backward_weight(g, 1, batch, y.data(), x.data(), dw.data(), 0);
+      cpu::conv2d_backward_weight<float>(g, 1, batch, y.data(), x.data(), nullptr, dw.data(), 0);
     benchmark::ClobberMemory();
   }
   state.counters["GFLOP/s"] = benchmark::Counter(conv_flops(g, batch) * 1e-9,

@@ -117,6 +117,7 @@ const std::vector<Real>& Network<Real>::forward(const Real* input, int batch,
                                                  " holds a non-finite value at element " +
                                                  std::to_string(i));
   batch_ = batch;
+  packed_inputs_ready_ = false;
   if (patterns) {
     patterns->hash.resize(2 * static_cast<std::size_t>(batch));
     cpu::pattern_hash_init(batch, patterns->hash.data());
@@ -209,6 +210,7 @@ void Network<Real>::backward(const Real* dlogits, int cotangents, Real* dparams,
   const std::int64_t P = graph_.num_params;
   const int threads = num_threads();
   if (pools_.size() < static_cast<std::size_t>(threads)) pools_.resize(threads);
+  pack_conv_inputs();
   // Cotangents are independent (BN couples the samples of one cotangent, never two
   // cotangents), so with at least one per thread each thread runs whole single-cotangent
   // passes: a gradient tensor is then N·C·H·W (< 2 MB for the NTK net at B = 128) and stays in
@@ -238,6 +240,27 @@ void Network<Real>::backward(const Real* dlogits, int cotangents, Real* dparams,
   } else {
     backward_chunk(dlogits, 0, cotangents, dparams, dinput, pools_[0]);
   }
+}
+
+template <class Real>
+void Network<Real>::pack_conv_inputs() {
+  if (packed_inputs_ready_) return;
+  const Graph& g = graph_;
+  packed_inputs_.resize(g.layers.size());
+  for (std::size_t li = 0; li < g.layers.size(); ++li) {
+    const Layer& l = g.layers[li];
+    if (l.kind != LayerKind::kConv2d) continue;
+    const cpu::ConvGeometry geo = conv_geometry(g, l);
+    std::vector<Real>& packed = packed_inputs_[li];
+    try {
+      packed.resize(static_cast<std::size_t>(batch_ * cpu::conv2d_packed_input_size<Real>(geo)));
+    } catch (const std::bad_alloc&) {
+      throw Error(Status::kOutOfMemory, "cannot allocate the packed input of layer " +
+                                            std::to_string(li) + " for the weight gradient");
+    }
+    cpu::conv2d_pack_input(geo, batch_, values_[l.inputs[0]].data(), packed.data());
+  }
+  packed_inputs_ready_ = true;
 }
 
 template <class Real>
@@ -278,17 +301,21 @@ void Network<Real>::backward_chunk(const Real* dlogits, int t0, int count, Real*
     bool acc = false;
     switch (l.kind) {
       case LayerKind::kConv2d: {
-        cpu::ConvGeometry geo = conv_geometry(g, l);
-        cpu::conv2d_backward_weight(geo, cotangents, batch_, dy, x, dw, P);
+        const cpu::ConvGeometry geo = conv_geometry(g, l);
+        const Real* packed = packed_inputs_[li].data();
         // A fused ReLU's backward runs here, so its output never gets a gradient buffer and
         // its own layer is skipped.
         const int relu = fused_relu_[li];
         const int src = relu >= 0 ? g.layers[relu].inputs[0] : l.inputs[0];
         // The network input needs a gradient only when asked for.
-        if (src != 0 || dinput) {
-          Real* dx = grad_of(src, &acc);
-          cpu::conv2d_backward_data<Real>(geo, cotangents, batch_, dy, w,
-                                          relu >= 0 ? values_[src].data() : nullptr, dx, acc);
+        Real* dx = src != 0 || dinput ? grad_of(src, &acc) : nullptr;
+        if (cpu::conv2d_backward_fusable(geo)) {
+          cpu::conv2d_backward(geo, cotangents, batch_, dy, packed, w, relu >= 0, dx, acc, dw, P);
+        } else {
+          cpu::conv2d_backward_weight(geo, cotangents, batch_, dy, x, packed, dw, P);
+          if (dx)
+            cpu::conv2d_backward_data<Real>(geo, cotangents, batch_, dy, w,
+                                            relu >= 0 ? values_[src].data() : nullptr, dx, acc);
         }
         break;
       }

@@ -9,6 +9,7 @@
 #include "kernels/cpu/cpu_kernels.hpp"
 #include "kernels/reference/reference_kernels.hpp"
 #include "micronas/random.hpp"
+#include "micronas/threads.hpp"
 
 namespace micronas {
 namespace {
@@ -80,8 +81,8 @@ TYPED_TEST(KernelTest, Conv2dForwardAndBackward) {
     expect_close(reference::conv2d_forward(s, x, w), y.data(), ny, "conv forward");
 
     cpu::conv2d_backward_data<R>(g, T, N, dyr.data(), wr.data(), nullptr, dx.data(), false);
-    cpu::conv2d_backward_weight(g, T, N, dyr.data(), xr.data(), dw.data(),
-                                static_cast<std::int64_t>(w.size()));
+    cpu::conv2d_backward_weight<R>(g, T, N, dyr.data(), xr.data(), nullptr, dw.data(),
+                                   static_cast<std::int64_t>(w.size()));
     for (int t = 0; t < T; ++t) {
       Vec dyt(dy.begin() + t * ny, dy.begin() + (t + 1) * ny), rdx, rdw;
       reference::conv2d_backward(s, x, w, dyt, &rdx, &rdw);
@@ -98,6 +99,64 @@ TYPED_TEST(KernelTest, Conv2dForwardAndBackward) {
     cpu::conv2d_backward_data<R>(g, T, N, dyi.data(), wi.data(), nullptr, dx2.data(), true);
     for (std::size_t i = 0; i < dx.size(); ++i) ASSERT_EQ(dx2[i], dx1[i] + R(1));
   }
+}
+
+// The fused conv backward (one packed dy per image for both gradients, the ReLU mask read from
+// the packed input) and the weight gradient from a pre-packed input must equal the separate
+// kernels bitwise: a Jacobian takes either path depending on the cotangent and thread counts.
+// Both of the fused kernel's schedules are run: one task per cotangent (T >= threads) and the
+// split one (T < threads).
+TYPED_TEST(KernelTest, Conv2dFusedBackwardEqualsSeparateKernelsBitwise) {
+  using R = TypeParam;
+  const int N = 5;  // 32x32 planes flush the weight gradient's lanes every 3 images
+  std::vector<ConvCase> cases(std::begin(kConvCases), std::end(kConvCases));
+  cases.push_back({3, 32, 32, 3, 3, 1, 1});
+  const int threads_before = num_threads();
+  int fused_cases = 0;
+  for (const ConvCase& c : cases) {
+    reference::ConvShape s{N, c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad};
+    cpu::ConvGeometry g{c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad, s.ho(), s.wo()};
+    const std::size_t nx = std::size_t(N) * c.cin * c.h * c.w;
+    std::vector<R> pre = cast<R>(random_vec(nx, 31)), x(nx);
+    for (std::size_t i = 0; i < nx; ++i) x[i] = std::max(pre[i], R(0));
+    std::vector<R> packed(static_cast<std::size_t>(N * cpu::conv2d_packed_input_size<R>(g)));
+    cpu::conv2d_pack_input(g, N, x.data(), packed.data());
+    const std::vector<R> w = cast<R>(random_vec(std::size_t(c.cout) * c.cin * c.k * c.k, 32));
+    const std::int64_t nw = static_cast<std::int64_t>(w.size());
+    for (int T : {1, 4}) {
+      const std::vector<R> dy =
+          cast<R>(random_vec(std::size_t(T) * N * c.cout * s.ho() * s.wo(), 33));
+      std::vector<R> dw_separate(T * nw), dw_packed(T * nw);
+      cpu::conv2d_backward_weight<R>(g, T, N, dy.data(), x.data(), nullptr, dw_separate.data(), nw);
+      cpu::conv2d_backward_weight<R>(g, T, N, dy.data(), nullptr, packed.data(), dw_packed.data(),
+                                     nw);
+      ASSERT_EQ(dw_packed, dw_separate) << "weight gradient from the packed input";
+      if (!cpu::conv2d_backward_fusable(g)) continue;
+      ++fused_cases;
+      const std::vector<R> base = cast<R>(random_vec(T * nx, 34));
+      for (bool relu : {false, true}) {
+        for (bool accumulate : {false, true}) {
+          std::vector<R> dx_separate = base;
+          cpu::conv2d_backward_data<R>(g, T, N, dy.data(), w.data(), relu ? pre.data() : nullptr,
+                                       dx_separate.data(), accumulate);
+          for (int threads : {1, 2}) {
+            set_num_threads(threads);
+            std::vector<R> dx = base, dw(T * nw);
+            cpu::conv2d_backward<R>(g, T, N, dy.data(), packed.data(), w.data(), relu, dx.data(),
+                                    accumulate, dw.data(), nw);
+            ASSERT_EQ(dw, dw_separate) << "fused dw, T " << T << ", " << threads << " threads";
+            ASSERT_EQ(dx, dx_separate) << "fused dx, T " << T << ", " << threads << " threads";
+            std::vector<R> dw_only(T * nw);
+            cpu::conv2d_backward<R>(g, T, N, dy.data(), packed.data(), w.data(), relu, nullptr,
+                                    false, dw_only.data(), nw);
+            ASSERT_EQ(dw_only, dw_separate) << "fused dw without dx";
+          }
+          set_num_threads(threads_before);
+        }
+      }
+    }
+  }
+  EXPECT_GE(fused_cases, 8) << "the fused kernel was hardly exercised";
 }
 
 // The ReLU-fused data gradient: dx (+)= [relu_input > 0] ⊙ conv_transpose(dy) against the

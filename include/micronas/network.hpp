@@ -77,6 +77,8 @@ class Network {
     };
     std::vector<Buffer> buffers_;
   };
+  // Fills packed_inputs_ for the last forward, once.
+  void pack_conv_inputs();
   // Backward of cotangents [t0, t0 + count) with gradient buffers from `pool`.
   void backward_chunk(const Real* dlogits, int t0, int count, Real* dparams, Real* dinput,
                       BufferPool& pool);
@@ -87,6 +89,11 @@ class Network {
   std::vector<std::vector<Real>> values_;
   std::vector<std::vector<double>> bn_mean_, bn_invstd_;  // per layer (BN layers only)
   std::vector<BufferPool> pools_;                         // one per thread
+  // Per conv layer: its input of the last forward packed for the weight gradient (see
+  // cpu::conv2d_pack_input), built by the first backward after a forward and read by every
+  // cotangent.
+  std::vector<std::vector<Real>> packed_inputs_;
+  bool packed_inputs_ready_ = false;
   // Per layer: for a conv whose input is a ReLU output read by nothing else, that ReLU layer
   // (its backward runs inside the conv's), else -1.
   std::vector<int> fused_relu_;

@@ -241,20 +241,21 @@ std::vector<R> pack_weights(int nout, int taps, F weight) {
   return wp;
 }
 
-// dst[c][oh][ow] (+)= flat[c][oh·pitch + ow], or [mask > 0] · flat for a ReLU-fused gradient.
+// dst[c][oh][ow] (+)= flat[c][oh·pitch + ow], or [mask > 0] · flat for a ReLU-fused gradient;
+// the mask of channel c, row oh starts at mask + c·mask_plane + oh·mask_pitch.
 template <class R>
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-tree-loop-distribute-patterns")))
 #endif
 void unpack_output(const R* flat, int flat_stride, int pitch, int channels, int ho, int wo,
-                   const R* mask, R* dst, bool accumulate) {
+                   const R* mask, int mask_pitch, std::int64_t mask_plane, R* dst,
+                   bool accumulate) {
   for (int c = 0; c < channels; ++c) {
     for (int oh = 0; oh < ho; ++oh) {
       const R* f = flat + static_cast<std::int64_t>(c) * flat_stride + oh * pitch;
-      const std::int64_t o = (static_cast<std::int64_t>(c) * ho + oh) * wo;
-      R* d = dst + o;
+      R* d = dst + (static_cast<std::int64_t>(c) * ho + oh) * wo;
       if (mask) {
-        const R* m = mask + o;
+        const R* m = mask + c * mask_plane + oh * mask_pitch;
         if (accumulate) {
 #pragma omp simd
           for (int i = 0; i < wo; ++i) d[i] += m[i] > R(0) ? f[i] : R(0);
@@ -273,6 +274,177 @@ void unpack_output(const R* flat, int flat_stride, int pitch, int channels, int 
   }
 }
 
+// The stride-1 transposed convolution is a stride-1 correlation of dy padded by q = k - 1 - pad
+// with the flipped kernel, input and output channels swapped: taps (co, kh, kw).
+template <class R>
+FlatPlan transposed_plan(const ConvGeometry& g) {
+  constexpr int V = Simd<R>::width;
+  const int q = g.k - 1 - g.pad;
+  FlatPlan p;
+  p.pitch = g.wo + 2 * q;
+  p.rows = g.h;
+  p.positions = g.h * p.pitch;
+  p.vectors = (p.positions + V - 1) / V;
+  const int max_shift = (g.k - 1) * (p.pitch + 1);
+  p.plane_size = round_up(std::max((g.ho + 2 * q) * p.pitch, max_shift + p.vectors * V), V);
+  p.planes = g.cout;
+  for (int co = 0; co < g.cout; ++co)
+    for (int kh = 0; kh < g.k; ++kh)
+      for (int kw = 0; kw < g.k; ++kw)
+        p.shift.push_back(co * p.plane_size + (g.k - 1 - kh) * p.pitch + (g.k - 1 - kw));
+  return p;
+}
+
+template <class R>
+std::vector<R> transposed_weights(const ConvGeometry& g, const R* w) {
+  const int kk = g.k * g.k;
+  return pack_weights<R>(g.cin, g.cout * kk, [&](int ci, int j) {
+    const int co = j / kk, tap = j % kk;
+    return w[(static_cast<std::int64_t>(co) * g.cin + ci) * kk + tap];
+  });
+}
+
+// One image's dy [cout, ho, wo] padded by q into the planes of a transposed plan.
+template <class R>
+void pack_dy(const ConvGeometry& g, const FlatPlan& p, const R* dy, R* dst) {
+  const int q = g.k - 1 - g.pad;
+  const std::int64_t out_plane = std::int64_t{g.ho} * g.wo;
+  for (int co = 0; co < g.cout; ++co)
+    pack_plane(dy + co * out_plane, g.ho, g.wo, 1, -q, -q, p.pitch, p.plane_size,
+               dst + co * p.plane_size);
+}
+
+// acc[c][j] += Σ_v dy[c][v] · in[shift[j] + v] over vectors [0, vectors): CB channels x TB taps
+// of vector accumulators; per position vector CB + TB loads feed CB·TB FMAs.
+template <class R, int CB, int TB>
+void weight_block(const R* dyq, int dy_stride, const R* in, const int* shift, int vectors,
+                  R* acc_out, int acc_stride) {
+  using S = Simd<R>;
+  using V = typename S::V;
+  constexpr int W = S::width;
+  V acc[CB][TB];
+#pragma GCC unroll 16
+  for (int c = 0; c < CB; ++c)
+#pragma GCC unroll 16
+    for (int j = 0; j < TB; ++j) acc[c][j] = V{};
+  for (int v = 0; v < vectors; ++v) {
+    V d[CB];
+#pragma GCC unroll 16
+    for (int c = 0; c < CB; ++c) d[c] = S::load(dyq + c * dy_stride + v * W);
+#pragma GCC unroll 16
+    for (int j = 0; j < TB; ++j) {
+      const V xv = S::load(in + shift[j] + v * W);
+#pragma GCC unroll 16
+      for (int c = 0; c < CB; ++c) acc[c][j] += d[c] * xv;
+    }
+  }
+  // Lane-wise partial sums of this image go to memory; the caller folds them into double.
+#pragma GCC unroll 16
+  for (int c = 0; c < CB; ++c)
+#pragma GCC unroll 16
+    for (int j = 0; j < TB; ++j) {
+      R* a = acc_out + (c * acc_stride + j) * W;
+      S::store(a, S::load(a) + acc[c][j]);
+    }
+}
+
+// CB channels, taps in blocks of TB; the last taps % TB taps in one narrower block.
+template <class R, int CB, int TB>
+void weight_channels(const R* dyq, int dy_stride, const R* in, const int* shift, int taps,
+                     int vectors, R* acc, int acc_stride) {
+  constexpr int W = Simd<R>::width;
+  int j = 0;
+  for (; j + TB <= taps; j += TB)
+    weight_block<R, CB, TB>(dyq, dy_stride, in, shift + j, vectors, acc + j * W, acc_stride);
+  const int r = taps - j;
+  const int* sh = shift + j;
+  R* a = acc + j * W;
+  switch (r) {
+    case 0: break;
+    case 1: weight_block<R, CB, 1>(dyq, dy_stride, in, sh, vectors, a, acc_stride); break;
+    case 2: weight_block<R, CB, 2>(dyq, dy_stride, in, sh, vectors, a, acc_stride); break;
+    case 3: weight_block<R, CB, 3>(dyq, dy_stride, in, sh, vectors, a, acc_stride); break;
+    case 4: weight_block<R, CB, 4>(dyq, dy_stride, in, sh, vectors, a, acc_stride); break;
+    case 5: weight_block<R, CB, 5>(dyq, dy_stride, in, sh, vectors, a, acc_stride); break;
+    case 6: weight_block<R, CB, 6>(dyq, dy_stride, in, sh, vectors, a, acc_stride); break;
+    default: weight_block<R, CB, 7>(dyq, dy_stride, in, sh, vectors, a, acc_stride); break;
+  }
+}
+
+// The weight gradient of output channels [c_begin, c_end) for one cotangent, image by image:
+// lane-wise partial sums in R over at most ~4096 positions (256 products per lane) are added,
+// in lane order, to double sums, since the weight gradient adds N·H·W products. The order of
+// every addition depends only on the geometry, never on the caller or the thread.
+template <class R>
+class WeightGradient {
+ public:
+  WeightGradient(const ConvGeometry& g, const FlatPlan& p, int c_begin, int c_end)
+      : p_(p),
+        taps_(g.cin * g.k * g.k),
+        nc_(c_end - c_begin),
+        cb_(channel_block(g.cout)),
+        images_per_flush_(std::max(1, 4096 / (p.vectors * W))),
+        lanes_(static_cast<std::size_t>(nc_) * taps_ * W, R(0)),
+        sum_(static_cast<std::size_t>(nc_) * taps_, 0.0) {}
+
+  // Channel blocks of up to 4 (x 6 taps: 24 accumulators + 4 dy + 1 input vector registers),
+  // balanced: 6 channels run as 3 + 3, not 4 + 2.
+  static int channel_block(int cout) {
+    constexpr int kMaxCB = 4;
+    const int blocks = (cout + kMaxCB - 1) / kMaxCB;
+    return (cout + blocks - 1) / blocks;
+  }
+
+  // Adds one image: dy of the nc channels at dy + c·dy_stride in the input plan's flat layout
+  // (zeros in the overhang columns), the image's packed input at `in`.
+  void add_image(const R* dy, int dy_stride, const R* in) {
+    const int* sh = p_.shift.data();
+    for (int c0 = 0; c0 < nc_; c0 += cb_) {
+      const int cb = std::min(cb_, nc_ - c0);
+      const R* d = dy + c0 * dy_stride;
+      R* acc = lanes_.data() + static_cast<std::size_t>(c0) * taps_ * W;
+      switch (cb) {
+        case 1:
+          weight_channels<R, 1, 8>(d, dy_stride, in, sh, taps_, p_.vectors, acc, taps_);
+          break;
+        case 2:
+          weight_channels<R, 2, 8>(d, dy_stride, in, sh, taps_, p_.vectors, acc, taps_);
+          break;
+        case 3:
+          weight_channels<R, 3, 8>(d, dy_stride, in, sh, taps_, p_.vectors, acc, taps_);
+          break;
+        default:
+          weight_channels<R, 4, 6>(d, dy_stride, in, sh, taps_, p_.vectors, acc, taps_);
+          break;
+      }
+    }
+    if (++images_ % images_per_flush_ == 0) flush();
+  }
+
+  // dw[c·taps + j] of the nc channels, after the last image.
+  void write(R* dw) {
+    flush();
+    for (std::size_t i = 0; i < sum_.size(); ++i) dw[i] = static_cast<R>(sum_[i]);
+  }
+
+ private:
+  static constexpr int W = Simd<R>::width;
+  void flush() {
+    for (std::size_t i = 0; i < sum_.size(); ++i) {
+      double s = 0.0;
+      for (int l = 0; l < W; ++l) s += lanes_[i * W + l];
+      sum_[i] += s;
+    }
+    std::fill(lanes_.begin(), lanes_.end(), R(0));
+  }
+
+  const FlatPlan& p_;
+  const int taps_, nc_, cb_, images_per_flush_;
+  int images_ = 0;
+  std::vector<R> lanes_;
+  std::vector<double> sum_;
+};
+
 }  // namespace
 
 template <class R>
@@ -289,7 +461,7 @@ void conv2d_forward(const ConvGeometry& g, int batch, const R* x, const R* w, R*
     R* out = scratch<R>(1, static_cast<std::size_t>(g.cout) * out_stride);
     pack_input(g, p, x + n * g.cin * in_plane, in);
     correlate(in, p, wpack.data(), g.cout, out, out_stride);
-    unpack_output<R>(out, out_stride, p.pitch, g.cout, g.ho, g.wo, nullptr,
+    unpack_output<R>(out, out_stride, p.pitch, g.cout, g.ho, g.wo, nullptr, 0, 0,
                      y + n * g.cout * out_plane, false);
   }
 }
@@ -301,39 +473,18 @@ void conv2d_backward_data(const ConvGeometry& g, int cotangents, int batch, cons
   const int kk = g.k * g.k;
   const int images = cotangents * batch;
   if (g.stride == 1) {
-    // The transposed convolution is a stride-1 correlation of dy padded by k - 1 - pad with the
-    // flipped kernel, input and output channels swapped: taps (co, kh, kw).
-    constexpr int V = Simd<R>::width;
-    const int q = g.k - 1 - g.pad;
-    FlatPlan p;
-    p.pitch = g.wo + 2 * q;
-    p.rows = g.h;
-    p.positions = g.h * p.pitch;
-    p.vectors = (p.positions + V - 1) / V;
-    const int max_shift = (g.k - 1) * (p.pitch + 1);
-    p.plane_size = round_up(std::max((g.ho + 2 * q) * p.pitch, max_shift + p.vectors * V), V);
-    p.planes = g.cout;
-    for (int co = 0; co < g.cout; ++co)
-      for (int kh = 0; kh < g.k; ++kh)
-        for (int kw = 0; kw < g.k; ++kw)
-          p.shift.push_back(co * p.plane_size + (g.k - 1 - kh) * p.pitch + (g.k - 1 - kw));
-    const int taps = g.cout * kk;
-    const std::vector<R> wpack = pack_weights<R>(g.cin, taps, [&](int ci, int j) {
-      const int co = j / kk, tap = j % kk;
-      return w[(static_cast<std::int64_t>(co) * g.cin + ci) * kk + tap];
-    });
-    const int out_stride = p.vectors * V;
+    const FlatPlan p = transposed_plan<R>(g);
+    const std::vector<R> wpack = transposed_weights(g, w);
+    const int out_stride = p.vectors * Simd<R>::width;
 #pragma omp parallel for schedule(static)
     for (int b = 0; b < images; ++b) {
       R* in = scratch<R>(0, static_cast<std::size_t>(p.planes) * p.plane_size);
       R* out = scratch<R>(1, static_cast<std::size_t>(g.cin) * out_stride);
-      for (int co = 0; co < g.cout; ++co)
-        pack_plane(dy + (std::int64_t{b} * g.cout + co) * out_plane, g.ho, g.wo, 1, -q, -q, p.pitch,
-                   p.plane_size, in + co * p.plane_size);
+      pack_dy(g, p, dy + b * g.cout * out_plane, in);
       correlate(in, p, wpack.data(), g.cin, out, out_stride);
       const R* mask = relu_input ? relu_input + (b % batch) * g.cin * in_plane : nullptr;
-      unpack_output<R>(out, out_stride, p.pitch, g.cin, g.h, g.w, mask, dx + b * g.cin * in_plane,
-                       accumulate);
+      unpack_output<R>(out, out_stride, p.pitch, g.cin, g.h, g.w, mask, g.w, in_plane,
+                       dx + b * g.cin * in_plane, accumulate);
     }
     return;
   }
@@ -410,84 +561,31 @@ void conv2d_backward_data(const ConvGeometry& g, int cotangents, int batch, cons
   }
 }
 
-namespace {
-
-// acc[c][j] += Σ_v dy[c][v] · in[shift[j] + v] over vectors [0, vectors): CB channels x TB taps
-// of vector accumulators; per position vector CB + TB loads feed CB·TB FMAs.
-template <class R, int CB, int TB>
-void weight_block(const R* dyq, int dy_stride, const R* in, const int* shift, int vectors,
-                  R* acc_out, int acc_stride) {
-  using S = Simd<R>;
-  using V = typename S::V;
-  constexpr int W = S::width;
-  V acc[CB][TB];
-#pragma GCC unroll 16
-  for (int c = 0; c < CB; ++c)
-#pragma GCC unroll 16
-    for (int j = 0; j < TB; ++j) acc[c][j] = V{};
-  for (int v = 0; v < vectors; ++v) {
-    V d[CB];
-#pragma GCC unroll 16
-    for (int c = 0; c < CB; ++c) d[c] = S::load(dyq + c * dy_stride + v * W);
-#pragma GCC unroll 16
-    for (int j = 0; j < TB; ++j) {
-      const V xv = S::load(in + shift[j] + v * W);
-#pragma GCC unroll 16
-      for (int c = 0; c < CB; ++c) acc[c][j] += d[c] * xv;
-    }
-  }
-  // Lane-wise partial sums of this image go to memory; the caller folds them into double.
-#pragma GCC unroll 16
-  for (int c = 0; c < CB; ++c)
-#pragma GCC unroll 16
-    for (int j = 0; j < TB; ++j) {
-      R* a = acc_out + (c * acc_stride + j) * W;
-      S::store(a, S::load(a) + acc[c][j]);
-    }
+template <class R>
+std::int64_t conv2d_packed_input_size(const ConvGeometry& g) {
+  const FlatPlan p = input_plan<R>(g);
+  return std::int64_t{p.planes} * p.plane_size;
 }
 
-// CB channels, taps in blocks of TB; the last taps % TB taps in one narrower block.
-template <class R, int CB, int TB>
-void weight_channels(const R* dyq, int dy_stride, const R* in, const int* shift, int taps,
-                     int vectors, R* acc, int acc_stride) {
-  constexpr int W = Simd<R>::width;
-  int j = 0;
-  for (; j + TB <= taps; j += TB)
-    weight_block<R, CB, TB>(dyq, dy_stride, in, shift + j, vectors, acc + j * W, acc_stride);
-  const int r = taps - j;
-  const int* sh = shift + j;
-  R* a = acc + j * W;
-  switch (r) {
-    case 0: break;
-    case 1: weight_block<R, CB, 1>(dyq, dy_stride, in, sh, vectors, a, acc_stride); break;
-    case 2: weight_block<R, CB, 2>(dyq, dy_stride, in, sh, vectors, a, acc_stride); break;
-    case 3: weight_block<R, CB, 3>(dyq, dy_stride, in, sh, vectors, a, acc_stride); break;
-    case 4: weight_block<R, CB, 4>(dyq, dy_stride, in, sh, vectors, a, acc_stride); break;
-    case 5: weight_block<R, CB, 5>(dyq, dy_stride, in, sh, vectors, a, acc_stride); break;
-    case 6: weight_block<R, CB, 6>(dyq, dy_stride, in, sh, vectors, a, acc_stride); break;
-    default: weight_block<R, CB, 7>(dyq, dy_stride, in, sh, vectors, a, acc_stride); break;
-  }
+template <class R>
+void conv2d_pack_input(const ConvGeometry& g, int batch, const R* x, R* packed) {
+  const FlatPlan p = input_plan<R>(g);
+  const std::int64_t in_plane = std::int64_t{g.h} * g.w,
+                     size = std::int64_t{p.planes} * p.plane_size;
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < batch; ++n) pack_input(g, p, x + n * g.cin * in_plane, packed + n * size);
 }
-
-}  // namespace
 
 template <class R>
 void conv2d_backward_weight(const ConvGeometry& g, int cotangents, int batch, const R* dy,
-                            const R* x, R* dw, std::int64_t dw_stride) {
-  using S = Simd<R>;
-  constexpr int W = S::width;
+                            const R* x, const R* packed_x, R* dw, std::int64_t dw_stride) {
   const FlatPlan p = input_plan<R>(g);
   const int taps = g.cin * g.k * g.k;
   const std::int64_t in_plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
-  const int dy_stride = p.vectors * W;
-  // Channel blocks of up to 4 (x 6 taps: 24 accumulators + 4 dy + 1 input vector registers).
-  // Balanced: 6 channels run as 3 + 3, not 4 + 2.
-  constexpr int kMaxCB = 4;
-  const int blocks = (g.cout + kMaxCB - 1) / kMaxCB;
-  const int kCB = (g.cout + blocks - 1) / blocks;
-  // Lane partial sums cover at most ~4096 positions (256 products per lane) in R before they
-  // are added, in lane order, to a double sum: the weight gradient adds N·H·W products.
-  const int images_per_flush = std::max(1, 4096 / (p.vectors * W));
+  const std::int64_t packed_size = std::int64_t{p.planes} * p.plane_size;
+  const int dy_stride = p.vectors * Simd<R>::width;
+  const int cb = WeightGradient<R>::channel_block(g.cout);
+  const int blocks = (g.cout + cb - 1) / cb;
   // A task owns `group` channel blocks of one cotangent and packs each image's input once for
   // all of them; only when there are fewer cotangents than threads (and no enclosing parallel
   // region) does it take single blocks, for parallelism, at the cost of repacking.
@@ -496,51 +594,96 @@ void conv2d_backward_weight(const ConvGeometry& g, int cotangents, int batch, co
 #pragma omp parallel for schedule(static)
   for (int task = 0; task < cotangents * groups; ++task) {
     const int t = task / groups, b0 = task % groups * group, b1 = std::min(blocks, b0 + group);
-    const int c_begin = b0 * kCB, c_end = std::min(g.cout, b1 * kCB), nc = c_end - c_begin;
-    R* in = scratch<R>(0, static_cast<std::size_t>(p.planes) * p.plane_size);
+    const int c_begin = b0 * cb, c_end = std::min(g.cout, b1 * cb), nc = c_end - c_begin;
+    R* scratch_in = packed_x ? nullptr : scratch<R>(0, static_cast<std::size_t>(packed_size));
     R* dyq = scratch<R>(2, static_cast<std::size_t>(nc) * dy_stride);
-    std::vector<R> lanes(static_cast<std::size_t>(nc) * taps * W, R(0));
-    std::vector<double> sum(static_cast<std::size_t>(nc) * taps, 0.0);
-    auto flush = [&] {
-      for (std::size_t i = 0; i < sum.size(); ++i) {
-        double s = 0.0;
-        for (int l = 0; l < W; ++l) s += lanes[i * W + l];
-        sum[i] += s;
-      }
-      std::fill(lanes.begin(), lanes.end(), R(0));
-    };
-    const int* sh = p.shift.data();
+    WeightGradient<R> grad(g, p, c_begin, c_end);
     for (int n = 0; n < batch; ++n) {
-      pack_input(g, p, x + n * g.cin * in_plane, in);
+      const R* in = packed_x ? packed_x + n * packed_size : scratch_in;
+      if (!packed_x) pack_input(g, p, x + n * g.cin * in_plane, scratch_in);
       for (int c = 0; c < nc; ++c)
         pack_plane(dy + ((std::int64_t{t} * batch + n) * g.cout + c_begin + c) * out_plane, g.ho,
                    g.wo, 1, 0, 0, p.pitch, dy_stride, dyq + c * dy_stride);
-      for (int c0 = 0; c0 < nc; c0 += kCB) {
-        const int cb = std::min(kCB, nc - c0);
-        const R* d = dyq + c0 * dy_stride;
-        R* acc = lanes.data() + static_cast<std::size_t>(c0) * taps * W;
-        switch (cb) {
-          case 1: weight_channels<R, 1, 8>(d, dy_stride, in, sh, taps, p.vectors, acc, taps); break;
-          case 2: weight_channels<R, 2, 8>(d, dy_stride, in, sh, taps, p.vectors, acc, taps); break;
-          case 3: weight_channels<R, 3, 8>(d, dy_stride, in, sh, taps, p.vectors, acc, taps); break;
-          default:
-            weight_channels<R, 4, 6>(d, dy_stride, in, sh, taps, p.vectors, acc, taps);
-            break;
-        }
-      }
-      if ((n + 1) % images_per_flush == 0 || n + 1 == batch) flush();
+      grad.add_image(dyq, dy_stride, in);
     }
-    R* dwp = dw + t * dw_stride + static_cast<std::int64_t>(c_begin) * taps;
-    for (std::size_t i = 0; i < sum.size(); ++i) dwp[i] = static_cast<R>(sum[i]);
+    grad.write(dw + t * dw_stride + static_cast<std::int64_t>(c_begin) * taps);
   }
 }
 
-#define MICRONAS_INSTANTIATE(R)                                                                  \
-  template void conv2d_forward<R>(const ConvGeometry&, int, const R*, const R*, R*);             \
-  template void conv2d_backward_data<R>(const ConvGeometry&, int, int, const R*, const R*,       \
-                                        const R*, R*, bool);                                     \
-  template void conv2d_backward_weight<R>(const ConvGeometry&, int, int, const R*, const R*, R*, \
-                                          std::int64_t);
+bool conv2d_backward_fusable(const ConvGeometry& g) {
+  return g.stride == 1 && 2 * g.pad == g.k - 1;
+}
+
+template <class R>
+void conv2d_backward(const ConvGeometry& g, int cotangents, int batch, const R* dy,
+                     const R* packed_x, const R* w, bool relu_mask, R* dx, bool accumulate, R* dw,
+                     std::int64_t dw_stride) {
+  if (!in_parallel() && cotangents < max_threads()) {
+    // Too few cotangents to give every thread one: the separate kernels split images and
+    // channel blocks instead, with the same arithmetic.
+    conv2d_backward_weight<R>(g, cotangents, batch, dy, nullptr, packed_x, dw, dw_stride);
+    if (dx) {
+      const FlatPlan in_p = input_plan<R>(g);
+      const FlatPlan p = transposed_plan<R>(g);
+      const std::vector<R> wpack = transposed_weights(g, w);
+      const std::int64_t in_plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
+      const std::int64_t packed_size = std::int64_t{in_p.planes} * in_p.plane_size;
+      const int out_stride = p.vectors * Simd<R>::width;
+#pragma omp parallel for schedule(static)
+      for (int b = 0; b < cotangents * batch; ++b) {
+        R* in = scratch<R>(0, static_cast<std::size_t>(p.planes) * p.plane_size);
+        R* out = scratch<R>(1, static_cast<std::size_t>(g.cin) * out_stride);
+        pack_dy(g, p, dy + b * g.cout * out_plane, in);
+        correlate(in, p, wpack.data(), g.cin, out, out_stride);
+        const R* mask =
+            relu_mask ? packed_x + (b % batch) * packed_size + g.pad * (in_p.pitch + 1) : nullptr;
+        unpack_output<R>(out, out_stride, p.pitch, g.cin, g.h, g.w, mask, in_p.pitch,
+                         in_p.plane_size, dx + b * g.cin * in_plane, accumulate);
+      }
+    }
+    return;
+  }
+  // A "same" convolution pads dy by q = pad for the transposed convolution, at the input's
+  // pitch: dy's flat layout for the weight gradient is that padded copy shifted by q rows and
+  // q columns (its overhang columns are the padding), so one packed dy serves both gradients.
+  const FlatPlan in_p = input_plan<R>(g);
+  const FlatPlan p = transposed_plan<R>(g);
+  const std::vector<R> wpack = transposed_weights(g, w);
+  const std::int64_t in_plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
+  const std::int64_t packed_size = std::int64_t{in_p.planes} * in_p.plane_size;
+  const int out_stride = p.vectors * Simd<R>::width;
+  const int dy_offset = g.pad * (p.pitch + 1), mask_offset = g.pad * (in_p.pitch + 1);
+#pragma omp parallel for schedule(static)
+  for (int t = 0; t < cotangents; ++t) {
+    R* dyp = scratch<R>(2, static_cast<std::size_t>(p.planes) * p.plane_size);
+    R* out = scratch<R>(1, static_cast<std::size_t>(g.cin) * out_stride);
+    WeightGradient<R> grad(g, in_p, 0, g.cout);
+    for (int n = 0; n < batch; ++n) {
+      const std::int64_t img = std::int64_t{t} * batch + n;
+      const R* in = packed_x + n * packed_size;
+      pack_dy(g, p, dy + img * g.cout * out_plane, dyp);
+      grad.add_image(dyp + dy_offset, p.plane_size, in);
+      if (!dx) continue;
+      correlate(dyp, p, wpack.data(), g.cin, out, out_stride);
+      // The ReLU output x > 0 exactly where its input is: the mask is the packed input itself.
+      const R* mask = relu_mask ? in + mask_offset : nullptr;
+      unpack_output<R>(out, out_stride, p.pitch, g.cin, g.h, g.w, mask, in_p.pitch, in_p.plane_size,
+                       dx + img * g.cin * in_plane, accumulate);
+    }
+    grad.write(dw + t * dw_stride);
+  }
+}
+
+#define MICRONAS_INSTANTIATE(R)                                                                 \
+  template void conv2d_forward<R>(const ConvGeometry&, int, const R*, const R*, R*);            \
+  template void conv2d_backward_data<R>(const ConvGeometry&, int, int, const R*, const R*,      \
+                                        const R*, R*, bool);                                    \
+  template void conv2d_backward_weight<R>(const ConvGeometry&, int, int, const R*, const R*,    \
+                                          const R*, R*, std::int64_t);                          \
+  template std::int64_t conv2d_packed_input_size<R>(const ConvGeometry&);                       \
+  template void conv2d_backward<R>(const ConvGeometry&, int, int, const R*, const R*, const R*, \
+                                   bool, R*, bool, R*, std::int64_t);                           \
+  template void conv2d_pack_input<R>(const ConvGeometry&, int, const R*, R*);
 MICRONAS_INSTANTIATE(float)
 MICRONAS_INSTANTIATE(double)
 #undef MICRONAS_INSTANTIATE

@@ -33,9 +33,26 @@ template <class R>
 void conv2d_backward_data(const ConvGeometry& g, int cotangents, int batch, const R* dy, const R* w,
                           const R* relu_input, R* dx, bool accumulate);
 // dw[t] = Σ_n correlate(dy[t, n], x[n]) for t < cotangents, written to dw + t * dw_stride.
+// packed_x, if not null, holds x as conv2d_pack_input wrote it and x is not read: a Jacobian
+// runs one weight gradient per cotangent on the same x, so it packs x once.
 template <class R>
 void conv2d_backward_weight(const ConvGeometry& g, int cotangents, int batch, const R* dy,
-                            const R* x, R* dw, std::int64_t dw_stride);
+                            const R* x, const R* packed_x, R* dw, std::int64_t dw_stride);
+// x [batch, cin, h, w] as the weight gradient reads it: each image zero-padded (stride 2: split
+// into its parity phases) at a fixed row pitch, conv2d_packed_input_size values per image.
+template <class R>
+std::int64_t conv2d_packed_input_size(const ConvGeometry& g);
+template <class R>
+void conv2d_pack_input(const ConvGeometry& g, int batch, const R* x, R* packed);
+// Both gradients of a "same" stride-1 conv (conv2d_backward_fusable) from one packed copy of
+// each dy image: dw as conv2d_backward_weight computes it, bitwise, and, unless dx is null, dx
+// as conv2d_backward_data does, where relu_mask = true takes the mask from packed_x (the conv's
+// input is the ReLU's output, positive exactly where the ReLU's input is).
+bool conv2d_backward_fusable(const ConvGeometry& g);
+template <class R>
+void conv2d_backward(const ConvGeometry& g, int cotangents, int batch, const R* dy,
+                     const R* packed_x, const R* w, bool relu_mask, R* dx, bool accumulate, R* dw,
+                     std::int64_t dw_stride);
 
 // Training-mode batch norm over (N, H, W) per channel: biased variance, eps.
 // Saves the batch mean and 1/sqrt(var + eps) (double, one per channel) for the backward pass.
