@@ -70,11 +70,12 @@ int max_threads() {
 #endif
 }
 
-// Thread-local scratch buffers (slot 0: packed input, 1: flat output, 2: packed dy), grown on
-// demand and reused by every call on the thread: no allocation or page fault per image.
+// Thread-local scratch buffers (slot 0: packed input, 1: flat output, 2: packed dy, 3: one
+// image), grown on demand and reused by every call on the thread: no allocation or page fault
+// per image.
 template <class R>
 R* scratch(int slot, std::size_t n) {
-  thread_local std::vector<R> buffers[3];
+  thread_local std::vector<R> buffers[4];
   if (buffers[slot].size() < n) buffers[slot].resize(n);
   return buffers[slot].data();
 }
@@ -537,27 +538,25 @@ void conv2d_backward_data(const ConvGeometry& g, int cotangents, int batch, cons
     for (int co = 0; co < g.cout; ++co)
       pack_plane(dy + (std::int64_t{img} * g.cout + co) * out_plane, g.ho, g.wo, 1, -q, -q, pitch,
                  plane_size, in + co * plane_size);
-    const R* mask = relu_input ? relu_input + (img % batch) * g.cin * in_plane : nullptr;
-    R* dxi = dx + img * g.cin * in_plane;
+    R* image = scratch<R>(3, static_cast<std::size_t>(g.cin) * in_plane);
     for (int a = 0; a < s; ++a) {
       for (int b = 0; b < s; ++b) {
         const FlatPlan& p = plans[a * s + b];
         correlate(in, p, wpacks[a * s + b].data(), g.cin, out, out_stride);
-        // Scatter the phase into every s-th row and column of dx.
+        // Scatter the phase into every s-th row and column of the image.
         for (int ci = 0; ci < g.cin; ++ci) {
           for (int i = 0; s * i + a < g.h; ++i) {
             const R* f = out + static_cast<std::int64_t>(ci) * out_stride + i * pitch;
-            const std::int64_t row = (static_cast<std::int64_t>(ci) * g.h + s * i + a) * g.w + b;
-            R* d = dxi + row;
-            const R* m = mask ? mask + row : nullptr;
-            for (int j = 0; s * j + b < g.w; ++j) {
-              const R v = m && !(m[s * j] > R(0)) ? R(0) : f[j];
-              d[s * j] = accumulate ? d[s * j] + v : v;
-            }
+            R* d = image + (static_cast<std::int64_t>(ci) * g.h + s * i + a) * g.w + b;
+            for (int j = 0; s * j + b < g.w; ++j) d[s * j] = f[j];
           }
         }
       }
     }
+    // Mask and accumulate in one contiguous pass.
+    const R* mask = relu_input ? relu_input + (img % batch) * g.cin * in_plane : nullptr;
+    unpack_output<R>(image, static_cast<int>(in_plane), g.w, g.cin, g.h, g.w, mask, g.w, in_plane,
+                     dx + img * g.cin * in_plane, accumulate);
   }
 }
 
