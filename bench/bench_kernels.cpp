@@ -88,9 +88,9 @@ void BM_batch_norm(benchmark::State& state) {
                           mean.data(), invstd.data());
   for (auto _ : state) {
     if (backward)
-      cpu::batch_norm_backward(1, batch, c, plane, dy.data(), x.data(), mean.data(), invstd.data(),
-                               gamma.data(), y.data(), false, dparams.data(), dparams.data() + c,
-                               0);
+      cpu::batch_norm_backward(1, batch, c, plane, dy.data(), 1.0, x.data(), mean.data(),
+                               invstd.data(), gamma.data(), y.data(), false, dparams.data(),
+                               dparams.data() + c, 0);
     else
       cpu::batch_norm_forward(batch, c, plane, x.data(), gamma.data(), beta.data(), 1e-5, y.data(),
                               mean.data(), invstd.data());

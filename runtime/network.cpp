@@ -61,6 +61,17 @@ Network<Real>::Network(Graph graph) : graph_(std::move(graph)) {
     for (int v : graph_.layers[li].inputs) ++readers[v];
     producer[graph_.layers[li].output] = static_cast<int>(li);
   }
+  scaled_alias_.assign(graph_.values.size(), false);
+  for (std::size_t li = 0; li < layers; ++li) {
+    const Layer& l = graph_.layers[li];
+    if (l.kind != LayerKind::kWeightedSum) continue;
+    for (int v : l.inputs) {
+      const int p = producer[v];
+      scaled_alias_[v] = p >= 0 && readers[v] == 1 && v != graph_.logits &&
+                         (graph_.layers[p].kind == LayerKind::kBatchNorm ||
+                          graph_.layers[p].kind == LayerKind::kAvgPool);
+    }
+  }
   fused_relu_.assign(layers, -1);
   for (std::size_t li = 0; li < layers; ++li) {
     const Layer& l = graph_.layers[li];
@@ -180,7 +191,7 @@ Real* Network<Real>::BufferPool::acquire(std::int64_t n) {
   // Best fit among the free buffers: the same sizes recur every cotangent and every call.
   Buffer* best = nullptr;
   for (Buffer& b : buffers_)
-    if (!b.busy && b.capacity >= n && (!best || b.capacity < best->capacity)) best = &b;
+    if (b.users == 0 && b.capacity >= n && (!best || b.capacity < best->capacity)) best = &b;
   if (!best) {
     Buffer b;
     try {
@@ -193,14 +204,20 @@ Real* Network<Real>::BufferPool::acquire(std::int64_t n) {
     buffers_.push_back(std::move(b));
     best = &buffers_.back();
   }
-  best->busy = true;
+  best->users = 1;
   return best->data.get();
+}
+
+template <class Real>
+void Network<Real>::BufferPool::retain(const Real* p) {
+  for (Buffer& b : buffers_)
+    if (b.data.get() == p) ++b.users;
 }
 
 template <class Real>
 void Network<Real>::BufferPool::release(const Real* p) {
   for (Buffer& b : buffers_)
-    if (b.data.get() == p) b.busy = false;
+    if (b.data.get() == p && b.users > 0) --b.users;
 }
 
 template <class Real>
@@ -274,8 +291,10 @@ void Network<Real>::backward_chunk(const Real* dlogits, int t0, int count, Real*
     dparams = scratch_params.data();
   }
   std::fill(dparams, dparams + T * P, Real(0));
-  // Gradient buffers [count, N, shape] per value; null = no gradient reached it yet.
+  // Gradient buffers [count, N, shape] per value; null = no gradient reached it yet. The
+  // gradient of value v is grad_scale[v] times its buffer (1 except for scaled aliases).
   std::vector<Real*> grads(g.values.size(), nullptr);
+  std::vector<double> grad_scale(g.values.size(), 1.0);
   const std::int64_t nlogits = N * g.values[g.logits].numel();
   grads[g.logits] = pool.acquire(T * nlogits);
   std::copy(dlogits + t0 * nlogits, dlogits + (t0 + T) * nlogits, grads[g.logits]);
@@ -321,8 +340,9 @@ void Network<Real>::backward_chunk(const Real* dlogits, int t0, int count, Real*
       }
       case LayerKind::kBatchNorm: {
         Real* dx = grad_of(l.inputs[0], &acc);
-        cpu::batch_norm_backward(cotangents, batch_, out_shape.c, out_shape.h * out_shape.w, dy, x,
-                                 bn_mean_[li].data(), bn_invstd_[li].data(), w, dx, acc, dw, db, P);
+        cpu::batch_norm_backward(cotangents, batch_, out_shape.c, out_shape.h * out_shape.w, dy,
+                                 grad_scale[l.output], x, bn_mean_[li].data(),
+                                 bn_invstd_[li].data(), w, dx, acc, dw, db, P);
         break;
       }
       case LayerKind::kReLU: {
@@ -332,7 +352,8 @@ void Network<Real>::backward_chunk(const Real* dlogits, int t0, int count, Real*
       }
       case LayerKind::kAvgPool: {
         Real* dx = grad_of(l.inputs[0], &acc);
-        cpu::avg_pool_backward(pool_geometry(g, l), cotangents * batch_, dy, dx, acc);
+        cpu::avg_pool_backward(pool_geometry(g, l), cotangents * batch_, dy,
+                               static_cast<Real>(grad_scale[l.output]), dx, acc);
         break;
       }
       case LayerKind::kGlobalAvgPool: {
@@ -350,7 +371,14 @@ void Network<Real>::backward_chunk(const Real* dlogits, int t0, int count, Real*
       }
       case LayerKind::kWeightedSum:
         for (std::size_t k = 0; k < l.inputs.size(); ++k) {
-          Real* dx = grad_of(l.inputs[k], &acc);
+          const int v = l.inputs[k];
+          if (scaled_alias_[v]) {  // its only reader is this sum: no gradient reached it yet
+            grads[v] = grads[l.output];
+            grad_scale[v] = grad_scale[l.output] / l.divisors[k];
+            pool.retain(grads[v]);
+            continue;
+          }
+          Real* dx = grad_of(v, &acc);
           cpu::scaled_add<Real>(T * N * out_shape.numel(), Real(1) / Real(l.divisors[k]), dy, dx,
                                 acc);
         }

@@ -203,14 +203,19 @@ TYPED_TEST(KernelTest, BatchNormTrainingForwardAndBackward) {
                "bn forward");
   const std::int64_t stride = 2 * C;  // dgamma at [t*stride], dbeta at [t*stride + C]
   std::vector<R> dparams(T * stride);
-  cpu::batch_norm_backward(T, N, C, plane, dyr.data(), xr.data(), mean.data(), invstd.data(),
-                           gr.data(), dx.data(), false, dparams.data(), dparams.data() + C, stride);
-  for (int t = 0; t < T; ++t) {
-    Vec dyt(dy.begin() + t * x.size(), dy.begin() + (t + 1) * x.size()), rdx, rdg, rdb;
-    reference::batch_norm_backward(N, C, plane, x, gamma, 1e-5, dyt, &rdx, &rdg, &rdb);
-    expect_close(rdx, dx.data() + t * x.size(), x.size(), "bn dx");
-    expect_close(rdg, dparams.data() + t * stride, C, "bn dgamma");
-    expect_close(rdb, dparams.data() + t * stride + C, C, "bn dbeta");
+  // dy_scale = 1/3: the gradient of a node that averages three edges.
+  for (double scale : {1.0, 1.0 / 3.0}) {
+    cpu::batch_norm_backward(T, N, C, plane, dyr.data(), scale, xr.data(), mean.data(),
+                             invstd.data(), gr.data(), dx.data(), false, dparams.data(),
+                             dparams.data() + C, stride);
+    for (int t = 0; t < T; ++t) {
+      Vec dyt(dy.begin() + t * x.size(), dy.begin() + (t + 1) * x.size()), rdx, rdg, rdb;
+      for (double& v : dyt) v *= scale;
+      reference::batch_norm_backward(N, C, plane, x, gamma, 1e-5, dyt, &rdx, &rdg, &rdb);
+      expect_close(rdx, dx.data() + t * x.size(), x.size(), "bn dx");
+      expect_close(rdg, dparams.data() + t * stride, C, "bn dgamma");
+      expect_close(rdb, dparams.data() + t * stride + C, C, "bn dbeta");
+    }
   }
 }
 
@@ -229,8 +234,12 @@ TYPED_TEST(KernelTest, AvgPoolForwardAndBackward) {
     std::vector<R> xr = cast<R>(x), dyr = cast<R>(dy), y(dy.size()), dx(x.size());
     cpu::avg_pool_forward(g, N, xr.data(), y.data());
     expect_close(reference::avg_pool_forward(s, x), y.data(), y.size(), "pool forward");
-    cpu::avg_pool_backward(g, N, dyr.data(), dx.data(), false);
-    expect_close(reference::avg_pool_backward(s, dy), dx.data(), dx.size(), "pool backward");
+    for (double scale : {1.0, 0.5}) {
+      cpu::avg_pool_backward(g, N, dyr.data(), static_cast<R>(scale), dx.data(), false);
+      Vec scaled = dy;
+      for (double& v : scaled) v *= scale;
+      expect_close(reference::avg_pool_backward(s, scaled), dx.data(), dx.size(), "pool backward");
+    }
   }
 }
 

@@ -64,16 +64,19 @@ class Network {
  private:
   // Gradient buffers, reused across layers, cotangents and calls (uninitialised: the first
   // writer of a gradient overwrites it), so a backward pass neither page-faults nor zero-fills.
+  // A buffer may hold the gradient of several values (see scaled_alias_); it is free again when
+  // each of them has released it.
   class BufferPool {
    public:
     Real* acquire(std::int64_t n);
+    void retain(const Real* p);
     void release(const Real* p);
 
    private:
     struct Buffer {
       std::unique_ptr<Real[]> data;
       std::int64_t capacity = 0;
-      bool busy = false;
+      int users = 0;
     };
     std::vector<Buffer> buffers_;
   };
@@ -97,6 +100,10 @@ class Network {
   // Per layer: for a conv whose input is a ReLU output read by nothing else, that ReLU layer
   // (its backward runs inside the conv's), else -1.
   std::vector<int> fused_relu_;
+  // Per value: true for a BN or average-pool output read only by a node sum. Its gradient is the
+  // node's gradient times 1/k, which the layer's backward reads from the node's buffer with the
+  // factor instead of a scaled copy.
+  std::vector<bool> scaled_alias_;
 };
 
 extern template class Network<float>;

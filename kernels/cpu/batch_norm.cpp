@@ -39,8 +39,9 @@ void batch_norm_forward(int batch, int channels, int plane, const R* x, const R*
 
 template <class R>
 void batch_norm_backward(int cotangents, int batch, int channels, int plane, const R* dy,
-                         const R* x, const double* mean, const double* invstd, const R* gamma,
-                         R* dx, bool accumulate, R* dgamma, R* dbeta, std::int64_t dparam_stride) {
+                         double dy_scale, const R* x, const double* mean, const double* invstd,
+                         const R* gamma, R* dx, bool accumulate, R* dgamma, R* dbeta,
+                         std::int64_t dparam_stride) {
   const double count = static_cast<double>(batch) * plane;
 #pragma omp parallel for collapse(2) schedule(static)
   for (int t = 0; t < cotangents; ++t) {
@@ -62,14 +63,19 @@ void batch_norm_backward(int cotangents, int batch, int channels, int plane, con
         sum_dy += s_dy;
         sum_dy_xc += s_dy_xc;
       }
+      // The gradient is dy_scale · dy: scaling the sums (and a, below) in double is exact for
+      // dy_scale = 1 and never materialises the scaled copy.
+      sum_dy *= dy_scale;
+      sum_dy_xc *= dy_scale;
       const double sum_dy_xhat = sum_dy_xc * is;
       if (dgamma) dgamma[t * dparam_stride + c] = static_cast<R>(sum_dy_xhat);
       if (dbeta) dbeta[t * dparam_stride + c] = static_cast<R>(sum_dy);
       if (!dx) continue;
-      // dx = γσ⁻¹·(dy − mean(dy) − x̂·mean(dy·x̂)) = a·dy + b·(x − μ) + d; centring x before
+      // dx = γσ⁻¹·(g − mean(g) − x̂·mean(g·x̂)) = a·dy + b·(x − μ) + d for g = dy_scale·dy;
+      // centring x before
       // scaling avoids cancellation when |μ| ≫ σ.
       const double k = gamma[c] * is;
-      const R ra = static_cast<R>(k);
+      const R ra = static_cast<R>(k * dy_scale);
       const R rb = static_cast<R>(-k * is * sum_dy_xhat / count);
       const R rd = static_cast<R>(-k * sum_dy / count);
       for (int n = 0; n < batch; ++n) {
@@ -88,11 +94,12 @@ void batch_norm_backward(int cotangents, int batch, int channels, int plane, con
   }
 }
 
-#define MICRONAS_INSTANTIATE(R)                                                                \
-  template void batch_norm_forward<R>(int, int, int, const R*, const R*, const R*, double, R*, \
-                                      double*, double*);                                       \
-  template void batch_norm_backward<R>(int, int, int, int, const R*, const R*, const double*,  \
-                                       const double*, const R*, R*, bool, R*, R*, std::int64_t);
+#define MICRONAS_INSTANTIATE(R)                                                                  \
+  template void batch_norm_forward<R>(int, int, int, const R*, const R*, const R*, double, R*,   \
+                                      double*, double*);                                         \
+  template void batch_norm_backward<R>(int, int, int, int, const R*, double, const R*,           \
+                                       const double*, const double*, const R*, R*, bool, R*, R*, \
+                                       std::int64_t);
 MICRONAS_INSTANTIATE(float)
 MICRONAS_INSTANTIATE(double)
 #undef MICRONAS_INSTANTIATE

@@ -59,12 +59,14 @@ void conv2d_backward(const ConvGeometry& g, int cotangents, int batch, const R* 
 template <class R>
 void batch_norm_forward(int batch, int channels, int plane, const R* x, const R* gamma,
                         const R* beta, double eps, R* y, double* mean, double* invstd);
-// Full backward through the batch statistics. dgamma/dbeta for cotangent t go to
-// dgamma + t * dparam_stride (either may be null).
+// Full backward through the batch statistics for the output gradient dy_scale · dy (a node
+// sum's 1/k folded in). dgamma/dbeta for cotangent t go to dgamma + t * dparam_stride (either
+// may be null).
 template <class R>
 void batch_norm_backward(int cotangents, int batch, int channels, int plane, const R* dy,
-                         const R* x, const double* mean, const double* invstd, const R* gamma,
-                         R* dx, bool accumulate, R* dgamma, R* dbeta, std::int64_t dparam_stride);
+                         double dy_scale, const R* x, const double* mean, const double* invstd,
+                         const R* gamma, R* dx, bool accumulate, R* dgamma, R* dbeta,
+                         std::int64_t dparam_stride);
 
 template <class R>
 void relu_forward(std::int64_t n, const R* x, R* y);
@@ -90,8 +92,10 @@ struct PoolGeometry {
 };
 template <class R>
 void avg_pool_forward(const PoolGeometry& g, int batch, const R* x, R* y);
+// Backward for the output gradient dy_scale · dy.
 template <class R>
-void avg_pool_backward(const PoolGeometry& g, int batch, const R* dy, R* dx, bool accumulate);
+void avg_pool_backward(const PoolGeometry& g, int batch, const R* dy, R dy_scale, R* dx,
+                       bool accumulate);
 
 // [batch, channels, plane] -> [batch, channels]
 template <class R>

@@ -17,18 +17,19 @@ inline void window(int o, int stride, int pad, int k, int size, int* start, int*
 // Stride-1 average-pool backward as a separable box sum (see avg_pool_backward); K > 0 fixes
 // the window length at compile time, K = 0 reads it from g.
 template <class R, int K>
-void avg_pool_backward_stride1(const PoolGeometry& g, std::int64_t planes, const R* dy, R* dx,
-                               bool accumulate, const std::vector<R>& divisor_rows,
+void avg_pool_backward_stride1(const PoolGeometry& g, std::int64_t planes, const R* dy, R dy_scale,
+                               R* dx, bool accumulate, const std::vector<R>& divisor_rows,
                                const std::vector<R>& divisor_cols) {
   const int k = K > 0 ? K : g.k;
   const std::int64_t in_plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
   const int q = k - 1 - g.pad;
   const int pw = g.wo + 2 * q, ph = g.ho + 2 * q;
-  // Reciprocal divisors per position; s = dy · (1 / divisor) keeps the inner loop multiply-only.
+  // Scaled reciprocal divisors per position; s = dy · (dy_scale / divisor) keeps the inner loop
+  // multiply-only.
   std::vector<R> inv(static_cast<std::size_t>(out_plane));
   for (int oh = 0; oh < g.ho; ++oh)
     for (int ow = 0; ow < g.wo; ++ow)
-      inv[oh * g.wo + ow] = R(1) / (divisor_rows[oh] * divisor_cols[ow]);
+      inv[oh * g.wo + ow] = dy_scale / (divisor_rows[oh] * divisor_cols[ow]);
 #pragma omp parallel for schedule(static)
   for (std::int64_t p = 0; p < planes; ++p) {
     thread_local std::vector<R> padded, rows;
@@ -101,7 +102,8 @@ void avg_pool_forward(const PoolGeometry& g, int batch, const R* x, R* y) {
 }
 
 template <class R>
-void avg_pool_backward(const PoolGeometry& g, int batch, const R* dy, R* dx, bool accumulate) {
+void avg_pool_backward(const PoolGeometry& g, int batch, const R* dy, R dy_scale, R* dx,
+                       bool accumulate) {
   const std::int64_t in_plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
   const std::int64_t planes = std::int64_t{batch} * g.channels;
   if (g.stride == 1) {
@@ -122,9 +124,11 @@ void avg_pool_backward(const PoolGeometry& g, int batch, const R* dy, R* dx, boo
     }
     // NB201's 3 x 3 pool gets a constant window length, so both passes unroll and vectorise.
     if (g.k == 3)
-      avg_pool_backward_stride1<R, 3>(g, planes, dy, dx, accumulate, divisor_rows, divisor_cols);
+      avg_pool_backward_stride1<R, 3>(g, planes, dy, dy_scale, dx, accumulate, divisor_rows,
+                                      divisor_cols);
     else
-      avg_pool_backward_stride1<R, 0>(g, planes, dy, dx, accumulate, divisor_rows, divisor_cols);
+      avg_pool_backward_stride1<R, 0>(g, planes, dy, dy_scale, dx, accumulate, divisor_rows,
+                                      divisor_cols);
     return;
   }
 #pragma omp parallel for schedule(static)
@@ -138,7 +142,8 @@ void avg_pool_backward(const PoolGeometry& g, int batch, const R* dy, R* dx, boo
       for (int ow = 0; ow < g.wo; ++ow) {
         int w0, w1;
         window(ow, g.stride, g.pad, g.k, g.w, &w0, &w1);
-        const R share = dyp[std::int64_t{oh} * g.wo + ow] / static_cast<R>((h1 - h0) * (w1 - w0));
+        const R share =
+            dyp[std::int64_t{oh} * g.wo + ow] * dy_scale / static_cast<R>((h1 - h0) * (w1 - w0));
         for (int ih = h0; ih < h1; ++ih)
           for (int iw = w0; iw < w1; ++iw) dxp[std::int64_t{ih} * g.w + iw] += share;
       }
@@ -173,10 +178,10 @@ void global_avg_pool_backward(int batch, int channels, int plane, const R* dy, R
   }
 }
 
-#define MICRONAS_INSTANTIATE(R)                                                     \
-  template void avg_pool_forward<R>(const PoolGeometry&, int, const R*, R*);        \
-  template void avg_pool_backward<R>(const PoolGeometry&, int, const R*, R*, bool); \
-  template void global_avg_pool_forward<R>(int, int, int, const R*, R*);            \
+#define MICRONAS_INSTANTIATE(R)                                                        \
+  template void avg_pool_forward<R>(const PoolGeometry&, int, const R*, R*);           \
+  template void avg_pool_backward<R>(const PoolGeometry&, int, const R*, R, R*, bool); \
+  template void global_avg_pool_forward<R>(int, int, int, const R*, R*);               \
   template void global_avg_pool_backward<R>(int, int, int, const R*, R*, bool);
 MICRONAS_INSTANTIATE(float)
 MICRONAS_INSTANTIATE(double)
