@@ -188,10 +188,14 @@ const std::vector<Real>& Network<Real>::forward(const Real* input, int batch,
 
 template <class Real>
 Real* Network<Real>::BufferPool::acquire(std::int64_t n) {
-  // Best fit among the free buffers: the same sizes recur every cotangent and every call.
+  // Best fit among the free buffers (the same sizes recur every cotangent and every call), and
+  // among equal fits the one freed last: its lines are the likeliest to be still cached.
   Buffer* best = nullptr;
   for (Buffer& b : buffers_)
-    if (b.users == 0 && b.capacity >= n && (!best || b.capacity < best->capacity)) best = &b;
+    if (b.users == 0 && b.capacity >= n &&
+        (!best || b.capacity < best->capacity ||
+         (b.capacity == best->capacity && b.freed > best->freed)))
+      best = &b;
   if (!best) {
     Buffer b;
     try {
@@ -217,7 +221,7 @@ void Network<Real>::BufferPool::retain(const Real* p) {
 template <class Real>
 void Network<Real>::BufferPool::release(const Real* p) {
   for (Buffer& b : buffers_)
-    if (b.data.get() == p && b.users > 0) --b.users;
+    if (b.data.get() == p && b.users > 0 && --b.users == 0) b.freed = ++releases_;
 }
 
 template <class Real>

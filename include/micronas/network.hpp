@@ -77,8 +77,10 @@ class Network {
       std::unique_ptr<Real[]> data;
       std::int64_t capacity = 0;
       int users = 0;
+      std::uint64_t freed = 0;  // when it last became free
     };
     std::vector<Buffer> buffers_;
+    std::uint64_t releases_ = 0;
   };
   // Fills packed_inputs_ for the last forward, once.
   void pack_conv_inputs();

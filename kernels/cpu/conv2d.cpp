@@ -305,14 +305,62 @@ std::vector<R> transposed_weights(const ConvGeometry& g, const R* w) {
   });
 }
 
-// One image's dy [cout, ho, wo] padded by q into the planes of a transposed plan.
+// One image's dy [cout, ho, wo] padded by q into the planes of a transposed plan. Only the
+// data rows are written: the caller zeroes dst once (clear_planes) and the padding stays zero
+// for every image of the same geometry.
 template <class R>
 void pack_dy(const ConvGeometry& g, const FlatPlan& p, const R* dy, R* dst) {
   const int q = g.k - 1 - g.pad;
-  const std::int64_t out_plane = std::int64_t{g.ho} * g.wo;
-  for (int co = 0; co < g.cout; ++co)
-    pack_plane(dy + co * out_plane, g.ho, g.wo, 1, -q, -q, p.pitch, p.plane_size,
-               dst + co * p.plane_size);
+  for (int co = 0; co < g.cout; ++co) {
+    for (int r = 0; r < g.ho; ++r) {
+      const R* src = dy + (static_cast<std::int64_t>(co) * g.ho + r) * g.wo;
+      R* d = dst + co * p.plane_size + (r + q) * p.pitch + q;
+#pragma omp simd
+      for (int c = 0; c < g.wo; ++c) d[c] = src[c];
+    }
+  }
+}
+
+// A thread's dy scratch for pack_dy, zeroed.
+template <class R>
+R* clear_planes(const FlatPlan& p) {
+  const std::size_t n = static_cast<std::size_t>(p.planes) * p.plane_size;
+  R* planes = scratch<R>(2, n);
+  std::fill(planes, planes + n, R(0));
+  return planes;
+}
+
+// Where the ReLU mask of image n lies (see unpack_output): data + n·image_stride, channel
+// planes plane_stride apart, rows pitch apart; data = null: no mask.
+template <class R>
+struct MaskView {
+  const R* data = nullptr;
+  std::int64_t image_stride = 0, plane_stride = 0;
+  int pitch = 0;
+};
+
+// Stride-1 data gradient of `images` images, dy[b] -> dx[b] with the mask of image b % batch,
+// parallel over images.
+template <class R>
+void data_gradient_stride1(const ConvGeometry& g, int images, int batch, const R* dy, const R* w,
+                           const MaskView<R>& mask, R* dx, bool accumulate) {
+  const FlatPlan p = transposed_plan<R>(g);
+  const std::vector<R> wpack = transposed_weights(g, w);
+  const std::int64_t in_plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
+  const int out_stride = p.vectors * Simd<R>::width;
+#pragma omp parallel
+  {
+    R* dyp = clear_planes<R>(p);
+    R* out = scratch<R>(1, static_cast<std::size_t>(g.cin) * out_stride);
+#pragma omp for schedule(static)
+    for (int b = 0; b < images; ++b) {
+      pack_dy(g, p, dy + b * g.cout * out_plane, dyp);
+      correlate(dyp, p, wpack.data(), g.cin, out, out_stride);
+      const R* m = mask.data ? mask.data + (b % batch) * mask.image_stride : nullptr;
+      unpack_output<R>(out, out_stride, p.pitch, g.cin, g.h, g.w, m, mask.pitch, mask.plane_stride,
+                       dx + b * g.cin * in_plane, accumulate);
+    }
+  }
 }
 
 // acc[c][j] += Σ_v dy[c][v] · in[shift[j] + v] over vectors [0, vectors): CB channels x TB taps
@@ -474,19 +522,8 @@ void conv2d_backward_data(const ConvGeometry& g, int cotangents, int batch, cons
   const int kk = g.k * g.k;
   const int images = cotangents * batch;
   if (g.stride == 1) {
-    const FlatPlan p = transposed_plan<R>(g);
-    const std::vector<R> wpack = transposed_weights(g, w);
-    const int out_stride = p.vectors * Simd<R>::width;
-#pragma omp parallel for schedule(static)
-    for (int b = 0; b < images; ++b) {
-      R* in = scratch<R>(0, static_cast<std::size_t>(p.planes) * p.plane_size);
-      R* out = scratch<R>(1, static_cast<std::size_t>(g.cin) * out_stride);
-      pack_dy(g, p, dy + b * g.cout * out_plane, in);
-      correlate(in, p, wpack.data(), g.cin, out, out_stride);
-      const R* mask = relu_input ? relu_input + (b % batch) * g.cin * in_plane : nullptr;
-      unpack_output<R>(out, out_stride, p.pitch, g.cin, g.h, g.w, mask, g.w, in_plane,
-                       dx + b * g.cin * in_plane, accumulate);
-    }
+    data_gradient_stride1<R>(g, images, batch, dy, w, {relu_input, g.cin * in_plane, in_plane, g.w},
+                             dx, accumulate);
     return;
   }
   // Stride s: split dx into its s x s parity phases (a, b). Phase element (i', j'), i.e.
@@ -623,22 +660,10 @@ void conv2d_backward(const ConvGeometry& g, int cotangents, int batch, const R* 
     conv2d_backward_weight<R>(g, cotangents, batch, dy, nullptr, packed_x, dw, dw_stride);
     if (dx) {
       const FlatPlan in_p = input_plan<R>(g);
-      const FlatPlan p = transposed_plan<R>(g);
-      const std::vector<R> wpack = transposed_weights(g, w);
-      const std::int64_t in_plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
-      const std::int64_t packed_size = std::int64_t{in_p.planes} * in_p.plane_size;
-      const int out_stride = p.vectors * Simd<R>::width;
-#pragma omp parallel for schedule(static)
-      for (int b = 0; b < cotangents * batch; ++b) {
-        R* in = scratch<R>(0, static_cast<std::size_t>(p.planes) * p.plane_size);
-        R* out = scratch<R>(1, static_cast<std::size_t>(g.cin) * out_stride);
-        pack_dy(g, p, dy + b * g.cout * out_plane, in);
-        correlate(in, p, wpack.data(), g.cin, out, out_stride);
-        const R* mask =
-            relu_mask ? packed_x + (b % batch) * packed_size + g.pad * (in_p.pitch + 1) : nullptr;
-        unpack_output<R>(out, out_stride, p.pitch, g.cin, g.h, g.w, mask, in_p.pitch,
-                         in_p.plane_size, dx + b * g.cin * in_plane, accumulate);
-      }
+      const MaskView<R> mask{relu_mask ? packed_x + g.pad * (in_p.pitch + 1) : nullptr,
+                             std::int64_t{in_p.planes} * in_p.plane_size, in_p.plane_size,
+                             in_p.pitch};
+      data_gradient_stride1<R>(g, cotangents * batch, batch, dy, w, mask, dx, accumulate);
     }
     return;
   }
@@ -654,7 +679,7 @@ void conv2d_backward(const ConvGeometry& g, int cotangents, int batch, const R* 
   const int dy_offset = g.pad * (p.pitch + 1), mask_offset = g.pad * (in_p.pitch + 1);
 #pragma omp parallel for schedule(static)
   for (int t = 0; t < cotangents; ++t) {
-    R* dyp = scratch<R>(2, static_cast<std::size_t>(p.planes) * p.plane_size);
+    R* dyp = clear_planes<R>(p);
     R* out = scratch<R>(1, static_cast<std::size_t>(g.cin) * out_stride);
     WeightGradient<R> grad(g, in_p, 0, g.cout);
     for (int n = 0; n < batch; ++n) {

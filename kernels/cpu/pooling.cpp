@@ -131,6 +131,23 @@ void avg_pool_backward(const PoolGeometry& g, int batch, const R* dy, R dy_scale
                                       divisor_cols);
     return;
   }
+  if (g.k == g.stride && g.pad == 0 && g.ho * g.k == g.h && g.wo * g.k == g.w) {
+    // Tiling windows (NB201's 2 x 2, stride-2 shortcut pool): every input gets one share.
+    const R share = dy_scale / static_cast<R>(g.k * g.k);
+#pragma omp parallel for schedule(static)
+    for (std::int64_t p = 0; p < planes; ++p) {
+      for (int ih = 0; ih < g.h; ++ih) {
+        const R* dyr = dy + p * out_plane + std::int64_t{ih / g.k} * g.wo;
+        R* d = dx + p * in_plane + std::int64_t{ih} * g.w;
+        if (accumulate) {
+          for (int iw = 0; iw < g.w; ++iw) d[iw] += dyr[iw / g.k] * share;
+        } else {
+          for (int iw = 0; iw < g.w; ++iw) d[iw] = dyr[iw / g.k] * share;
+        }
+      }
+    }
+    return;
+  }
 #pragma omp parallel for schedule(static)
   for (std::int64_t p = 0; p < planes; ++p) {
     R* dxp = dx + p * in_plane;
