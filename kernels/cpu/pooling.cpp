@@ -30,46 +30,49 @@ void avg_pool_backward_stride1(const PoolGeometry& g, std::int64_t planes, const
   for (int oh = 0; oh < g.ho; ++oh)
     for (int ow = 0; ow < g.wo; ++ow)
       inv[oh * g.wo + ow] = dy_scale / (divisor_rows[oh] * divisor_cols[ow]);
-#pragma omp parallel for schedule(static)
-  for (std::int64_t p = 0; p < planes; ++p) {
-    thread_local std::vector<R> padded, rows;
-    padded.assign(static_cast<std::size_t>(ph) * pw, R(0));
-    rows.resize(static_cast<std::size_t>(ph) * g.w);
-    const R* dyp = dy + p * out_plane;
-    for (int oh = 0; oh < g.ho; ++oh) {
-      R* d = padded.data() + (oh + q) * pw + q;
-      const R* iv = inv.data() + oh * g.wo;
-      const R* src = dyp + oh * g.wo;
+#pragma omp parallel
+  {
+    // Only the interior of `padded` is written per plane: its zero border is set once.
+    std::vector<R> padded(static_cast<std::size_t>(ph) * pw, R(0));
+    std::vector<R> rows(static_cast<std::size_t>(ph) * g.w);
+#pragma omp for schedule(static)
+    for (std::int64_t p = 0; p < planes; ++p) {
+      const R* dyp = dy + p * out_plane;
+      for (int oh = 0; oh < g.ho; ++oh) {
+        R* d = padded.data() + (oh + q) * pw + q;
+        const R* iv = inv.data() + oh * g.wo;
+        const R* src = dyp + oh * g.wo;
 #pragma omp simd
-      for (int ow = 0; ow < g.wo; ++ow) d[ow] = src[ow] * iv[ow];
-    }
-    for (int r = 0; r < ph; ++r) {
-      const R* src = padded.data() + r * pw;
-      R* d = rows.data() + r * g.w;
-#pragma omp simd
-      for (int j = 0; j < g.w; ++j) {
-        R sum = src[j];
-        for (int e = 1; e < k; ++e) sum += src[j + e];
-        d[j] = sum;
+        for (int ow = 0; ow < g.wo; ++ow) d[ow] = src[ow] * iv[ow];
       }
-    }
-    R* dxp = dx + p * in_plane;
-    for (int i = 0; i < g.h; ++i) {
-      R* d = dxp + i * g.w;
-      const R* src = rows.data() + i * g.w;
-      if (accumulate) {
+      for (int r = 0; r < ph; ++r) {
+        const R* src = padded.data() + r * pw;
+        R* d = rows.data() + r * g.w;
 #pragma omp simd
         for (int j = 0; j < g.w; ++j) {
           R sum = src[j];
-          for (int e = 1; e < k; ++e) sum += src[e * g.w + j];
-          d[j] += sum;
-        }
-      } else {
-#pragma omp simd
-        for (int j = 0; j < g.w; ++j) {
-          R sum = src[j];
-          for (int e = 1; e < k; ++e) sum += src[e * g.w + j];
+          for (int e = 1; e < k; ++e) sum += src[j + e];
           d[j] = sum;
+        }
+      }
+      R* dxp = dx + p * in_plane;
+      for (int i = 0; i < g.h; ++i) {
+        R* d = dxp + i * g.w;
+        const R* src = rows.data() + i * g.w;
+        if (accumulate) {
+#pragma omp simd
+          for (int j = 0; j < g.w; ++j) {
+            R sum = src[j];
+            for (int e = 1; e < k; ++e) sum += src[e * g.w + j];
+            d[j] += sum;
+          }
+        } else {
+#pragma omp simd
+          for (int j = 0; j < g.w; ++j) {
+            R sum = src[j];
+            for (int e = 1; e < k; ++e) sum += src[e * g.w + j];
+            d[j] = sum;
+          }
         }
       }
     }
