@@ -216,6 +216,19 @@ TYPED_TEST(KernelTest, BatchNormTrainingForwardAndBackward) {
       expect_close(rdg, dparams.data() + t * stride, C, "bn dgamma");
       expect_close(rdb, dparams.data() + t * stride + C, C, "bn dbeta");
     }
+    // One task per cotangent (T >= threads) and one per (cotangent, channel) (T < threads)
+    // must agree bitwise.
+    const int threads_before = num_threads();
+    for (int threads : {1, T + 1}) {
+      set_num_threads(threads);
+      std::vector<R> dx2(dx.size()), dparams2(dparams.size());
+      cpu::batch_norm_backward(T, N, C, plane, dyr.data(), scale, xr.data(), mean.data(),
+                               invstd.data(), gr.data(), dx2.data(), false, dparams2.data(),
+                               dparams2.data() + C, stride);
+      EXPECT_EQ(dx2, dx) << threads << " threads";
+      EXPECT_EQ(dparams2, dparams) << threads << " threads";
+    }
+    set_num_threads(threads_before);
   }
 }
 

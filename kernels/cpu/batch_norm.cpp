@@ -1,8 +1,13 @@
 // Training-mode batch norm. Statistics are accumulated in double (a channel sums up to
 // batch * plane values) in a fixed order per channel.
 #include <cmath>
+#include <vector>
 
 #include "kernels/cpu/cpu_kernels.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace micronas::cpu {
 
@@ -37,60 +42,112 @@ void batch_norm_forward(int batch, int channels, int plane, const R* x, const R*
   }
 }
 
+namespace {
+
+bool in_parallel() {
+#ifdef _OPENMP
+  return omp_in_parallel() != 0;
+#else
+  return false;
+#endif
+}
+
+int max_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+// Backward of cotangent t for channels [c0, c1). The tensors are walked in memory order (image,
+// then channel), which the hardware prefetcher follows; every channel's sums still add its
+// planes in image order, so the result does not depend on the channel range.
+template <class R>
+void backward_channels(int t, int c0, int c1, int batch, int channels, int plane, const R* dy,
+                       double dy_scale, const R* x, const double* mean, const double* invstd,
+                       const R* gamma, R* dx, bool accumulate, R* dgamma, R* dbeta,
+                       std::int64_t dparam_stride) {
+  const double count = static_cast<double>(batch) * plane;
+  const int nc = c1 - c0;
+  std::vector<double> sum_dy(nc, 0.0), sum_dy_xc(nc, 0.0);
+  std::vector<R> rmu(nc), ra(nc), rb(nc), rd(nc);
+  for (int c = c0; c < c1; ++c) rmu[c - c0] = static_cast<R>(mean[c]);
+  const R* dyt = dy + std::int64_t{t} * batch * channels * plane;
+  // Each plane (<= a few thousand values) is summed in R in vector lanes, the planes in double;
+  // x̂ = (x − μ)·σ⁻¹ scales the whole sum once.
+  for (int n = 0; n < batch; ++n) {
+    for (int c = c0; c < c1; ++c) {
+      const std::int64_t o = (std::int64_t{n} * channels + c) * plane;
+      const R* xp = x + o;
+      const R* dyp = dyt + o;
+      const R m = rmu[c - c0];
+      R s_dy = 0, s_dy_xc = 0;
+#pragma omp simd reduction(+ : s_dy, s_dy_xc)
+      for (int i = 0; i < plane; ++i) {
+        s_dy += dyp[i];
+        s_dy_xc += dyp[i] * (xp[i] - m);
+      }
+      sum_dy[c - c0] += s_dy;
+      sum_dy_xc[c - c0] += s_dy_xc;
+    }
+  }
+  for (int c = c0; c < c1; ++c) {
+    const int j = c - c0;
+    const double is = invstd[c];
+    // The gradient is dy_scale · dy: scaling the sums (and a, below) in double is exact for
+    // dy_scale = 1 and never materialises the scaled copy.
+    const double sdy = sum_dy[j] * dy_scale;
+    const double sum_dy_xhat = sum_dy_xc[j] * dy_scale * is;
+    if (dgamma) dgamma[t * dparam_stride + c] = static_cast<R>(sum_dy_xhat);
+    if (dbeta) dbeta[t * dparam_stride + c] = static_cast<R>(sdy);
+    // dx = γσ⁻¹·(g − mean(g) − x̂·mean(g·x̂)) = a·dy + b·(x − μ) + d for g = dy_scale·dy;
+    // centring x before scaling avoids cancellation when |μ| ≫ σ.
+    const double k = gamma[c] * is;
+    ra[j] = static_cast<R>(k * dy_scale);
+    rb[j] = static_cast<R>(-k * is * sum_dy_xhat / count);
+    rd[j] = static_cast<R>(-k * sdy / count);
+  }
+  if (!dx) return;
+  R* dxt = dx + std::int64_t{t} * batch * channels * plane;
+  for (int n = 0; n < batch; ++n) {
+    for (int c = c0; c < c1; ++c) {
+      const int j = c - c0;
+      const std::int64_t o = (std::int64_t{n} * channels + c) * plane;
+      const R* xp = x + o;
+      const R* dyp = dyt + o;
+      R* dxp = dxt + o;
+      const R a = ra[j], b = rb[j], d = rd[j], m = rmu[j];
+      if (accumulate) {
+#pragma omp simd
+        for (int i = 0; i < plane; ++i) dxp[i] += a * dyp[i] + b * (xp[i] - m) + d;
+      } else {
+#pragma omp simd
+        for (int i = 0; i < plane; ++i) dxp[i] = a * dyp[i] + b * (xp[i] - m) + d;
+      }
+    }
+  }
+}
+
+}  // namespace
+
 template <class R>
 void batch_norm_backward(int cotangents, int batch, int channels, int plane, const R* dy,
                          double dy_scale, const R* x, const double* mean, const double* invstd,
                          const R* gamma, R* dx, bool accumulate, R* dgamma, R* dbeta,
                          std::int64_t dparam_stride) {
-  const double count = static_cast<double>(batch) * plane;
+  if (in_parallel() || cotangents >= max_threads()) {
+    // A thread per cotangent, all channels: one sequential stream per tensor.
+#pragma omp parallel for schedule(static)
+    for (int t = 0; t < cotangents; ++t)
+      backward_channels(t, 0, channels, batch, channels, plane, dy, dy_scale, x, mean, invstd,
+                        gamma, dx, accumulate, dgamma, dbeta, dparam_stride);
+  } else {
 #pragma omp parallel for collapse(2) schedule(static)
-  for (int t = 0; t < cotangents; ++t) {
-    for (int c = 0; c < channels; ++c) {
-      const double mu = mean[c], is = invstd[c];
-      const R rmu = static_cast<R>(mu);
-      // Each plane (<= a few thousand values) is summed in R in vector lanes, the planes in
-      // double; x̂ = (x − μ)·σ⁻¹ scales the whole sum once.
-      double sum_dy = 0.0, sum_dy_xc = 0.0;
-      for (int n = 0; n < batch; ++n) {
-        const R* xp = x + (std::int64_t{n} * channels + c) * plane;
-        const R* dyp = dy + ((std::int64_t{t} * batch + n) * channels + c) * plane;
-        R s_dy = 0, s_dy_xc = 0;
-#pragma omp simd reduction(+ : s_dy, s_dy_xc)
-        for (int i = 0; i < plane; ++i) {
-          s_dy += dyp[i];
-          s_dy_xc += dyp[i] * (xp[i] - rmu);
-        }
-        sum_dy += s_dy;
-        sum_dy_xc += s_dy_xc;
-      }
-      // The gradient is dy_scale · dy: scaling the sums (and a, below) in double is exact for
-      // dy_scale = 1 and never materialises the scaled copy.
-      sum_dy *= dy_scale;
-      sum_dy_xc *= dy_scale;
-      const double sum_dy_xhat = sum_dy_xc * is;
-      if (dgamma) dgamma[t * dparam_stride + c] = static_cast<R>(sum_dy_xhat);
-      if (dbeta) dbeta[t * dparam_stride + c] = static_cast<R>(sum_dy);
-      if (!dx) continue;
-      // dx = γσ⁻¹·(g − mean(g) − x̂·mean(g·x̂)) = a·dy + b·(x − μ) + d for g = dy_scale·dy;
-      // centring x before
-      // scaling avoids cancellation when |μ| ≫ σ.
-      const double k = gamma[c] * is;
-      const R ra = static_cast<R>(k * dy_scale);
-      const R rb = static_cast<R>(-k * is * sum_dy_xhat / count);
-      const R rd = static_cast<R>(-k * sum_dy / count);
-      for (int n = 0; n < batch; ++n) {
-        const R* xp = x + (std::int64_t{n} * channels + c) * plane;
-        const R* dyp = dy + ((std::int64_t{t} * batch + n) * channels + c) * plane;
-        R* dxp = dx + ((std::int64_t{t} * batch + n) * channels + c) * plane;
-        if (accumulate) {
-#pragma omp simd
-          for (int i = 0; i < plane; ++i) dxp[i] += ra * dyp[i] + rb * (xp[i] - rmu) + rd;
-        } else {
-#pragma omp simd
-          for (int i = 0; i < plane; ++i) dxp[i] = ra * dyp[i] + rb * (xp[i] - rmu) + rd;
-        }
-      }
-    }
+    for (int t = 0; t < cotangents; ++t)
+      for (int c = 0; c < channels; ++c)
+        backward_channels(t, c, c + 1, batch, channels, plane, dy, dy_scale, x, mean, invstd, gamma,
+                          dx, accumulate, dgamma, dbeta, dparam_stride);
   }
 }
 
