@@ -142,10 +142,10 @@ void avg_pool_backward(const PoolGeometry& g, int batch, const R* dy, R dy_scale
       for (int ih = 0; ih < g.h; ++ih) {
         const R* dyr = dy + p * out_plane + std::int64_t{ih / g.k} * g.wo;
         R* d = dx + p * in_plane + std::int64_t{ih} * g.w;
-        if (accumulate) {
-          for (int iw = 0; iw < g.w; ++iw) d[iw] += dyr[iw / g.k] * share;
-        } else {
-          for (int iw = 0; iw < g.w; ++iw) d[iw] = dyr[iw / g.k] * share;
+        for (int ow = 0; ow < g.wo; ++ow) {
+          const R v = dyr[ow] * share;
+          R* dw = d + ow * g.k;
+          for (int e = 0; e < g.k; ++e) dw[e] = accumulate ? dw[e] + v : v;
         }
       }
     }
