@@ -93,7 +93,8 @@ ScoreResult score_architecture(const Arch& arch, const ScoreOptions& o) {
     rep.ntk = ntk_condition(gram, j.rows);
     result.ntk_params = j.cols;
     if (!o.dump_dir.empty() && r == 0) dump_ntk(dump, batch, ntk_net, j, gram, rep.ntk);
-    result.ntk_seconds += seconds_since(start);
+    rep.ntk_seconds = seconds_since(start);
+    result.ntk_seconds += rep.ntk_seconds;
 
     start = Clock::now();
     if (released && r == 0)
@@ -115,7 +116,8 @@ ScoreResult score_architecture(const Arch& arch, const ScoreOptions& o) {
                 all_inputs.data());
       dump_parameters(lr_net, dump / "lr_params");
     }
-    result.lr_seconds += seconds_since(start);
+    rep.lr_seconds = seconds_since(start);
+    result.lr_seconds += rep.lr_seconds;
     result.repeats.push_back(rep);
   }
   double ntk_sum = 0, lr_sum = 0;

@@ -54,6 +54,7 @@ nlohmann::ordered_json to_json(const ScoreResult& r, const ScoreOptions& o, int 
     j["lambda_min"] = number(rep.ntk.lambda_min);
     j["lambda_max"] = number(rep.ntk.lambda_max);
     j["linear_regions"] = rep.linear_regions;
+    j["seconds"] = {{"ntk", rep.ntk_seconds}, {"linear_regions", rep.lr_seconds}};
     reps.push_back(j);
   }
   out["per_repeat"] = reps;

@@ -41,6 +41,7 @@ struct ScoreOptions {
 struct RepeatScore {
   NtkCondition ntk;
   std::int64_t linear_regions = 0;
+  double ntk_seconds = 0, lr_seconds = 0;  // wall time of this repeat's two parts
 };
 
 struct ScoreResult {
