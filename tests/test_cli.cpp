@@ -60,9 +60,15 @@ TEST(Cli, ScoreJsonOnSyntheticData) {
   EXPECT_GT(j["ntk_condition"].get<double>(), 1.0);
   EXPECT_GT(j["linear_regions"].get<double>(), 1.0);
   EXPECT_NEAR(j["flops_m"].get<double>(), 184.73025, 1e-9);
-  // Same seed, same output.
+  for (const auto& rep : j["per_repeat"]) {
+    EXPECT_GT(rep["seconds"]["ntk"].get<double>(), 0.0);
+    EXPECT_GT(rep["seconds"]["linear_regions"].get<double>(), 0.0);
+  }
+  // Same seed, same output (except the timings).
   auto again = run_cli(std::string("score ") + kBest + " --batch 8 --repeat 2 --json --seed 3");
   auto k = nlohmann::json::parse(again.output);
+  for (auto* out : {&j, &k})
+    for (auto& rep : (*out)["per_repeat"]) rep.erase("seconds");
   EXPECT_EQ(j["per_repeat"], k["per_repeat"]);
 }
 
