@@ -4,10 +4,7 @@
 #include <vector>
 
 #include "kernels/cpu/cpu_kernels.hpp"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "kernels/cpu/openmp_context.hpp"
 
 namespace micronas::cpu {
 
@@ -43,22 +40,6 @@ void batch_norm_forward(int batch, int channels, int plane, const R* x, const R*
 }
 
 namespace {
-
-bool in_parallel() {
-#ifdef _OPENMP
-  return omp_in_parallel() != 0;
-#else
-  return false;
-#endif
-}
-
-int max_threads() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
 
 // Backward of cotangent t for channels [c0, c1). The tensors are walked in memory order (image,
 // then channel), which the hardware prefetcher follows; every channel's sums still add its

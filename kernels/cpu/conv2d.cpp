@@ -24,10 +24,7 @@
 #include <vector>
 
 #include "kernels/cpu/cpu_kernels.hpp"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "kernels/cpu/openmp_context.hpp"
 
 namespace micronas::cpu {
 namespace {
@@ -65,22 +62,6 @@ V in_register(V v) {
 }
 
 int round_up(int n, int m) { return (n + m - 1) / m * m; }
-
-bool in_parallel() {
-#ifdef _OPENMP
-  return omp_in_parallel() != 0;
-#else
-  return false;
-#endif
-}
-
-int max_threads() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
 
 // Thread-local scratch buffers (slot 0: packed input, 1: flat output, 2: packed dy, 3: one
 // image), grown on demand and reused by every call on the thread: no allocation or page fault
