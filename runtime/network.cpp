@@ -376,9 +376,11 @@ void Network<Real>::backward_chunk(const Real* dlogits, int t0, int count, Real*
       case LayerKind::kWeightedSum:
         for (std::size_t k = 0; k < l.inputs.size(); ++k) {
           const int v = l.inputs[k];
-          if (scaled_alias_[v]) {  // its only reader is this sum: no gradient reached it yet
+          // Its only reader is this sum, so no gradient reached it yet; a sum's own output is
+          // never an alias, so its gradient is its buffer.
+          if (scaled_alias_[v]) {
             grads[v] = grads[l.output];
-            grad_scale[v] = grad_scale[l.output] / l.divisors[k];
+            grad_scale[v] = 1.0 / l.divisors[k];
             pool.retain(grads[v]);
             continue;
           }

@@ -252,6 +252,13 @@ TYPED_TEST(KernelTest, AvgPoolForwardAndBackward) {
       Vec scaled = dy;
       for (double& v : scaled) v *= scale;
       expect_close(reference::avg_pool_backward(s, scaled), dx.data(), dx.size(), "pool backward");
+      // accumulate = true adds the same gradient to what is there.
+      const Vec base = random_vec(dx.size(), 12);
+      std::vector<R> dxa = cast<R>(base);
+      cpu::avg_pool_backward(g, N, dyr.data(), static_cast<R>(scale), dxa.data(), true);
+      Vec want = reference::avg_pool_backward(s, scaled);
+      for (std::size_t i = 0; i < want.size(); ++i) want[i] += base[i];
+      expect_close(want, dxa.data(), dxa.size(), "pool backward, accumulate");
     }
   }
 }

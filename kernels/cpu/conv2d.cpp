@@ -332,6 +332,15 @@ struct MaskView {
   int pitch = 0;
 };
 
+// The mask of a conv whose input is a ReLU's output, read from the conv's packed input (see
+// conv2d_backward); null data without a ReLU.
+template <class R>
+MaskView<R> packed_relu_mask(const ConvGeometry& g, const FlatPlan& in_p, const R* packed_x,
+                             bool relu_mask) {
+  return {relu_mask ? packed_x + g.pad * (in_p.pitch + 1) : nullptr,
+          std::int64_t{in_p.planes} * in_p.plane_size, in_p.plane_size, in_p.pitch};
+}
+
 // Stride-1 data gradient of `images` images, dy[b] -> dx[b] with the mask of image b % batch,
 // parallel over images.
 template <class R>
@@ -651,13 +660,10 @@ void conv2d_backward(const ConvGeometry& g, int cotangents, int batch, const R* 
     // Too few cotangents to give every thread one: the separate kernels split images and
     // channel blocks instead, with the same arithmetic.
     conv2d_backward_weight<R>(g, cotangents, batch, dy, nullptr, packed_x, dw, dw_stride);
-    if (dx) {
-      const FlatPlan in_p = input_plan<R>(g);
-      const MaskView<R> mask{relu_mask ? packed_x + g.pad * (in_p.pitch + 1) : nullptr,
-                             std::int64_t{in_p.planes} * in_p.plane_size, in_p.plane_size,
-                             in_p.pitch};
-      data_gradient_stride1<R>(g, cotangents * batch, batch, dy, w, mask, dx, accumulate);
-    }
+    if (dx)
+      data_gradient_stride1<R>(g, cotangents * batch, batch, dy, w,
+                               packed_relu_mask(g, input_plan<R>(g), packed_x, relu_mask), dx,
+                               accumulate);
     return;
   }
   // A "same" convolution pads dy by q = pad for the transposed convolution, at the input's
@@ -669,7 +675,8 @@ void conv2d_backward(const ConvGeometry& g, int cotangents, int batch, const R* 
   const std::int64_t in_plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
   const std::int64_t packed_size = std::int64_t{in_p.planes} * in_p.plane_size;
   const int out_stride = p.vectors * Simd<R>::width;
-  const int dy_offset = g.pad * (p.pitch + 1), mask_offset = g.pad * (in_p.pitch + 1);
+  const int dy_offset = g.pad * (p.pitch + 1);
+  const MaskView<R> mask = packed_relu_mask(g, in_p, packed_x, relu_mask);
 #pragma omp parallel for schedule(static)
   for (int t = 0; t < cotangents; ++t) {
     R* dyp = clear_planes<R>(p);
@@ -683,8 +690,8 @@ void conv2d_backward(const ConvGeometry& g, int cotangents, int batch, const R* 
       if (!dx) continue;
       correlate(dyp, p, wpack.data(), g.cin, out, out_stride);
       // The ReLU output x > 0 exactly where its input is: the mask is the packed input itself.
-      const R* mask = relu_mask ? in + mask_offset : nullptr;
-      unpack_output<R>(out, out_stride, p.pitch, g.cin, g.h, g.w, mask, in_p.pitch, in_p.plane_size,
+      const R* m = mask.data ? mask.data + n * mask.image_stride : nullptr;
+      unpack_output<R>(out, out_stride, p.pitch, g.cin, g.h, g.w, m, mask.pitch, mask.plane_stride,
                        dx + img * g.cin * in_plane, accumulate);
     }
     grad.write(dw + t * dw_stride);
