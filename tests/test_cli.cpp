@@ -27,6 +27,8 @@ TEST(Cli, HelpListsVerbs) {
 }
 
 TEST(Cli, InfoWithBenchmarkByStringAndIndex) {
+  MICRONAS_REQUIRE_DATA("nb201/nb201.csv");
+
   std::string table = test::data_path("nb201/nb201.csv");
   auto by_index = run_cli("info 9930 --json --benchmark " + table);
   ASSERT_EQ(by_index.status, 0) << by_index.output;

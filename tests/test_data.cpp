@@ -174,6 +174,8 @@ TEST(CifarNormalization, Nb201Constants) {
 }
 
 TEST(CifarReader, Cifar10RecordsMatchRawBytesAndLabelFile) {
+  MICRONAS_REQUIRE_DATA(kCifar10);
+
   const std::string path = test::data_path(kCifar10);
   CifarImages images = read_cifar_binary(path, 1);
   std::vector<std::uint8_t> raw = read_bytes(path);
@@ -190,6 +192,8 @@ TEST(CifarReader, Cifar10RecordsMatchRawBytesAndLabelFile) {
 }
 
 TEST(CifarReader, Cifar100RecordsMatchRawBytesAndLabelFiles) {
+  MICRONAS_REQUIRE_DATA(kCifar100);
+
   const std::string path = test::data_path(kCifar100);
   CifarImages images = read_cifar_binary(path, 2);
   std::vector<std::uint8_t> raw = read_bytes(path);
@@ -210,6 +214,8 @@ TEST(CifarReader, Cifar100RecordsMatchRawBytesAndLabelFiles) {
 }
 
 TEST(CifarReader, TruncatedAndMalformedFilesNameTheFileAndTheProblem) {
+  MICRONAS_REQUIRE_DATA(kCifar10);
+
   std::vector<std::uint8_t> raw = read_bytes(test::data_path(kCifar10));
   // 2.5 records: 7682 bytes = 2 complete records + 1536 bytes of the third.
   const std::string truncated = temp_file("truncated_cifar10.bin");
@@ -294,12 +300,19 @@ void check_ntk_sampling(bool cifar100) {
 }
 
 TEST(InputSampler, Cifar10NtkBatchesAreFlippedPaddedCropsOfDistinctImages) {
+  MICRONAS_REQUIRE_DATA(kCifar10);
+
   check_ntk_sampling(false);
 }
 
-TEST(InputSampler, Cifar100NtkBatchesUseCifar100Constants) { check_ntk_sampling(true); }
+TEST(InputSampler, Cifar100NtkBatchesUseCifar100Constants) {
+  MICRONAS_REQUIRE_DATA(kCifar100);
+  check_ntk_sampling(true);
+}
 
 TEST(InputSampler, CifarPaddingNormalisesToMinusMeanOverStd) {
+  MICRONAS_REQUIRE_DATA(kCifar10);
+
   // Find an image cropped with a top offset: its first row is entirely padding.
   const std::string path = test::data_path(kCifar10);
   const Normalization norm = cifar_normalization(DataSpec::Kind::kCifar10);
@@ -320,6 +333,8 @@ TEST(InputSampler, CifarPaddingNormalisesToMinusMeanOverStd) {
 }
 
 TEST(InputSampler, Cifar10LinearRegionWindows) {
+  MICRONAS_REQUIRE_DATA(kCifar10);
+
   const std::string path = test::data_path(kCifar10);
   const RawCifar raw(path, false);
   InputSampler sampler(DataSpec::parse("cifar10:" + path), 7);
@@ -352,6 +367,8 @@ TEST(InputSampler, Cifar10LinearRegionWindows) {
 }
 
 TEST(InputSampler, DeterministicPerSeedAndStreamContinues) {
+  MICRONAS_REQUIRE_DATA(kCifar10);
+
   const std::string spec = "cifar10:" + test::data_path(kCifar10);
   for (const std::string& text : {spec, std::string("synthetic")}) {
     InputSampler a(DataSpec::parse(text), 5), b(DataSpec::parse(text), 5),
@@ -376,6 +393,8 @@ TEST(InputSampler, DeterministicPerSeedAndStreamContinues) {
 }
 
 TEST(InputSampler, CifarBatchLimits) {
+  MICRONAS_REQUIRE_DATA(kCifar10);
+
   const std::string path = test::data_path(kCifar10);
   InputSampler sampler(DataSpec::parse("cifar10:" + path), 1);
   EXPECT_EQ(sampler.ntk_batch(846, 32).n, 846);  // every image once

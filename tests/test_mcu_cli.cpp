@@ -31,6 +31,8 @@ TEST(McuCli, EstimateTableAndJson) {
 }
 
 TEST(McuCli, PredictCalibrateAndUseTheProfile) {
+  MICRONAS_REQUIRE_DATA("mcu/measured_ops_cmsis_tflm.csv");
+
   std::string pred = temp_path("pred.csv"), prof = temp_path("profile.json");
   std::string lut = micronas::test::data_path("mcu/measured_ops_cmsis_tflm.csv");
   Result r = run("mcu predict --target stm32f446re --lut " + lut + " --out " + pred);

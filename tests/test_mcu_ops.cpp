@@ -64,11 +64,19 @@ void expect_board_mape(const std::string& target_name, double bound_pct) {
   }
 }
 
-TEST(McuOps, F446reCycleMapeWithin5PercentFitAndHeldOut) { expect_board_mape("stm32f446re", 5.0); }
+TEST(McuOps, F446reCycleMapeWithin5PercentFitAndHeldOut) {
+  MICRONAS_REQUIRE_DATA("mcu/measured_ops_cmsis_tflm.csv");
+  expect_board_mape("stm32f446re", 5.0);
+}
 
-TEST(McuOps, L552CycleMapeWithin5PercentFitAndHeldOut) { expect_board_mape("stm32l552", 5.0); }
+TEST(McuOps, L552CycleMapeWithin5PercentFitAndHeldOut) {
+  MICRONAS_REQUIRE_DATA("mcu/measured_ops_cmsis_tflm.csv");
+  expect_board_mape("stm32l552", 5.0);
+}
 
 TEST(McuOps, ArenaBytesWithin2PercentOr256Bytes) {
+  MICRONAS_REQUIRE_DATA("mcu/measured_ops_cmsis_tflm.csv");
+
   std::vector<MeasuredOp> all =
       read_measured_ops(test::data_path("mcu/measured_ops_cmsis_tflm.csv"));
   TargetProfile target = load_target("stm32f446re");
@@ -90,6 +98,8 @@ TEST(McuOps, ArenaBytesWithin2PercentOr256Bytes) {
 }
 
 TEST(McuOps, CalibrateRecoversTheFittedCpi) {
+  MICRONAS_REQUIRE_DATA("mcu/measured_ops_cmsis_tflm.csv");
+
   // Calibrating the L552 profile on its own rows must give CPIs near the profile's (the profile
   // used only the fit half, so they differ slightly).
   TargetProfile base = load_target("stm32l552");

@@ -34,13 +34,19 @@ void expect_all_cells_match(const std::string& file, Dataset dataset, const std:
 }
 
 TEST(ModelSize, Cifar10AllCells) {
+  MICRONAS_REQUIRE_DATA("nb201/nb201.csv");
+
   expect_all_cells_match("nb201/nb201.csv", Dataset::kCifar10, "flops_m", "params_m");
 }
 TEST(ModelSize, Cifar100AllCells) {
+  MICRONAS_REQUIRE_DATA("nb201/nb201_extended.csv");
+
   expect_all_cells_match("nb201/nb201_extended.csv", Dataset::kCifar100, "flops_m_cifar100",
                          "params_m_cifar100");
 }
 TEST(ModelSize, ImageNet16AllCells) {
+  MICRONAS_REQUIRE_DATA("nb201/nb201_extended.csv");
+
   expect_all_cells_match("nb201/nb201_extended.csv", Dataset::kImageNet16, "flops_m_imagenet16",
                          "params_m_imagenet16");
 }

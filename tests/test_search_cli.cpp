@@ -18,6 +18,8 @@ using test::run_cli;
 int exit_code(const test::CliResult& r) { return WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1; }
 
 TEST(SearchCli, JsonHasTheCellEveryRoundTheMcuCostAndAccuracies) {
+  MICRONAS_REQUIRE_DATA("nb201/nb201.csv");
+
   auto r = run_cli(
       "search --batch 4 --repeat 1 --threads 2 --json --no-progress --quiet "
       "--benchmark " +

@@ -87,6 +87,8 @@ const std::string kHeader =
     "peak_sram_kb,flash_kb,ntk_seconds,lr_seconds";
 
 TEST(SweepCli, WritesHeaderAndOneRowPerCellAndRefusesToOverwrite) {
+  MICRONAS_REQUIRE_DATA("nb201/nb201.csv");
+
   const std::string dir = temp_dir("sweep_basic"), out = dir + "/r.csv";
   auto r = run_cli(kTiny + " --out " + out);
   ASSERT_EQ(r.status, 0) << r.output;
@@ -180,6 +182,8 @@ TEST(SweepCli, ResumeRefusesOtherOptionsOrAMissingSidecar) {
 }
 
 TEST(SweepCli, RowsDoNotDependOnTheListOrArchsForm) {
+  MICRONAS_REQUIRE_DATA("nb201/nb201.csv");
+
   const std::string dir = temp_dir("sweep_order"), random = dir + "/random.csv";
   ASSERT_EQ(run_cli(kTiny + " --out " + random).status, 0);
   const std::string random_text = read_file(random);
@@ -302,6 +306,8 @@ double mean_of_top(const std::vector<double>& score, const std::vector<double>& 
 }
 
 TEST(EvaluateCli, StatisticsMatchIndependentComputations) {
+  MICRONAS_REQUIRE_DATA("nb201/nb201.csv");
+
   const std::string dir = temp_dir("evaluate"), results = dir + "/r.csv", svg = dir + "/p.svg";
   const std::string table_path = test::data_path("nb201/nb201.csv");
   const BenchmarkTable table = BenchmarkTable::load(table_path);
@@ -392,6 +398,8 @@ TEST(EvaluateCli, StatisticsMatchIndependentComputations) {
 }
 
 TEST(EvaluateCli, BadInputIsOneClearError) {
+  MICRONAS_REQUIRE_DATA("nb201/nb201.csv");
+
   const std::string dir = temp_dir("evaluate_bad"), results = dir + "/r.csv";
   const std::string table_path = test::data_path("nb201/nb201.csv");
   const BenchmarkTable table = BenchmarkTable::load(table_path);

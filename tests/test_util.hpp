@@ -1,8 +1,12 @@
 // Shared helpers for the test suites.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <array>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -10,10 +14,22 @@
 
 namespace micronas::test {
 
-// Path of a file under the shared reference data folder.
+// Path of a file under the shared reference data folder: $MICRONAS_DATA_DIR if set, else the
+// folder CMake was configured with (../shared/data beside the checkout by default).
 inline std::string data_path(const std::string& relative) {
-  return std::string(MICRONAS_DATA_DIR) + "/" + relative;
+  const char* dir = std::getenv("MICRONAS_DATA_DIR");
+  return std::string(dir && *dir ? dir : MICRONAS_DATA_DIR) + "/" + relative;
 }
+
+// First statement of a test that reads a reference data file: without the file (a checkout with
+// no data folder beside it) the test is skipped and says which file it wanted.
+#define MICRONAS_REQUIRE_DATA(relative)                                                      \
+  do {                                                                                       \
+    const std::string micronas_data_file = ::micronas::test::data_path(relative);            \
+    if (!std::filesystem::exists(micronas_data_file))                                        \
+      GTEST_SKIP() << "reference data not found: " << micronas_data_file                     \
+                   << " (set MICRONAS_DATA_DIR, or configure with -DMICRONAS_DATA_DIR=...)"; \
+  } while (0)
 
 // n standard-normal floats from the library's seeded PRNG.
 inline std::vector<float> gaussian(std::size_t n, std::uint64_t seed) {
