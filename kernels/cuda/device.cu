@@ -2,7 +2,7 @@
 // are answered as zero devices.
 #include <cuda_runtime.h>
 
-#include "micronas/device.hpp"
+#include "micronas/context.hpp"
 
 namespace micronas {
 

@@ -1,5 +1,5 @@
 // CPU-only build: the CUDA backend is absent.
-#include "micronas/device.hpp"
+#include "micronas/context.hpp"
 
 namespace micronas {
 
