@@ -7,6 +7,7 @@
 #include "micronas/error.hpp"
 #include "micronas/npy.hpp"
 #include "micronas/random.hpp"
+#include "runtime/proxy_evaluator.hpp"
 
 namespace micronas {
 namespace {
@@ -30,22 +31,23 @@ void ScoreOptions::validate() const {
 
 namespace {
 
-void dump_parameters(const Network<float>& net, const std::filesystem::path& dir) {
+void dump_parameters(const ProxyNetwork& net, const std::filesystem::path& dir) {
   std::filesystem::create_directories(dir);
   for (const Parameter& p : net.graph().params) {
     std::vector<std::int64_t> shape(p.shape.begin(), p.shape.end());
-    write_npy((dir / (p.name + ".npy")).string(), shape, net.params() + p.offset);
+    write_npy((dir / (p.name + ".npy")).string(), shape, net.parameters().data() + p.offset);
   }
 }
 
-void dump_ntk(const std::filesystem::path& dir, const ImageBatch& inputs, const Network<float>& net,
-              const Jacobian& j, const std::vector<double>& gram, const NtkCondition& cond) {
+void dump_ntk(const std::filesystem::path& dir, const ImageBatch& inputs, const ProxyNetwork& net,
+              const NtkDump& dump, const NtkCondition& cond) {
   std::filesystem::create_directories(dir);
+  const Jacobian& j = dump.jacobian;
   write_npy((dir / "ntk_inputs.npy").string(), {inputs.n, inputs.c, inputs.h, inputs.w},
             inputs.data.data());
   dump_parameters(net, dir / "ntk_params");
   write_npy((dir / "jacobian.npy").string(), {j.rows, j.cols}, j.values.data());
-  write_npy((dir / "ntk.npy").string(), {j.rows, j.rows}, gram.data());
+  write_npy((dir / "ntk.npy").string(), {j.rows, j.rows}, dump.gram.data());
   if (!cond.eigenvalues.empty())
     write_npy((dir / "eigenvalues.npy").string(),
               {static_cast<std::int64_t>(cond.eigenvalues.size())}, cond.eigenvalues.data());
@@ -68,12 +70,18 @@ int ntk_input_size(Dataset dataset) { return dataset == Dataset::kImageNet16 ? 1
 
 ScoreResult score_architecture(const Arch& arch, const ScoreOptions& o) {
   o.validate();
+  ProxyEvaluator evaluator(o.context);
+  return score_architecture(arch, o, evaluator);
+}
+
+ScoreResult score_architecture(const Arch& arch, const ScoreOptions& o, ProxyEvaluator& evaluator) {
+  o.validate();
   ScoreResult result;
   result.arch = arch;
   result.size = model_size(build_graph(NetworkConfig::nb201(o.dataset), arch));
 
-  Network<float> ntk_net(build_graph(NetworkConfig::ntk(o.dataset), arch));
-  Network<float> lr_net(build_graph(NetworkConfig::linear_regions(o.dataset), arch));
+  ProxyNetwork ntk_net = evaluator.network(NetworkConfig::ntk(o.dataset), arch);
+  ProxyNetwork lr_net = evaluator.network(NetworkConfig::linear_regions(o.dataset), arch);
   // Independent streams: changing the LR settings never changes the NTK inputs or weights.
   InputSampler ntk_data(o.data, derive_seed(o.seed, "ntk-data"));
   InputSampler lr_data(o.data, derive_seed(o.seed, "lr-data"));
@@ -88,11 +96,10 @@ ScoreResult score_architecture(const Arch& arch, const ScoreOptions& o) {
     if (!released)
       ntk_net.initialize(InitMode::kKaimingFanOut, derive_seed(derive_seed(o.seed, "ntk-init"), r));
     ImageBatch batch = ntk_data.ntk_batch(o.batch, ntk_input_size(o.dataset));
-    Jacobian j = compute_jacobian(ntk_net, batch.data.data(), batch.n);
-    std::vector<double> gram = ntk_gram(j);
-    rep.ntk = ntk_condition(gram, j.rows);
-    result.ntk_params = j.cols;
-    if (!o.dump_dir.empty() && r == 0) dump_ntk(dump, batch, ntk_net, j, gram, rep.ntk);
+    const bool dumping = !o.dump_dir.empty() && r == 0;
+    NtkDump ntk_dump;
+    rep.ntk = evaluator.ntk_condition(ntk_net, batch, dumping ? &ntk_dump : nullptr);
+    if (dumping) dump_ntk(dump, batch, ntk_net, ntk_dump, rep.ntk);
     rep.ntk_seconds = seconds_since(start);
     result.ntk_seconds += rep.ntk_seconds;
 
@@ -101,15 +108,13 @@ ScoreResult score_architecture(const Arch& arch, const ScoreOptions& o) {
       lr_net.initialize(InitMode::kPyTorchDefault, derive_seed(o.seed, "lr-init"));
     if (!released)
       lr_net.initialize(InitMode::kKaimingFanIn, derive_seed(derive_seed(o.seed, "lr-init"), r));
-    LinearRegionCounter counter(o.verify_lr);
+    std::vector<ImageBatch> lr_batches;
+    for (int b = 0; b < o.lr_batches; ++b) lr_batches.push_back(lr_data.lr_batch(o.lr_samples));
+    rep.linear_regions = evaluator.linear_regions(lr_net, lr_batches, o.verify_lr);
     std::vector<float> all_inputs;
-    for (int b = 0; b < o.lr_batches; ++b) {
-      ImageBatch lr = lr_data.lr_batch(o.lr_samples);
-      counter.add_batch(lr_net, lr.data.data(), lr.n);
-      if (!o.dump_dir.empty() && r == 0)
+    if (!o.dump_dir.empty() && r == 0)
+      for (const ImageBatch& lr : lr_batches)
         all_inputs.insert(all_inputs.end(), lr.data.begin(), lr.data.end());
-    }
-    rep.linear_regions = counter.count();
     if (!o.dump_dir.empty() && r == 0) {
       write_npy((dump / "lr_inputs.npy").string(),
                 {static_cast<std::int64_t>(o.lr_batches) * o.lr_samples, 1, 3, 3},
@@ -120,6 +125,8 @@ ScoreResult score_architecture(const Arch& arch, const ScoreOptions& o) {
     result.lr_seconds += rep.lr_seconds;
     result.repeats.push_back(rep);
   }
+  for (const Parameter& p : ntk_net.graph().params)
+    if (p.is_weight()) result.ntk_params += p.size;
   double ntk_sum = 0, lr_sum = 0;
   for (const RepeatScore& rep : result.repeats) {
     ntk_sum += rep.ntk.tenas_condition;

@@ -5,6 +5,7 @@
 
 #include "micronas/error.hpp"
 #include "micronas/random.hpp"
+#include "runtime/proxy_evaluator.hpp"
 
 namespace micronas {
 namespace {
@@ -19,18 +20,6 @@ struct NtkValue {
   double condition = 0;  // TE-NAS's value (NaN -> 1e5), what the deltas use
   bool valid = true;
 };
-
-NtkValue ntk_value(Network<float>& net, const ImageBatch& batch) {
-  Jacobian j = compute_jacobian(net, batch.data.data(), batch.n);
-  NtkCondition c = ntk_condition(ntk_gram(j), j.rows);
-  return {c.tenas_condition, c.valid};
-}
-
-std::int64_t region_count(Network<float>& net, const std::vector<ImageBatch>& batches) {
-  LinearRegionCounter counter;
-  for (const ImageBatch& b : batches) counter.add_batch(net, b.data.data(), b.n);
-  return counter.count();
-}
 
 Arch remove_none(const Arch& start) {
   Arch state = start;
@@ -62,11 +51,11 @@ void validate(const SearchOptions& o) {
 // re-initialising gives the same values again.
 class RoundContext {
  public:
-  RoundContext(const SearchOptions& o, const Arch& state, int round)
+  RoundContext(const SearchOptions& o, ProxyEvaluator& evaluator, const Arch& state, int round)
       : o_(o),
         seed_(derive_seed(o.proxies.seed, static_cast<std::uint64_t>(round))),
-        ntk_(build_graph(NetworkConfig::ntk(o.proxies.dataset), state)),
-        lr_(build_graph(NetworkConfig::linear_regions(o.proxies.dataset), state)) {}
+        ntk_(evaluator.network(NetworkConfig::ntk(o.proxies.dataset), state)),
+        lr_(evaluator.network(NetworkConfig::linear_regions(o.proxies.dataset), state)) {}
 
   // Initialises the supernet's networks for `repeat` of the stream `stream` (the candidate's
   // index under the per-candidate policy, -1 for the shared one).
@@ -93,13 +82,13 @@ class RoundContext {
     }
   }
 
-  Network<float>& ntk() { return ntk_; }
-  Network<float>& lr() { return lr_; }
+  ProxyNetwork& ntk() { return ntk_; }
+  ProxyNetwork& lr() { return lr_; }
 
  private:
   const SearchOptions& o_;
   std::uint64_t seed_;
-  Network<float> ntk_, lr_;
+  ProxyNetwork ntk_, lr_;
   std::uint64_t ntk_seed_ = 0, lr_seed_ = 0;
   bool ntk_ready_ = false, lr_ready_ = false;
 };
@@ -115,6 +104,7 @@ class Searcher {
       : o_(o),
         costs_(mcu::load_target(o.target), NetworkConfig::nb201(o.proxies.dataset), o.mcu),
         checker_(costs_, o.limits),
+        evaluator_(o.proxies.context),
         ntk_data_(o.proxies.data, derive_seed(o.proxies.seed, "ntk-data")),
         lr_data_(o.proxies.data, derive_seed(o.proxies.seed, "lr-data")) {}
 
@@ -172,13 +162,14 @@ class Searcher {
     done_ += static_cast<int>(done.candidates.size());
   }
 
-  NtkValue ntk(Network<float>& net, const ImageBatch& batch) {
+  NtkValue ntk(ProxyNetwork& net, const ImageBatch& batch) {
     ++ntk_evaluations_;
-    return ntk_value(net, batch);
+    const NtkCondition c = evaluator_.ntk_condition(net, batch);
+    return {c.tenas_condition, c.valid};
   }
-  std::int64_t regions(Network<float>& net, const std::vector<ImageBatch>& batches) {
+  std::int64_t regions(ProxyNetwork& net, const std::vector<ImageBatch>& batches) {
     ++lr_evaluations_;
-    return region_count(net, batches);
+    return evaluator_.linear_regions(net, batches);
   }
 
   SearchRound run_round(const Arch& state, int round) {
@@ -188,7 +179,7 @@ class Searcher {
     SearchRound out;
     out.round = round;
     out.state = state;
-    RoundContext super(o_, state, round);
+    RoundContext super(o_, evaluator_, state, round);
 
     // Shared policy: the supernet's proxies once per repeat on the round's inputs.
     std::vector<RepeatInputs> inputs;
@@ -215,9 +206,9 @@ class Searcher {
         CandidateResult c;
         c.edge = e;
         c.op = op;
-        Network<float> cand_ntk(build_graph(ntk_config, pruned));
-        Network<float> cand_lr(
-            build_graph(NetworkConfig::linear_regions(o_.proxies.dataset), pruned));
+        ProxyNetwork cand_ntk = evaluator_.network(ntk_config, pruned);
+        ProxyNetwork cand_lr =
+            evaluator_.network(NetworkConfig::linear_regions(o_.proxies.dataset), pruned);
         double ntk_sum = 0, regions_sum = 0;
         for (int r = 0; r < repeats; ++r) {
           RepeatInputs fresh;
@@ -297,6 +288,7 @@ class Searcher {
   const SearchOptions& o_;
   mcu::Nb201CostTable costs_;
   FeasibilityChecker checker_;
+  ProxyEvaluator evaluator_;
   InputSampler ntk_data_, lr_data_;
   int total_ = 0, done_ = 0;
   int ntk_evaluations_ = 0, lr_evaluations_ = 0;

@@ -5,6 +5,7 @@
 
 #include "micronas/error.hpp"
 #include "micronas/random.hpp"
+#include "runtime/proxy_evaluator.hpp"
 
 namespace micronas {
 
@@ -34,10 +35,11 @@ RandomSearchResult random_search(const RandomSearchOptions& o) {
   }
 
   const NetworkConfig ntk_config = NetworkConfig::ntk(o.proxies.dataset);
+  ProxyEvaluator evaluator(o.proxies.context);
   std::vector<RankInputs> inputs;
   for (int i = 0; i < n; ++i) {
     RandomSearchCell cell;
-    cell.score = score_architecture(feasible[i], o.proxies);
+    cell.score = score_architecture(feasible[i], o.proxies, evaluator);
     cell.cost = costs.estimate(feasible[i]);
     cell.proxy_flops = static_cast<double>(model_size(build_graph(ntk_config, feasible[i])).macs);
     // rank_candidates prunes first what ranks first; negating every quantity turns its sort

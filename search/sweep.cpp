@@ -10,6 +10,7 @@
 
 #include "micronas/error.hpp"
 #include "micronas/random.hpp"
+#include "runtime/proxy_evaluator.hpp"
 
 namespace micronas {
 namespace {
@@ -174,15 +175,21 @@ std::uint64_t sweep_cell_seed(std::uint64_t seed, int cell_id) {
   return derive_seed(seed, static_cast<std::uint64_t>(cell_id));
 }
 
-SweepRow score_sweep_cell(const Arch& cell, const ScoreOptions& options,
-                          const mcu::Nb201CostTable& costs) {
+SweepScorer::SweepScorer(const ScoreOptions& options, const mcu::Nb201CostTable& costs)
+    : options_(options), costs_(costs), evaluator_(new ProxyEvaluator(options.context)) {
+  options_.validate();
+}
+
+SweepScorer::~SweepScorer() = default;
+
+SweepRow SweepScorer::score(const Arch& cell) {
   if (!cell.is_cell())
     throw Error(Status::kInvalidArgument, "a sweep scores single cells; '" + cell.to_string() +
                                               "' has several ops on an edge");
-  ScoreOptions cell_options = options;
-  cell_options.seed = sweep_cell_seed(options.seed, cell.cell_id());
-  ScoreResult score = score_architecture(cell, cell_options);
-  mcu::Nb201CostTable::Estimate cost = costs.estimate(cell);
+  ScoreOptions cell_options = options_;
+  cell_options.seed = sweep_cell_seed(options_.seed, cell.cell_id());
+  ScoreResult score = score_architecture(cell, cell_options, *evaluator_);
+  mcu::Nb201CostTable::Estimate cost = costs_.estimate(cell);
 
   SweepRow row;
   row.cell_id = cell.cell_id();

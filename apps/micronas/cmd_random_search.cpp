@@ -44,6 +44,7 @@ nlohmann::ordered_json result_json(const RandomSearchResult& r, const RandomSear
                     {"flops_weight", o.flops_weight},
                     {"latency_weight", o.latency_weight},
                     {"limits", limits_json(o.limits)},
+                    {"backend", o.proxies.context.describe()},
                     {"threads", num_threads()}};
   out["feasible_cells"] = r.feasible_cells;
   nlohmann::ordered_json cells = nlohmann::ordered_json::array();

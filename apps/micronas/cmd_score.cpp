@@ -7,6 +7,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "backend_options.hpp"
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "micronas/score.hpp"
@@ -18,7 +19,8 @@ namespace {
 struct ScoreCliOptions {
   std::string arch, dataset = "cifar10", data = "synthetic", init = "released", dump, benchmark;
   std::uint64_t seed = 0;
-  int batch = 72, repeats = 3, threads = 0;
+  int batch = 72, repeats = 3;
+  BackendCliOptions backend;
   bool json = false, verify_lr = false;
 };
 
@@ -37,6 +39,7 @@ nlohmann::ordered_json to_json(const ScoreResult& r, const ScoreOptions& o, int 
   out["batch"] = o.batch;
   out["repeats"] = o.repeats;
   out["init"] = init_scheme_name(o.init);
+  out["backend"] = o.context.describe();
   out["threads"] = threads;
   out["ntk_condition"] = number(r.ntk_condition);
   out["ntk_valid"] = r.ntk_valid;
@@ -63,9 +66,9 @@ nlohmann::ordered_json to_json(const ScoreResult& r, const ScoreOptions& o, int 
 }
 
 void run_score(const ScoreCliOptions& cli) {
-  if (cli.threads > 0) set_num_threads(cli.threads);
-  auto table = load_table(cli.benchmark);
   ScoreOptions o;
+  o.context = cli.backend.to_context();
+  auto table = load_table(cli.benchmark);
   o.dataset = dataset_from_name(cli.dataset);
   o.batch = cli.batch;
   o.repeats = cli.repeats;
@@ -122,7 +125,7 @@ void add_score_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--dataset", opt->dataset, "cifar10 | cifar100 | imagenet16")
       ->capture_default_str();
-  cmd->add_option("--threads", opt->threads, "CPU threads (default: OpenMP's)");
+  opt->backend.add_to(cmd);
   cmd->add_option("--benchmark", opt->benchmark, "NB201 table, to accept an index as ARCH");
   cmd->add_option("--dump", opt->dump,
                   "Write inputs, parameters, jacobian.npy, ntk.npy, eigenvalues.npy, "

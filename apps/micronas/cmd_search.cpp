@@ -10,7 +10,6 @@
 #include "commands.hpp"
 #include "micronas/error.hpp"
 #include "micronas/pruning_search.hpp"
-#include "micronas/threads.hpp"
 #include "progress.hpp"
 #include "search_json.hpp"
 #include "search_options.hpp"
@@ -66,6 +65,8 @@ nlohmann::ordered_json options_json(const SearchOptions& o, const SearchCliOptio
   opts["target"] = cli.cost.target;
   opts["runtime"] = cli.cost.runtime;
   opts["latency_table"] = cli.cost.latency_table;
+  // Backends agree to rounding, not bitwise: a near-tie may be decided differently.
+  opts["backend"] = backend_name(o.proxies.context.backend);
   return opts;
 }
 

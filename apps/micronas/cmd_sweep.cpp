@@ -11,6 +11,7 @@
 #include <sstream>
 #include <unordered_set>
 
+#include "backend_options.hpp"
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "micronas/error.hpp"
@@ -28,7 +29,8 @@ struct SweepCliOptions {
   std::string archs = "all", out, data = "synthetic", init = "released", dataset = "cifar10";
   std::string target = "stm32f746", benchmark;
   std::uint64_t seed = 0;
-  int batch = 72, repeats = 3, threads = 0;
+  int batch = 72, repeats = 3;
+  BackendCliOptions backend;
   bool resume = false, no_progress = false;
 };
 
@@ -127,6 +129,8 @@ nlohmann::ordered_json run_options(const SweepCliOptions& cli, const ScoreOption
   j["init"] = init_scheme_name(score.init);
   j["dataset"] = dataset_name(score.dataset);
   j["target"] = target.name;
+  // Backends agree to rounding, not bitwise: rows of two backends are not mixed.
+  j["backend"] = backend_name(score.context.backend);
   // The whole profile: a target file edited between two runs changes the costs too.
   j["target_profile"] = nlohmann::ordered_json::parse(target.to_json());
   return j;
@@ -144,7 +148,8 @@ void check_same_options(const std::string& sidecar, const nlohmann::ordered_json
   } catch (const nlohmann::json::exception& e) {
     throw Error(Status::kParseError, sidecar + ": not valid JSON: " + e.what());
   }
-  for (const char* key : {"seed", "batch", "repeat", "data", "init", "dataset", "target"}) {
+  for (const char* key :
+       {"seed", "batch", "repeat", "data", "init", "dataset", "target", "backend"}) {
     if (!before.contains(key) || before[key] != now[key])
       fail("--resume: option --" + std::string(key) + " differs from the run that produced " + out +
            " (" + (before.contains(key) ? before[key].dump() : std::string("absent")) + " there, " +
@@ -191,7 +196,6 @@ void write_text_file(const std::string& path, const std::string& text) {
 
 void run_sweep(const SweepCliOptions& cli) {
   if (cli.out.empty()) fail("--out is required");
-  if (cli.threads > 0) set_num_threads(cli.threads);
   if (cli.batch < 2) fail("--batch must be >= 2 (an NTK needs at least two samples)");
   if (cli.repeats < 1) fail("--repeat must be >= 1");
   ScoreOptions score;
@@ -201,6 +205,7 @@ void run_sweep(const SweepCliOptions& cli) {
   score.init = init_scheme_from_name(cli.init);
   score.data = DataSpec::parse(cli.data);
   score.seed = cli.seed;
+  score.context = cli.backend.to_context();
   // Draw one batch up front so that unreadable data, too few images or an input size the data
   // cannot give fail before any file is touched.
   InputSampler(score.data, 0).ntk_batch(score.batch, ntk_input_size(score.dataset));
@@ -242,8 +247,9 @@ void run_sweep(const SweepCliOptions& cli) {
   const auto start = std::chrono::steady_clock::now();
   ProgressBar bar("sweep", static_cast<std::int64_t>(todo.size()),
                   !cli.no_progress && ProgressBar::stderr_is_terminal());
+  SweepScorer scorer(score, costs);
   for (std::size_t i = 0; i < todo.size(); ++i) {
-    SweepRow row = score_sweep_cell(todo[i], score, costs);
+    SweepRow row = scorer.score(todo[i]);
     if (table) {
       auto table_row = table->find(todo[i]);
       if (table_row) row.index = table->index(*table_row);
@@ -296,7 +302,7 @@ void add_sweep_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--benchmark", opt->benchmark,
                   "NB201 table: fills the index column and accepts indices in --archs FILE");
-  cmd->add_option("--threads", opt->threads, "CPU threads (default: OpenMP's)");
+  opt->backend.add_to(cmd);
   cmd->add_flag("--no-progress", opt->no_progress, "No progress bar on stderr");
   cmd->callback([opt]() { run_sweep(*opt); });
 }

@@ -19,12 +19,12 @@ void ProxyCliOptions::add_to(CLI::App* cmd) {
                   "released (PyTorch defaults, as TE-NAS ran) | kaiming (as the paper intends)")
       ->capture_default_str();
   cmd->add_option("--dataset", dataset, "cifar10 | cifar100 | imagenet16")->capture_default_str();
-  cmd->add_option("--threads", threads, "CPU threads (default: OpenMP's)");
+  backend.add_to(cmd);
 }
 
 ScoreOptions ProxyCliOptions::to_score_options() const {
-  if (threads > 0) set_num_threads(threads);
   ScoreOptions o;
+  o.context = backend.to_context();
   o.dataset = dataset_from_name(dataset);
   o.batch = batch;
   o.repeats = repeats;

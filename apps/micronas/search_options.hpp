@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "backend_options.hpp"
 #include "micronas/benchmark_table.hpp"
 #include "micronas/mcu.hpp"
 #include "micronas/mcu_limits.hpp"
@@ -17,9 +18,10 @@ namespace micronas::cli {
 struct ProxyCliOptions {
   std::string dataset = "cifar10", data = "synthetic", init = "released";
   std::uint64_t seed = 0;
-  int batch = 72, repeats = 3, threads = 0;
+  int batch = 72, repeats = 3;
+  BackendCliOptions backend;
   void add_to(CLI::App* cmd);
-  ScoreOptions to_score_options() const;  // also applies --threads
+  ScoreOptions to_score_options() const;  // also resolves the backend
 };
 
 struct CostCliOptions {

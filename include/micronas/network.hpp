@@ -30,6 +30,11 @@ enum class InitMode {
 // the same initial values in every network that contains it.
 void initialize_parameters(const Graph& graph, InitMode mode, std::uint64_t seed, double* params);
 
+// Copies into `to` every parameter of `to_graph` whose name `from_graph` also has (a candidate
+// takes the supernet's values). Throws Error(kInvalidArgument) when a shared name differs in size.
+template <class To, class From>
+void copy_parameters(const Graph& from_graph, const From* from, const Graph& to_graph, To* to);
+
 template <class Real>
 class Network {
  public:

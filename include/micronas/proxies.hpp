@@ -42,6 +42,10 @@ struct NtkCondition {
   double tenas_condition = 0;
 };
 NtkCondition ntk_condition(const std::vector<double>& gram, int n);
+// The same from K's eigenvalues (ascending), and for a K that holds NaN or Inf: what a backend
+// that keeps K to itself returns.
+NtkCondition ntk_condition_from_eigenvalues(std::vector<double> eigenvalues);
+NtkCondition ntk_condition_of_nonfinite_gram();
 
 // --- Linear regions --------------------------------------------------------------------------
 

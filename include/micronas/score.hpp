@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "micronas/context.hpp"
 #include "micronas/data.hpp"
 #include "micronas/graph.hpp"
 #include "micronas/proxies.hpp"
@@ -34,6 +35,7 @@ struct ScoreOptions {
   int lr_batches = 3;
   bool verify_lr = false;  // also count exact bit rows and check the hash count
   std::string dump_dir;    // non-empty: write inputs, parameters, J, K, eigenvalues (repeat 0)
+  ComputeContext context;  // where the proxies are computed (CPU by default)
 
   void validate() const;  // throws Error(kInvalidArgument) naming the bad option
 };
@@ -57,7 +59,8 @@ struct ScoreResult {
 };
 
 // Scores `arch`: per repeat one NTK batch and lr_batches linear-region batches. Deterministic for
-// a seed and thread count. Throws Error for bad options or unreadable data.
+// a seed, backend and thread count. Throws Error for bad options or unreadable data, and
+// Error(kUnsupported) when options.context names a backend this build or machine lacks.
 ScoreResult score_architecture(const Arch& arch, const ScoreOptions& options);
 
 // The NTK network's input size for a dataset (32, or 16 for ImageNet16-120).

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,8 @@
 #include "micronas/score.hpp"
 
 namespace micronas {
+
+class ProxyEvaluator;
 
 struct SweepRow {
   int cell_id = 0;
@@ -48,10 +51,20 @@ std::vector<SweepRow> read_sweep_csv(const std::string& path);
 // does not depend on its position in the list, on the other cells or on resuming.
 std::uint64_t sweep_cell_seed(std::uint64_t seed, int cell_id);
 
-// Scores one cell: score_architecture() with options.seed replaced by
-// sweep_cell_seed(options.seed, cell id), and the cost of its deployed network from `costs`.
-// Throws Error(kInvalidArgument) when `cell` is not a single cell.
-SweepRow score_sweep_cell(const Arch& cell, const ScoreOptions& options,
-                          const mcu::Nb201CostTable& costs);
+// Scores the cells of a sweep on one backend (options.context, created once).
+class SweepScorer {
+ public:
+  SweepScorer(const ScoreOptions& options, const mcu::Nb201CostTable& costs);
+  ~SweepScorer();
+  // score_architecture() with options.seed replaced by sweep_cell_seed(options.seed, cell id),
+  // and the cost of its deployed network from `costs`. Throws Error(kInvalidArgument) when
+  // `cell` is not a single cell.
+  SweepRow score(const Arch& cell);
+
+ private:
+  ScoreOptions options_;
+  const mcu::Nb201CostTable& costs_;
+  std::unique_ptr<ProxyEvaluator> evaluator_;
+};
 
 }  // namespace micronas

@@ -1,34 +1,16 @@
 // ReLU fused with activation-pattern hashing for linear-region counting: one pass over the
 // pre-activations writes the ReLU output and folds each sample's bits [x > 0] into a 128-bit
 // hash. The exact variant packs the bits themselves (the verification oracle).
+#include "kernels/common/pattern_hash.hpp"
 #include "kernels/cpu/cpu_kernels.hpp"
 
 namespace micronas::cpu {
-namespace {
-
-// MurmurHash3's 64-bit finaliser: a bijection with full avalanche.
-inline std::uint64_t fmix64(std::uint64_t k) {
-  k ^= k >> 33;
-  k *= 0xFF51AFD7ED558CCDull;
-  k ^= k >> 33;
-  k *= 0xC4CEB9FE1A85EC53ull;
-  k ^= k >> 33;
-  return k;
-}
-
-// Two independent chains: for fixed state each step is a bijection of the word, so distinct
-// patterns collide only by chance (~n² / 2^129 for n samples).
-inline void absorb(std::uint64_t word, std::uint64_t* h) {
-  h[0] = fmix64(h[0] ^ word) + 0x9E3779B97F4A7C15ull;
-  h[1] = fmix64(h[1] + word * 0xD6E8FEB86659FD93ull) ^ 0x632BE59BD9B4E019ull;
-}
-
-}  // namespace
+using pattern_hash::absorb;
 
 void pattern_hash_init(int batch, std::uint64_t* hash) {
   for (int n = 0; n < batch; ++n) {
-    hash[2 * n] = 0x243F6A8885A308D3ull;  // digits of π: arbitrary, fixed
-    hash[2 * n + 1] = 0x13198A2E03707344ull;
+    hash[2 * n] = pattern_hash::kSeed0;
+    hash[2 * n + 1] = pattern_hash::kSeed1;
   }
 }
 
@@ -51,8 +33,7 @@ void relu_forward_pattern_hash(int batch, std::int64_t per_sample, const R* x, R
       }
     }
     if (per_sample & 63) absorb(word, h);
-    // The layer's width closes its segment, so patterns of different layers never alias.
-    absorb(static_cast<std::uint64_t>(per_sample) | (1ull << 63), h);
+    absorb(pattern_hash::segment_end(per_sample), h);
   }
 }
 

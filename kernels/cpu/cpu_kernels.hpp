@@ -13,14 +13,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/common/geometry.hpp"
+
 namespace micronas::cpu {
 
-struct ConvGeometry {
-  int cin, h, w;    // input plane
-  int cout, k;      // square kernel
-  int stride, pad;  // same in both dimensions
-  int ho, wo;       // output plane: (h + 2 pad - k) / stride + 1
-};
+using micronas::ConvGeometry;
+using micronas::PoolGeometry;
 
 // y[n] = conv(x[n], w); w is [cout, cin, k, k]; no bias.
 template <class R>
@@ -87,9 +85,6 @@ void append_pattern_bits(int batch, std::int64_t per_sample, const R* x,
                          std::vector<std::uint64_t>* rows);
 
 // Average pooling, k x k, stride, pad, count_include_pad = false (divisor = window ∩ input).
-struct PoolGeometry {
-  int channels, h, w, k, stride, pad, ho, wo;
-};
 template <class R>
 void avg_pool_forward(const PoolGeometry& g, int batch, const R* x, R* y);
 // Backward for the output gradient dy_scale · dy.

@@ -7,11 +7,8 @@
 namespace micronas::cpu {
 namespace {
 
-// Input window [start, end) of output position o along one dimension, clipped to [0, size).
 inline void window(int o, int stride, int pad, int k, int size, int* start, int* end) {
-  int s = o * stride - pad;
-  *start = std::max(s, 0);
-  *end = std::min(s + k, size);
+  window_extent(o, k, stride, pad, size, start, end);
 }
 
 // Stride-1 average-pool backward as a separable box sum (see avg_pool_backward); K > 0 fixes

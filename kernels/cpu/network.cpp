@@ -98,21 +98,26 @@ void Network<Real>::initialize(InitMode mode, std::uint64_t seed) {
                  [](double v) { return static_cast<Real>(v); });
 }
 
-template <class Real>
-template <class Other>
-void Network<Real>::copy_parameters_from(const Network<Other>& other) {
-  for (const Parameter& p : graph_.params) {
-    for (const Parameter& q : other.graph().params) {
+template <class To, class From>
+void copy_parameters(const Graph& from_graph, const From* from, const Graph& to_graph, To* to) {
+  for (const Parameter& p : to_graph.params) {
+    for (const Parameter& q : from_graph.params) {
       if (q.name != p.name) continue;
       if (q.size != p.size)
         throw Error(Status::kInvalidArgument, "parameter '" + p.name + "' has " +
                                                   std::to_string(q.size) + " values, expected " +
                                                   std::to_string(p.size));
       for (std::int64_t i = 0; i < p.size; ++i)
-        params_[p.offset + i] = static_cast<Real>(other.params()[q.offset + i]);
+        to[p.offset + i] = static_cast<To>(from[q.offset + i]);
       break;
     }
   }
+}
+
+template <class Real>
+template <class Other>
+void Network<Real>::copy_parameters_from(const Network<Other>& other) {
+  copy_parameters(other.graph(), other.params(), graph_, params_.data());
 }
 
 template <class Real>
@@ -412,5 +417,6 @@ template void Network<float>::copy_parameters_from(const Network<float>&);
 template void Network<float>::copy_parameters_from(const Network<double>&);
 template void Network<double>::copy_parameters_from(const Network<float>&);
 template void Network<double>::copy_parameters_from(const Network<double>&);
+template void copy_parameters(const Graph&, const float*, const Graph&, float*);
 
 }  // namespace micronas

@@ -1,11 +1,10 @@
-#include "micronas/linalg.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
 
 #include "micronas/error.hpp"
+#include "micronas/linalg.hpp"
 
 namespace micronas {
 namespace {

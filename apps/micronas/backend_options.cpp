@@ -1,0 +1,30 @@
+#include "backend_options.hpp"
+
+#include <iostream>
+
+#include "micronas/error.hpp"
+
+namespace micronas::cli {
+
+void BackendCliOptions::add_to(CLI::App* cmd) {
+  cmd->add_option("--backend", backend,
+                  "cpu | cuda | auto (CUDA when a device is present, else CPU; "
+                  "`micronas devices` lists them)")
+      ->capture_default_str();
+  cmd->add_option("--device", device, "CUDA device index")->capture_default_str();
+  cmd->add_option("--threads", threads, "CPU threads (default: OpenMP's)");
+}
+
+ComputeContext BackendCliOptions::to_context() const {
+  ComputeContext c;
+  c.backend = backend_from_name(backend);
+  c.device = device;
+  c.threads = threads;
+  const ComputeContext resolved = c.resolved();
+  if (c.backend == BackendKind::kAuto)
+    std::cerr << "micronas: --backend auto: computing on " << resolved.describe()
+              << (resolved.backend == BackendKind::kCpu ? " (no CUDA device)" : "") << "\n";
+  return resolved;
+}
+
+}  // namespace micronas::cli
