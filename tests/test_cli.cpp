@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "micronas/context.hpp"
 #include "tests/test_util.hpp"
 
 namespace micronas {
@@ -72,6 +73,53 @@ TEST(Cli, ScoreJsonOnSyntheticData) {
   for (auto* out : {&j, &k})
     for (auto& rep : (*out)["per_repeat"]) rep.erase("seconds");
   EXPECT_EQ(j["per_repeat"], k["per_repeat"]);
+}
+
+TEST(Cli, DevicesListsWhatThisBuildAndMachineHave) {
+  auto r = run_cli("devices --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["cuda_compiled"].get<bool>(), cuda_compiled());
+  EXPECT_EQ(j["cuda_devices"].size(), cuda_devices().size());
+  EXPECT_EQ(j["auto"], cuda_devices().empty() ? "cpu" : "cuda");
+  auto text = run_cli("devices");
+  ASSERT_EQ(text.status, 0) << text.output;
+  EXPECT_NE(text.output.find(cuda_compiled() ? "cuda" : "not in this build"), std::string::npos)
+      << text.output;
+}
+
+TEST(Cli, BackendOptionOnEveryProxyVerb) {
+  const std::string small = " --batch 8 --repeat 1 --json --seed 1";
+  auto cpu = run_cli(std::string("score ") + kBest + small + " --backend cpu");
+  ASSERT_EQ(cpu.status, 0) << cpu.output;
+  EXPECT_EQ(nlohmann::json::parse(cpu.output)["backend"].get<std::string>().rfind("cpu", 0), 0u);
+  // auto says once, on stderr, what it chose; stdout stays the JSON.
+  auto automatic = run_cli(std::string("score ") + kBest + small + " --backend auto");
+  ASSERT_EQ(automatic.status, 0) << automatic.output;
+  const std::string note = "micronas: --backend auto: computing on ";
+  ASSERT_EQ(automatic.output.rfind(note, 0), 0u) << automatic.output;
+  EXPECT_EQ(automatic.output.find(note, 1), std::string::npos) << automatic.output;
+  const auto json_start = automatic.output.find('{');
+  ASSERT_NE(json_start, std::string::npos);
+  EXPECT_TRUE(nlohmann::json::accept(automatic.output.substr(json_start))) << automatic.output;
+  for (const char* verb : {"score", "search", "random-search", "sweep"}) {
+    auto help = run_cli(std::string(verb) + " --help");
+    EXPECT_NE(help.output.find("--backend"), std::string::npos) << verb;
+    EXPECT_NE(help.output.find("--device"), std::string::npos) << verb;
+  }
+  auto bogus = run_cli("score supernet --backend gpu");
+  EXPECT_NE(bogus.status, 0);
+  EXPECT_EQ(bogus.output.rfind("micronas: error: unknown backend 'gpu'", 0), 0u) << bogus.output;
+  if (cuda_devices().empty()) {
+    for (const char* verb : {"score supernet", "search", "random-search", "sweep --out x.csv"}) {
+      auto r = run_cli(std::string(verb) + " --backend cuda");
+      EXPECT_EQ(r.status >> 8, 2) << verb << ": " << r.output;
+      EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+      EXPECT_NE(r.output.find(cuda_compiled() ? "no CUDA device" : "no CUDA backend"),
+                std::string::npos)
+          << r.output;
+    }
+  }
 }
 
 }  // namespace
