@@ -23,7 +23,7 @@ const char* kArchs[] = {
 // The evaluator of `kind`, or null after skipping the benchmark with the reason.
 std::unique_ptr<ProxyEvaluator> evaluator_or_skip(BackendKind kind, benchmark::State& state) {
   try {
-    return std::make_unique<ProxyEvaluator>(ComputeContext{kind, 0, 0});
+    return std::make_unique<ProxyEvaluator>(ComputeContext::of(kind));
   } catch (const Error& e) {
     state.SkipWithError(e.what());
     return nullptr;

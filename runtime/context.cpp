@@ -50,6 +50,11 @@ ComputeContext ComputeContext::resolved() const {
   return out;
 }
 
+void ComputeContext::check_cancelled() const {
+  if (cancel && cancel->load(std::memory_order_relaxed))
+    throw Error(Status::kCancelled, "cancelled");
+}
+
 std::string ComputeContext::describe() const {
   std::ostringstream s;
   switch (backend) {

@@ -12,6 +12,7 @@ const char* status_name(Status status) {
     case Status::kNumericalError: return "numerical error";
     case Status::kUnsupported: return "unsupported";
     case Status::kInfeasible: return "infeasible";
+    case Status::kCancelled: return "cancelled";
     case Status::kInternal: return "internal error";
   }
   return "unknown status";

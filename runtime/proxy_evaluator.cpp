@@ -29,6 +29,14 @@ void ProxyNetwork::copy_parameters_from(const ProxyNetwork& other) {
   uploaded_ = false;
 }
 
+void ProxyNetwork::set_parameters(std::vector<float> values) {
+  if (values.size() != params_.size())
+    throw Error(Status::kInvalidArgument, "the network has " + std::to_string(params_.size()) +
+                                              " parameters, got " + std::to_string(values.size()));
+  params_ = std::move(values);
+  uploaded_ = false;
+}
+
 GraphExecutor& ProxyNetwork::executor() {
   if (!uploaded_) {
     executor_->set_parameters(params_.data());
@@ -45,6 +53,7 @@ ProxyNetwork ProxyEvaluator::network(const NetworkConfig& config, const Arch& ar
 
 NtkCondition ProxyEvaluator::ntk_condition(ProxyNetwork& net, const ImageBatch& batch,
                                            NtkDump* dump) {
+  context().check_cancelled();
   GraphExecutor& exec = net.executor();
   exec.compute_jacobian(batch.data.data(), batch.n);
   NtkSpectrum spectrum = exec.ntk_spectrum(dump != nullptr);
@@ -60,7 +69,10 @@ std::int64_t ProxyEvaluator::linear_regions(ProxyNetwork& net,
                                             const std::vector<ImageBatch>& batches, bool verify) {
   GraphExecutor& exec = net.executor();
   exec.clear_patterns();
-  for (const ImageBatch& b : batches) exec.forward(b.data.data(), b.n, /*record_patterns=*/true);
+  for (const ImageBatch& b : batches) {
+    context().check_cancelled();
+    exec.forward(b.data.data(), b.n, /*record_patterns=*/true);
+  }
   const std::int64_t count = exec.count_patterns();
   if (verify) {
     Network<float> oracle(net.graph());

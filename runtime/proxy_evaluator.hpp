@@ -26,6 +26,8 @@ class ProxyNetwork {
   void initialize(InitMode mode, std::uint64_t seed);
   // Takes every parameter that `other` also has, by state_dict name.
   void copy_parameters_from(const ProxyNetwork& other);
+  // Takes graph().num_params values in Parameter::offset layout.
+  void set_parameters(std::vector<float> values);
   const std::vector<float>& parameters() const { return params_; }
   // The executor with the current parameters uploaded.
   GraphExecutor& executor();

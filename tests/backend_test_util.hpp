@@ -35,7 +35,7 @@ inline std::unique_ptr<Backend> backend_or_skip(BackendKind kind) {
       return nullptr;
     }
   }
-  return make_backend(ComputeContext{kind, 0, 0});
+  return make_backend(ComputeContext::of(kind));
 }
 
 // Names the instances of a test parameterised over backends: .../cpu, .../cuda.

@@ -58,7 +58,7 @@ Direct direct_cpu(const ProxyNetwork& ntk_net, const ProxyNetwork& lr_net, const
 void check_parity(BackendKind kind, const DataSpec& data) {
   std::unique_ptr<Backend> probe = test::backend_or_skip(kind);
   if (!probe) return;
-  ProxyEvaluator evaluator(ComputeContext{kind, 0, 0});
+  ProxyEvaluator evaluator(ComputeContext::of(kind));
   for (const char* arch_text : kArchs) {
     const Arch arch = Arch::parse(arch_text);
     for (std::uint64_t seed : {0u, 1u}) {
@@ -103,7 +103,7 @@ TEST_P(BackendParity, ProxiesOnCifar10Images) {
 TEST_P(BackendParity, LinearRegionVerificationAgreesWithExactBitRows) {
   std::unique_ptr<Backend> probe = test::backend_or_skip(GetParam());
   if (!probe) return;
-  ProxyEvaluator evaluator(ComputeContext{GetParam(), 0, 0});
+  ProxyEvaluator evaluator(ComputeContext::of(GetParam()));
   ProxyNetwork net =
       evaluator.network(NetworkConfig::linear_regions(Dataset::kCifar10), Arch::parse(kArchs[1]));
   net.initialize(InitMode::kPyTorchDefault, 3);
@@ -124,7 +124,7 @@ TEST_P(BackendParity, PruningSearchReturnsTheCpuCell) {
     o.proxies.lr_samples = 200;
     o.proxies.seed = seed;
     SearchResult cpu = prune_search(o);
-    o.proxies.context = ComputeContext{GetParam(), 0, 0};
+    o.proxies.context = ComputeContext::of(GetParam());
     SearchResult other = prune_search(o);
     EXPECT_EQ(other.arch.to_string(), cpu.arch.to_string()) << "seed " << seed;
   }
@@ -136,7 +136,7 @@ INSTANTIATE_TEST_SUITE_P(AllBackends, BackendParity,
 
 TEST(ComputeContext, ResolvesAutoAndRefusesWhatIsAbsent) {
   EXPECT_EQ(ComputeContext::cpu(2).resolved().backend, BackendKind::kCpu);
-  const ComputeContext automatic = ComputeContext{BackendKind::kAuto, 0, 0}.resolved();
+  const ComputeContext automatic = ComputeContext::of(BackendKind::kAuto).resolved();
   EXPECT_EQ(automatic.backend, cuda_devices().empty() ? BackendKind::kCpu : BackendKind::kCuda);
   EXPECT_NE(automatic.describe().find(backend_name(automatic.backend)), std::string::npos);
   try {

@@ -26,7 +26,7 @@ void add_devices_command(CLI::App& app) {
                          std::to_string(d.compute_major) + "." + std::to_string(d.compute_minor)},
                         {"memory_gib", d.memory_gib}});
       out["cuda_devices"] = list;
-      out["auto"] = backend_name(ComputeContext{BackendKind::kAuto}.resolved().backend);
+      out["auto"] = backend_name(ComputeContext::of(BackendKind::kAuto).resolved().backend);
       std::cout << out.dump(2) << "\n";
       return;
     }
@@ -41,7 +41,7 @@ void add_devices_command(CLI::App& app) {
                   << d.compute_minor << ", " << d.memory_gib << " GiB\n";
     }
     std::cout << "--backend auto uses: "
-              << backend_name(ComputeContext{BackendKind::kAuto}.resolved().backend) << "\n";
+              << backend_name(ComputeContext::of(BackendKind::kAuto).resolved().backend) << "\n";
   });
 }
 

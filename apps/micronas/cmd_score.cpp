@@ -11,7 +11,7 @@
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "micronas/score.hpp"
-#include "micronas/threads.hpp"
+#include "search/search_json.hpp"
 
 namespace micronas::cli {
 namespace {
@@ -23,47 +23,6 @@ struct ScoreCliOptions {
   BackendCliOptions backend;
   bool json = false, verify_lr = false;
 };
-
-// JSON has no NaN/Inf: non-finite values become null.
-nlohmann::ordered_json number(double v) {
-  return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
-}
-
-nlohmann::ordered_json to_json(const ScoreResult& r, const ScoreOptions& o, int threads) {
-  nlohmann::ordered_json out;
-  out["arch"] = r.arch.to_string();
-  out["is_cell"] = r.arch.is_cell();
-  out["dataset"] = dataset_name(o.dataset);
-  out["data"] = o.data.to_string();
-  out["seed"] = o.seed;
-  out["batch"] = o.batch;
-  out["repeats"] = o.repeats;
-  out["init"] = init_scheme_name(o.init);
-  out["backend"] = o.context.describe();
-  out["threads"] = threads;
-  out["ntk_condition"] = number(r.ntk_condition);
-  out["ntk_valid"] = r.ntk_valid;
-  out["linear_regions"] = r.linear_regions;
-  out["flops_m"] = r.size.flops_m();
-  out["params_m"] = r.size.params_m();
-  out["ntk_jacobian_columns"] = r.ntk_params;
-  nlohmann::ordered_json reps = nlohmann::ordered_json::array();
-  for (const RepeatScore& rep : r.repeats) {
-    nlohmann::ordered_json j;
-    j["ntk_condition"] = number(rep.ntk.condition);
-    j["ntk_condition_tenas"] = number(rep.ntk.tenas_condition);
-    j["ntk_valid"] = rep.ntk.valid;
-    if (!rep.ntk.valid) j["ntk_invalid_reason"] = rep.ntk.invalid_reason;
-    j["lambda_min"] = number(rep.ntk.lambda_min);
-    j["lambda_max"] = number(rep.ntk.lambda_max);
-    j["linear_regions"] = rep.linear_regions;
-    j["seconds"] = {{"ntk", rep.ntk_seconds}, {"linear_regions", rep.lr_seconds}};
-    reps.push_back(j);
-  }
-  out["per_repeat"] = reps;
-  out["seconds"] = {{"ntk", r.ntk_seconds}, {"linear_regions", r.lr_seconds}};
-  return out;
-}
 
 void run_score(const ScoreCliOptions& cli) {
   ScoreOptions o;
@@ -78,7 +37,7 @@ void run_score(const ScoreCliOptions& cli) {
   o.verify_lr = cli.verify_lr;
   o.dump_dir = cli.dump;
   ScoreResult r = score_architecture(resolve_arch(cli.arch, table.get()), o);
-  nlohmann::ordered_json out = to_json(r, o, num_threads());
+  nlohmann::ordered_json out = score_json(r, o);
   if (!cli.dump.empty()) {
     std::ofstream f(std::filesystem::path(cli.dump) / "result.json");
     f << out.dump(2) << "\n";

@@ -11,7 +11,7 @@
 #include "micronas/error.hpp"
 #include "micronas/pruning_search.hpp"
 #include "progress.hpp"
-#include "search_json.hpp"
+#include "search/search_json.hpp"
 #include "search_options.hpp"
 
 namespace micronas::cli {

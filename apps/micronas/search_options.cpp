@@ -68,16 +68,6 @@ mcu::EstimateOptions CostCliOptions::to_estimate_options() const {
   return o;
 }
 
-nlohmann::ordered_json json_number(double v) {
-  return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
-}
-
-nlohmann::ordered_json limits_json(const McuLimits& l) {
-  return {{"max_latency_ms", json_number(l.max_latency_ms)},
-          {"max_sram_kb", json_number(l.max_sram_kb)},
-          {"max_flash_kb", json_number(l.max_flash_kb)}};
-}
-
 nlohmann::ordered_json cost_json(const mcu::Nb201CostTable::Estimate& cost,
                                  const CostCliOptions& options) {
   return {{"target", options.target},
@@ -87,15 +77,6 @@ nlohmann::ordered_json cost_json(const mcu::Nb201CostTable::Estimate& cost,
           {"cycles", cost.cycles},
           {"peak_sram_kb", static_cast<double>(cost.peak_sram_bytes) / 1024.0},
           {"flash_kb", static_cast<double>(cost.flash_bytes) / 1024.0}};
-}
-
-void add_rank_fields(nlohmann::ordered_json& j, const RankedCandidate& rank) {
-  j["rank_ntk"] = rank.rank_ntk;
-  j["rank_regions"] = rank.rank_regions;
-  j["rank_flops"] = rank.rank_flops;
-  j["rank_latency"] = rank.rank_latency;
-  j["score"] = rank.score;
-  j["order"] = rank.order;
 }
 
 void write_json_file(const std::string& path, const nlohmann::ordered_json& j) {

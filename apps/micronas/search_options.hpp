@@ -12,6 +12,7 @@
 #include "micronas/mcu_limits.hpp"
 #include "micronas/ranking.hpp"
 #include "micronas/score.hpp"
+#include "search/search_json.hpp"
 
 namespace micronas::cli {
 
@@ -32,13 +33,8 @@ struct CostCliOptions {
   mcu::EstimateOptions to_estimate_options() const;
 };
 
-// JSON has no NaN/Inf: non-finite values become null.
-nlohmann::ordered_json json_number(double v);
-nlohmann::ordered_json limits_json(const McuLimits& limits);
 nlohmann::ordered_json cost_json(const mcu::Nb201CostTable::Estimate& cost,
                                  const CostCliOptions& options);
-// Adds rank_ntk, rank_regions, rank_flops, rank_latency, score and order to `j`.
-void add_rank_fields(nlohmann::ordered_json& j, const RankedCandidate& rank);
 // Writes `j` (indented) to `path`; throws Error(kIoError) when it cannot.
 void write_json_file(const std::string& path, const nlohmann::ordered_json& j);
 // The cell's row of the benchmark: official index and every numeric column; null when absent.

@@ -4,6 +4,7 @@
 // cuda_devices() is then empty, it never throws or aborts.
 #pragma once
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -33,9 +34,15 @@ struct ComputeContext {
   BackendKind backend = BackendKind::kCpu;
   int threads = 0;  // CPU: OpenMP threads, 0 = OpenMP's default
   int device = 0;   // CUDA: device index
+  // Set by another thread to stop a running computation: it throws Error(kCancelled) at its next
+  // check, before each proxy evaluation and between linear-region batches. Not owned.
+  const std::atomic<bool>* cancel = nullptr;
 
-  static ComputeContext cpu(int threads = 0) { return {BackendKind::kCpu, threads, 0}; }
-  static ComputeContext cuda(int device = 0) { return {BackendKind::kCuda, 0, device}; }
+  static ComputeContext of(BackendKind kind) { return {kind, 0, 0, nullptr}; }
+  static ComputeContext cpu(int threads = 0) { return {BackendKind::kCpu, threads, 0, nullptr}; }
+  static ComputeContext cuda(int device = 0) { return {BackendKind::kCuda, 0, device, nullptr}; }
+  // Throws Error(kCancelled) when `cancel` is set.
+  void check_cancelled() const;
 
   // The concrete context this one stands for: kAuto becomes kCuda (device 0 unless another was
   // given) when a device is present, else kCpu. Throws Error(kUnsupported) for kCuda in a

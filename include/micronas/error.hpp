@@ -16,6 +16,7 @@ enum class Status {
   kNumericalError,   // NaN/Inf where a finite value is required
   kUnsupported,      // a feature this build or backend does not provide
   kInfeasible,       // no solution satisfies the given limits
+  kCancelled,        // the caller asked a running computation to stop
   kInternal,         // a broken invariant: a bug in the library
 };
 

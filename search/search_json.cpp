@@ -1,12 +1,12 @@
-#include "search_json.hpp"
+#include "search/search_json.hpp"
 
 #include <cmath>
 #include <limits>
 
 #include "micronas/error.hpp"
-#include "search_options.hpp"
+#include "micronas/threads.hpp"
 
-namespace micronas::cli {
+namespace micronas {
 namespace {
 
 // Non-finite numbers are written as null (JSON has no NaN) and read back as NaN.
@@ -27,6 +27,61 @@ std::vector<double> numbers_from(const nlohmann::json& j) {
 }
 
 }  // namespace
+
+nlohmann::ordered_json json_number(double v) {
+  return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
+}
+
+nlohmann::ordered_json limits_json(const McuLimits& l) {
+  return {{"max_latency_ms", json_number(l.max_latency_ms)},
+          {"max_sram_kb", json_number(l.max_sram_kb)},
+          {"max_flash_kb", json_number(l.max_flash_kb)}};
+}
+
+void add_rank_fields(nlohmann::ordered_json& j, const RankedCandidate& rank) {
+  j["rank_ntk"] = rank.rank_ntk;
+  j["rank_regions"] = rank.rank_regions;
+  j["rank_flops"] = rank.rank_flops;
+  j["rank_latency"] = rank.rank_latency;
+  j["score"] = rank.score;
+  j["order"] = rank.order;
+}
+
+nlohmann::ordered_json score_json(const ScoreResult& r, const ScoreOptions& o) {
+  nlohmann::ordered_json out;
+  out["arch"] = r.arch.to_string();
+  out["is_cell"] = r.arch.is_cell();
+  out["dataset"] = dataset_name(o.dataset);
+  out["data"] = o.data.to_string();
+  out["seed"] = o.seed;
+  out["batch"] = o.batch;
+  out["repeats"] = o.repeats;
+  out["init"] = init_scheme_name(o.init);
+  out["backend"] = o.context.describe();
+  out["threads"] = num_threads();
+  out["ntk_condition"] = json_number(r.ntk_condition);
+  out["ntk_valid"] = r.ntk_valid;
+  out["linear_regions"] = r.linear_regions;
+  out["flops_m"] = r.size.flops_m();
+  out["params_m"] = r.size.params_m();
+  out["ntk_jacobian_columns"] = r.ntk_params;
+  nlohmann::ordered_json reps = nlohmann::ordered_json::array();
+  for (const RepeatScore& rep : r.repeats) {
+    nlohmann::ordered_json j;
+    j["ntk_condition"] = json_number(rep.ntk.condition);
+    j["ntk_condition_tenas"] = json_number(rep.ntk.tenas_condition);
+    j["ntk_valid"] = rep.ntk.valid;
+    if (!rep.ntk.valid) j["ntk_invalid_reason"] = rep.ntk.invalid_reason;
+    j["lambda_min"] = json_number(rep.ntk.lambda_min);
+    j["lambda_max"] = json_number(rep.ntk.lambda_max);
+    j["linear_regions"] = rep.linear_regions;
+    j["seconds"] = {{"ntk", rep.ntk_seconds}, {"linear_regions", rep.lr_seconds}};
+    reps.push_back(j);
+  }
+  out["per_repeat"] = reps;
+  out["seconds"] = {{"ntk", r.ntk_seconds}, {"linear_regions", r.lr_seconds}};
+  return out;
+}
 
 nlohmann::ordered_json round_to_json(const SearchRound& r) {
   nlohmann::ordered_json out;
@@ -99,4 +154,4 @@ SearchRound round_from_json(const nlohmann::json& j) {
   }
 }
 
-}  // namespace micronas::cli
+}  // namespace micronas

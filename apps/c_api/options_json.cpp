@@ -1,0 +1,135 @@
+#include "options_json.hpp"
+
+#include <cstdint>
+#include <type_traits>
+
+#include "micronas/error.hpp"
+
+namespace micronas::c_api {
+
+OptionsJson::OptionsJson(const char* text) : json_(nlohmann::json::object()) {
+  if (!text || !*text) return;
+  try {
+    json_ = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(Status::kParseError, std::string("options are not valid JSON: ") + e.what());
+  }
+  if (!json_.is_object())
+    throw Error(Status::kParseError, "options must be a JSON object, got " + json_.dump());
+}
+
+template <class T>
+bool OptionsJson::get(const char* key, T* out) {
+  auto it = json_.find(key);
+  if (it == json_.end() || it->is_null()) return false;
+  used_.insert(key);
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    const bool ok = it->is_number_integer() && (std::is_signed_v<T> || it->is_number_unsigned() ||
+                                                it->get<std::int64_t>() >= 0);
+    if (!ok)
+      throw Error(Status::kInvalidArgument, std::string("option '") + key + "' must be " +
+                                                (std::is_signed_v<T> ? "an" : "a non-negative") +
+                                                " integer, got " + it->dump());
+  }
+  try {
+    *out = it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw Error(Status::kInvalidArgument,
+                std::string("option '") + key + "' has the wrong type: " + it->dump());
+  }
+  return true;
+}
+
+Dataset OptionsJson::dataset() {
+  std::string name = "cifar10";
+  get("dataset", &name);
+  return dataset_from_name(name);
+}
+
+std::string OptionsJson::target() {
+  std::string name = "stm32f746";
+  get("target", &name);
+  return name;
+}
+
+ScoreOptions OptionsJson::network() {
+  ScoreOptions o;
+  o.dataset = dataset();
+  std::string text;
+  if (get("init", &text)) o.init = init_scheme_from_name(text);
+  get("seed", &o.seed);
+  return o;
+}
+
+ScoreOptions OptionsJson::score() {
+  ScoreOptions o = network();
+  std::string text;
+  if (get("data", &text)) o.data = DataSpec::parse(text);
+  get("batch", &o.batch);
+  get("repeat", &o.repeats);
+  get("lr_samples", &o.lr_samples);
+  get("lr_batches", &o.lr_batches);
+  get("verify_lr", &o.verify_lr);
+  o.validate();
+  return o;
+}
+
+mcu::EstimateOptions OptionsJson::estimate() {
+  mcu::EstimateOptions o;
+  std::string text;
+  if (get("runtime", &text)) o.runtime = mcu::runtime_from_name(text);
+  if (get("latency_table", &text)) {
+    if (text == "model")
+      o.latency_model = mcu::LatencyModel::kAnalytic;
+    else if (text == "micronas")
+      o.latency_model = mcu::LatencyModel::kMicronasConstantTable;
+    else
+      throw Error(Status::kInvalidArgument,
+                  "option 'latency_table' is '" + text + "' (expected model or micronas)");
+  }
+  if (get("clock_mhz", &o.clock_mhz) && !(o.clock_mhz > 0))
+    throw Error(Status::kInvalidArgument, "option 'clock_mhz' must be > 0");
+  return o;
+}
+
+void OptionsJson::read_limits(McuLimits* limits) {
+  get("max_latency_ms", &limits->max_latency_ms);
+  get("max_sram_kb", &limits->max_sram_kb);
+  get("max_flash_kb", &limits->max_flash_kb);
+  limits->validate();
+}
+
+SearchOptions OptionsJson::search() {
+  SearchOptions o;
+  o.proxies = score();
+  std::string text;
+  if (get("batches", &text)) o.batches = batch_policy_from_name(text);
+  get("precision", &o.precision);
+  get("flops_weight", &o.flops_weight);
+  get("latency_weight", &o.latency_weight);
+  o.target = target();
+  o.mcu = estimate();
+  read_limits(&o.limits);
+  if (get("start", &text)) o.start = Arch::parse(text);
+  return o;
+}
+
+RandomSearchOptions OptionsJson::random_search() {
+  RandomSearchOptions o;
+  o.proxies = score();
+  get("samples", &o.samples);
+  get("flops_weight", &o.flops_weight);
+  get("latency_weight", &o.latency_weight);
+  o.target = target();
+  o.mcu = estimate();
+  read_limits(&o.limits);
+  return o;
+}
+
+void OptionsJson::require_all_used() const {
+  for (auto it = json_.begin(); it != json_.end(); ++it)
+    if (!used_.count(it.key()) && !it->is_null())
+      throw Error(Status::kInvalidArgument, "unknown option '" + it.key() + "' for this call");
+}
+
+}  // namespace micronas::c_api

@@ -1,0 +1,27 @@
+// Results as JSON, shared by the command-line program and the C ABI so that both write the same
+// fields: the pruning search's rounds both ways (--json output and checkpoints, read back to
+// resume an interrupted search), score results, limits and MCU costs. Internal to the library
+// (the JSON library is not part of the public interface).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "micronas/mcu_limits.hpp"
+#include "micronas/pruning_search.hpp"
+#include "micronas/score.hpp"
+
+namespace micronas {
+
+// JSON has no NaN/Inf: non-finite values become null.
+nlohmann::ordered_json json_number(double v);
+nlohmann::ordered_json limits_json(const McuLimits& limits);
+// Adds rank_ntk, rank_regions, rank_flops, rank_latency, score and order to `j`.
+void add_rank_fields(nlohmann::ordered_json& j, const RankedCandidate& rank);
+// `micronas score --json`: the options, the means, FLOPs/params and every repeat.
+nlohmann::ordered_json score_json(const ScoreResult& result, const ScoreOptions& options);
+
+nlohmann::ordered_json round_to_json(const SearchRound& round);
+// Inverse of round_to_json; throws Error(kParseError) naming the missing or malformed field.
+SearchRound round_from_json(const nlohmann::json& j);
+
+}  // namespace micronas
