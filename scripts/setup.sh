@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian/Ubuntu machine lacks (compiler, CMake, GoogleTest, Google Benchmark,
-# nlohmann-json, CLI11) and builds MicroNAS into ./build. Safe to run again: it installs only
-# missing packages and rebuilds incrementally. The CUDA backend is built when nvcc is on PATH.
+# nlohmann-json, CLI11, Python's venv) and builds MicroNAS into ./build, then installs the Python
+# package (`pip install .`) into the virtual environment build/venv. Safe to run again: it
+# installs only missing packages and rebuilds incrementally. The CUDA backend is built when nvcc
+# is on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(g++ cmake make pkg-config libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev)
+packages=(g++ cmake make pkg-config python3 python3-venv libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -22,3 +24,10 @@ build_type=${BUILD_TYPE:-Release}
 cmake -S . -B build -DCMAKE_BUILD_TYPE="$build_type" ${MICRONAS_CMAKE_ARGS:-} >/dev/null
 cmake --build build -j"$(nproc)"
 echo "setup: built ./build/micronas"
+
+# The Python package, built by pip from this checkout with the same CUDA choice as ./build.
+cuda=$(sed -n 's/^MICRONAS_CUDA:STRING=//p' build/CMakeCache.txt)
+[ -x build/venv/bin/python ] || python3 -m venv build/venv
+MICRONAS_CUDA=${cuda:-AUTO} build/venv/bin/python -m pip install --quiet --disable-pip-version-check \
+  ".[test]"
+echo "setup: installed the micronas Python package into build/venv (source build/venv/bin/activate)"

@@ -1,0 +1,300 @@
+"""What a NAS researcher calls: proxies, searches, sweeps and microcontroller costs of NB201
+architectures, on numpy arrays where the caller brings data."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+from pathlib import Path
+from typing import Callable, Dict, Iterable, Mapping, Optional, Union
+
+import numpy as np
+
+from . import _native
+from ._native import lib
+
+ProgressFn = Callable[[int, int], Optional[bool]]
+
+
+def version() -> str:
+    """The library's version."""
+    return lib.micronas_version().decode()
+
+
+def _options(options: Mapping[str, object]) -> bytes:
+    """Keyword options as the C ABI's JSON; None values are left out (the defaults)."""
+    return json.dumps({k: v for k, v in options.items() if v is not None}).encode()
+
+
+def _text_out() -> ctypes.c_char_p:
+    return ctypes.c_char_p()
+
+
+class Context:
+    """Where computations run: ``Context("cpu", threads=2)``, ``Context("cuda", device=0)`` or
+    ``Context("auto")`` (CUDA when a device is present, else CPU)."""
+
+    def __init__(self, backend: str = "cpu", threads: int = 0, device: int = 0):
+        self._handle = ctypes.c_void_p()
+        handle = ctypes.c_void_p()
+        _native.call(lib.micronas_context_create, backend.encode(), threads, device,
+                     ctypes.byref(handle))
+        self._handle = handle
+
+    def close(self) -> None:
+        if self._handle:
+            lib.micronas_context_destroy(self._handle)
+            self._handle = ctypes.c_void_p()
+
+    def __enter__(self) -> "Context":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "_handle", None):
+            self.close()
+
+    def describe(self) -> str:
+        out = _text_out()
+        _native.call(lib.micronas_context_describe, self._handle, ctypes.byref(out))
+        return _native.take_string(out)
+
+    def __repr__(self) -> str:
+        return f"Context({self.describe()!r})"
+
+
+_default_context: Optional[Context] = None
+
+
+def _context(context: Optional[Context]) -> Context:
+    global _default_context
+    if context is not None:
+        return context
+    if _default_context is None:
+        _default_context = Context("cpu")
+    return _default_context
+
+
+def devices() -> dict:
+    """The backends this build has and the CUDA devices this machine shows."""
+    out = _text_out()
+    _native.call(lib.micronas_devices, ctypes.byref(out))
+    return json.loads(_native.take_string(out))
+
+
+def canonical_arch(arch: str) -> str:
+    """The canonical NB201 string of a cell or supernet state; ValueError when malformed."""
+    out = _text_out()
+    _native.call(lib.micronas_arch_canonical, arch.encode(), ctypes.byref(out))
+    return _native.take_string(out)
+
+
+class Benchmark:
+    """An NB201 benchmark table (CSV): index <-> architecture, and each cell's accuracies."""
+
+    def __init__(self, path: Union[str, Path]):
+        self._handle = None
+        handle = ctypes.c_void_p()
+        _native.call(lib.micronas_benchmark_open, str(path).encode(), ctypes.byref(handle))
+        self._handle = handle
+
+    def __del__(self) -> None:
+        if getattr(self, "_handle", None):
+            lib.micronas_benchmark_close(self._handle)
+            self._handle = None
+
+    def index(self, arch: str) -> int:
+        out = ctypes.c_int64()
+        _native.call(lib.micronas_benchmark_index, self._handle, arch.encode(), ctypes.byref(out))
+        return out.value
+
+    def arch(self, index: int) -> str:
+        out = _text_out()
+        _native.call(lib.micronas_benchmark_arch, self._handle, index, ctypes.byref(out))
+        return _native.take_string(out)
+
+    def row(self, arch: Union[str, int]) -> dict:
+        """The cell's official index and every numeric column (accuracies, ...)."""
+        if isinstance(arch, int):
+            arch = self.arch(arch)
+        out = _text_out()
+        _native.call(lib.micronas_benchmark_row, self._handle, arch.encode(), ctypes.byref(out))
+        return json.loads(_native.take_string(out))
+
+
+def _resolve(arch: Union[str, int], benchmark: Optional[Benchmark]) -> str:
+    if isinstance(arch, (int, np.integer)):
+        if benchmark is None:
+            raise ValueError(f"{arch} is an NB201 index: pass benchmark= to look it up")
+        return benchmark.arch(int(arch))
+    return arch
+
+
+def _progress(callback: Optional[ProgressFn]):
+    """A C progress callback; a callback that returns True cancels the call."""
+    if callback is None:
+        return _native.PROGRESS()
+
+    def report(done, total, _user):
+        try:
+            return 1 if callback(int(done), int(total)) else 0
+        except BaseException:  # an exception cannot cross into C: cancel instead
+            return 1
+
+    return _native.PROGRESS(report)
+
+
+def score(arch: Union[str, int], *, dataset: str = "cifar10", data: str = "synthetic",
+          seed: int = 0, batch: int = 72, repeat: int = 3, init: str = "released",
+          lr_samples: Optional[int] = None, lr_batches: Optional[int] = None,
+          verify_lr: bool = False, benchmark: Optional[Benchmark] = None,
+          context: Optional[Context] = None) -> dict:
+    """TE-NAS's proxies of a cell or supernet state, as ``micronas score ARCH --json``: the mean
+    NTK condition number (TE-NAS's value), validity, linear regions, FLOPs/params, and per
+    repeat κ, λ_min, λ_max, regions and timings."""
+    ctx = _context(context)
+    out = _text_out()
+    opts = _options(dict(dataset=dataset, data=data, seed=seed, batch=batch, repeat=repeat,
+                         init=init, lr_samples=lr_samples, lr_batches=lr_batches,
+                         verify_lr=verify_lr))
+    _native.call_cancellable(ctx._handle, lib.micronas_score, ctx._handle,
+                             _resolve(arch, benchmark).encode(), opts, ctypes.byref(out))
+    return json.loads(_native.take_string(out))
+
+
+def _tensors(params: Optional[Mapping[str, np.ndarray]]):
+    """The caller's parameters as C tensors, with the arrays kept alive alongside."""
+    if not params:
+        return None, 0, []
+    keep = []
+    tensors = (_native.Tensor * len(params))()
+    for i, (name, value) in enumerate(params.items()):
+        array = np.ascontiguousarray(np.asarray(value, dtype=np.float32))
+        keep.append(array)
+        tensors[i].name = name.encode()
+        tensors[i].data = array.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+        tensors[i].size = array.size
+    return tensors, len(params), keep
+
+
+def _inputs(inputs: np.ndarray):
+    array = np.ascontiguousarray(np.asarray(inputs, dtype=np.float32))
+    if array.ndim != 4:
+        raise ValueError(f"inputs must be a 4-D array [N, C, H, W], got shape {array.shape}")
+    return array, array.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+
+
+def ntk_condition(arch: str, inputs: np.ndarray,
+                  params: Optional[Mapping[str, np.ndarray]] = None, *,
+                  dataset: str = "cifar10", seed: int = 0, init: str = "released",
+                  context: Optional[Context] = None) -> dict:
+    """The NTK condition number of ``arch``'s TE-NAS NTK network on the caller's inputs
+    (float32 [N, 3, H, W]). ``params`` maps the PyTorch ``state_dict`` keys (what
+    ``micronas score --dump`` writes, see :func:`load_state_dict`) to arrays and must give every
+    parameter; without it the parameters are drawn from ``seed`` and ``init``."""
+    ctx = _context(context)
+    array, pointer = _inputs(inputs)
+    tensors, count, _keep = _tensors(params)
+    out = _text_out()
+    _native.call_cancellable(ctx._handle, lib.micronas_ntk_condition, ctx._handle,
+                             arch.encode(), _options(dict(dataset=dataset, seed=seed, init=init)),
+                             pointer, *array.shape, tensors, count, ctypes.byref(out))
+    return json.loads(_native.take_string(out))
+
+
+def linear_regions(arch: str, inputs: np.ndarray,
+                   params: Optional[Mapping[str, np.ndarray]] = None, *,
+                   dataset: str = "cifar10", seed: int = 0, init: str = "released",
+                   context: Optional[Context] = None) -> int:
+    """The number of distinct activation patterns (linear regions) of ``arch``'s TE-NAS
+    linear-region network over the caller's inputs (float32 [N, 1, 3, 3], one batch)."""
+    ctx = _context(context)
+    array, pointer = _inputs(inputs)
+    tensors, count, _keep = _tensors(params)
+    out = ctypes.c_int64()
+    _native.call_cancellable(ctx._handle, lib.micronas_linear_regions, ctx._handle,
+                             arch.encode(), _options(dict(dataset=dataset, seed=seed, init=init)),
+                             pointer, *array.shape, tensors, count, ctypes.byref(out))
+    return out.value
+
+
+def search(*, progress: Optional[ProgressFn] = None, context: Optional[Context] = None,
+           **options) -> dict:
+    """TE-NAS's pruning search with MicroNAS's hybrid ranks and hard limits, as
+    ``micronas search --json``: the cell found, every round's scores and ranks, and the MCU cost.
+    Options are the CLI's, with '_' for '-': dataset, data, seed, batch, repeat, init,
+    batches, precision, flops_weight, latency_weight, target, runtime, latency_table,
+    max_latency_ms, max_sram_kb, max_flash_kb, start. Raises InfeasibleError when no cell
+    satisfies the limits."""
+    ctx = _context(context)
+    out = _text_out()
+    callback = _progress(progress)
+    _native.call_cancellable(ctx._handle, lib.micronas_search, ctx._handle, _options(options),
+                             callback, None, ctypes.byref(out))
+    return json.loads(_native.take_string(out))
+
+
+def random_search(*, progress: Optional[ProgressFn] = None,
+                  context: Optional[Context] = None, **options) -> dict:
+    """The random-search baseline under the same limits (options as :func:`search`, plus
+    samples)."""
+    ctx = _context(context)
+    out = _text_out()
+    callback = _progress(progress)
+    _native.call_cancellable(ctx._handle, lib.micronas_random_search, ctx._handle,
+                             _options(options), callback, None, ctypes.byref(out))
+    return json.loads(_native.take_string(out))
+
+
+SWEEP_DTYPE = np.dtype([("cell_id", np.int32), ("arch", "U160"), ("ntk_condition", np.float64),
+                        ("ntk_valid", np.bool_), ("linear_regions", np.float64),
+                        ("flops_m", np.float64), ("params_m", np.float64),
+                        ("latency_ms", np.float64), ("peak_sram_kb", np.float64),
+                        ("flash_kb", np.float64), ("ntk_seconds", np.float64),
+                        ("lr_seconds", np.float64)])
+
+
+def sweep(cells: Iterable[str], *, progress: Optional[ProgressFn] = None,
+          context: Optional[Context] = None, as_frame: bool = False, **options):
+    """The rows of ``micronas sweep`` for the given cells, as a numpy structured array (or a
+    pandas DataFrame with ``as_frame=True``). Each cell is scored with a seed derived from
+    ``seed`` and its cell id, as the CLI does. Options: those of :func:`score` plus target."""
+    ctx = _context(context)
+    out = _text_out()
+    callback = _progress(progress)
+    _native.call_cancellable(ctx._handle, lib.micronas_sweep, ctx._handle,
+                             json.dumps(list(cells)).encode(), _options(options), callback, None,
+                             ctypes.byref(out))
+    result = json.loads(_native.take_string(out))
+    rows = [tuple(np.nan if v is None else v for v in row) for row in result["rows"]]
+    table = np.array(rows, dtype=SWEEP_DTYPE)
+    if as_frame:
+        import pandas  # optional: only when asked for
+
+        return pandas.DataFrame(table)
+    return table
+
+
+def mcu_estimate(arch: str, *, dataset: str = "cifar10", target: str = "stm32f746",
+                 runtime: str = "tflm", latency_table: str = "model",
+                 clock_mhz: Optional[float] = None) -> dict:
+    """Latency, peak SRAM and flash of the NB201 network of ``arch`` deployed as int8 TFLite
+    Micro + CMSIS-NN on a microcontroller (``micronas mcu ARCH --json``'s totals)."""
+    out = _text_out()
+    _native.call(lib.micronas_mcu_estimate, arch.encode(),
+                 _options(dict(dataset=dataset, target=target, runtime=runtime,
+                               latency_table=latency_table, clock_mhz=clock_mhz)),
+                 ctypes.byref(out))
+    return json.loads(_native.take_string(out))
+
+
+def load_state_dict(folder: Union[str, Path]) -> Dict[str, np.ndarray]:
+    """Parameters saved one ``<state_dict key>.npy`` per tensor (what ``micronas score --dump``
+    writes into ntk_params/ and lr_params/), keyed by name."""
+    folder = Path(folder)
+    files = sorted(folder.glob("*.npy"))
+    if not files:
+        raise FileNotFoundError(f"{folder}: no .npy parameter files")
+    return {f.name[:-len(".npy")]: np.load(f) for f in files}

@@ -1,0 +1,180 @@
+"""The Python package against the command-line program and its own contract: the same numbers
+as the CLI's JSON for the same options, the caller's own inputs and parameters, errors as
+Python exceptions, the GIL released, and Ctrl-C stopping a call without leaving a thread."""
+
+import _thread
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import micronas
+
+CELL = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|"
+        "nor_conv_3x3~2|")
+# A small supernet state: one round of pruning, so the search is quick.
+SMALL_STATE = ("|nor_conv_3x3/skip_connect~0|+|nor_conv_1x1/avg_pool_3x3~0|nor_conv_3x3~1|+|"
+               "skip_connect~0|nor_conv_3x3/avg_pool_3x3~1|nor_conv_1x1~2|")
+QUICK = dict(batch=8, repeat=2, seed=3)
+
+
+def without_seconds(value):
+    """The JSON with every timing removed (timings differ between runs)."""
+    if isinstance(value, dict):
+        return {k: without_seconds(v) for k, v in value.items() if k != "seconds"}
+    if isinstance(value, list):
+        return [without_seconds(v) for v in value]
+    return value
+
+
+def test_version_and_devices():
+    assert micronas.__version__ == micronas.version()
+    d = micronas.devices()
+    assert d["auto"] in ("cpu", "cuda")
+    assert isinstance(d["cuda_devices"], list)
+
+
+def test_score_equals_the_cli_json(cli):
+    ours = micronas.score(CELL, **QUICK)
+    theirs = json.loads(cli("score", CELL, "--batch", "8", "--repeat", "2", "--seed", "3",
+                            "--json"))
+    assert without_seconds(ours) == without_seconds(theirs)
+    assert ours["ntk_valid"] and ours["ntk_condition"] > 1 and ours["linear_regions"] > 1
+
+
+def test_score_by_benchmark_index(nb201_table):
+    table = micronas.Benchmark(nb201_table)
+    assert table.index(CELL) == 9930
+    assert table.arch(9930) == CELL
+    assert abs(table.row(9930)["cifar10_test"] - 94.363333) < 1e-6
+    assert micronas.score(9930, benchmark=table, **QUICK)["arch"] == CELL
+
+
+def test_search_equals_the_cli_json(cli):
+    ours = micronas.search(start=SMALL_STATE, batch=8, repeat=1, seed=2)
+    theirs = json.loads(cli("search", "--start", SMALL_STATE, "--batch", "8", "--repeat", "1",
+                            "--seed", "2", "--json", "--quiet", "--no-progress"))
+    assert ours["arch"] == theirs["arch"]
+    assert without_seconds(ours["rounds"]) == without_seconds(theirs["rounds"])
+    assert ours["mcu"]["latency_ms"] == theirs["mcu"]["latency_ms"]
+
+
+def test_search_progress_and_infeasible_limits():
+    seen = []
+    micronas.search(start=SMALL_STATE, batch=8, repeat=1,
+                    progress=lambda done, total: seen.append((done, total)))
+    assert seen and seen[-1][0] == seen[-1][1]
+    with pytest.raises(micronas.InfeasibleError, match="latency"):
+        micronas.search(max_latency_ms=0.001)
+    with pytest.raises(micronas.CancelledError):
+        micronas.search(start=SMALL_STATE, batch=8, repeat=1, progress=lambda d, t: True)
+
+
+def test_random_search_and_mcu_equal_the_cli(cli):
+    ours = micronas.random_search(samples=3, batch=8, repeat=1, max_latency_ms=600)
+    theirs = json.loads(cli("random-search", "--samples", "3", "--batch", "8", "--repeat", "1",
+                            "--max-latency-ms", "600", "--json", "--no-progress"))
+    assert ours["arch"] == theirs["arch"]
+    assert [c["ntk_condition"] for c in ours["cells"]] == \
+        [c["ntk_condition"] for c in theirs["cells"]]
+    assert all(c["mcu"]["latency_ms"] <= 600 for c in ours["cells"])
+    est = micronas.mcu_estimate(CELL, target="stm32f746")
+    cli_est = json.loads(cli("mcu", CELL, "--target", "stm32f746", "--json"))
+    for key in ("latency_ms", "peak_sram_kb", "flash_kb", "cycles", "macs"):
+        assert est[key] == cli_est[key], key
+
+
+def test_sweep_rows_equal_the_cli_csv(cli, tmp_path):
+    cells = [CELL, SMALL_STATE.replace("/skip_connect", "").replace("/avg_pool_3x3", "")]
+    table = micronas.sweep(cells, batch=8, repeat=1, seed=5)
+    assert table.dtype == micronas.SWEEP_DTYPE and len(table) == 2
+    archs = tmp_path / "cells.txt"
+    archs.write_text("\n".join(cells) + "\n")
+    out = tmp_path / "rows.csv"
+    cli("sweep", "--archs", str(archs), "--batch", "8", "--repeat", "1", "--seed", "5",
+        "--out", str(out), "--no-progress")
+    lines = out.read_text().splitlines()
+    header = lines[0].split(",")
+    for line, row in zip(lines[1:], table):
+        fields = dict(zip(header, line.split(",")))
+        assert fields["arch"] == row["arch"]
+        assert float(fields["ntk_condition"]) == row["ntk_condition"]
+        assert float(fields["linear_regions"]) == row["linear_regions"]
+        assert float(fields["latency_ms"]) == row["latency_ms"]
+
+
+def test_dumped_parameters_give_the_same_kappa(cli, tmp_path):
+    cli("score", CELL, "--batch", "8", "--repeat", "1", "--seed", "4", "--dump", str(tmp_path))
+    params = micronas.load_state_dict(tmp_path / "ntk_params")
+    inputs = np.load(tmp_path / "ntk_inputs.npy")
+    want = json.loads((tmp_path / "result.json").read_text())["per_repeat"][0]
+    got = micronas.ntk_condition(CELL, inputs, params)
+    assert got["ntk_condition"] == want["ntk_condition"]
+    assert got["lambda_min"] == want["lambda_min"]
+    np.testing.assert_array_equal(got["eigenvalues"], np.load(tmp_path / "eigenvalues.npy"))
+    lr_params = micronas.load_state_dict(tmp_path / "lr_params")
+    lr_inputs = np.load(tmp_path / "lr_inputs.npy")[:1000]  # the first batch
+    regions = micronas.linear_regions(CELL, lr_inputs, lr_params)
+    assert 1 < regions <= 1000
+
+
+def test_own_inputs_without_parameters_are_deterministic():
+    x = np.random.default_rng(0).standard_normal((10, 3, 32, 32)).astype(np.float32)
+    a = micronas.ntk_condition(CELL, x, seed=7)
+    b = micronas.ntk_condition(CELL, x, seed=7)
+    assert a == b and a["ntk_valid"] and len(a["eigenvalues"]) == 10
+
+
+def test_bad_inputs_raise_the_right_exceptions(tmp_path):
+    with pytest.raises(ValueError, match="bogus"):
+        micronas.score("|bogus~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+    with pytest.raises(ValueError, match="batchh"):
+        micronas.search(batchh=8)
+    with pytest.raises(ValueError, match="batch"):
+        micronas.score(CELL, batch=1)
+    with pytest.raises(OSError, match="nonexistent"):
+        micronas.Benchmark(tmp_path / "nonexistent.csv")
+    with pytest.raises(OSError):
+        micronas.score(CELL, data=f"cifar10:{tmp_path}/missing.bin", batch=8, repeat=1)
+    x = np.zeros((4, 3, 32, 32), np.float32)
+    x[2, 1, 5, 5] = np.nan
+    with pytest.raises(micronas.NumericalError, match="sample 2"):
+        micronas.ntk_condition(CELL, x)
+    with pytest.raises(ValueError, match=r"\[N >= 2, 3, 32, 32\]"):
+        micronas.ntk_condition(CELL, np.zeros((4, 3, 16, 16), np.float32))
+    with pytest.raises(ValueError, match="no parameter 'cells.0.bogus'"):
+        micronas.ntk_condition(CELL, np.ones((4, 3, 32, 32), np.float32),
+                               {"cells.0.bogus": np.zeros(3, np.float32)})
+    with pytest.raises(ValueError):
+        micronas.Context("gpu")
+    if not micronas.devices()["cuda_devices"]:
+        with pytest.raises(micronas.UnsupportedError):
+            micronas.Context("cuda")
+
+
+def test_the_gil_is_released_while_computing():
+    ticks = 0
+    worker = threading.Thread(target=micronas.score, args=(CELL,),
+                              kwargs=dict(batch=16, repeat=2))
+    worker.start()
+    while worker.is_alive():
+        ticks += 1
+        time.sleep(0.001)
+    worker.join()
+    assert ticks > 50  # the main thread kept running throughout
+
+
+def test_ctrl_c_stops_a_long_call_and_leaves_no_thread():
+    before = set(threading.enumerate())
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        micronas.search(batch=72, repeat=3)  # minutes if not interrupted
+    assert time.monotonic() - start < 2.5
+    timer.join()
+    assert [t for t in threading.enumerate() if t.is_alive() and t not in before] == []
+    # The context is usable again afterwards.
+    assert micronas.score(CELL, batch=8, repeat=1)["ntk_valid"]
