@@ -49,7 +49,8 @@ def main():
 
     # Medians: other processes on a shared machine inflate single calls.
     def median(values):
-        return sorted(values)[len(values) // 2]
+        values = sorted(values)
+        return values[len(values) // 2]
 
     evaluation = median(evals)
     report = {
