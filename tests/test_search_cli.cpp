@@ -118,5 +118,15 @@ TEST(RandomSearchCli, ReturnsAScoredCellWithinTheLimit) {
   EXPECT_TRUE(found);
 }
 
+TEST(SearchCli, ProgressGoesToALogAsPlainLinesWhenStderrIsNotATerminal) {
+  auto r = run_cli(
+      "search --batch 4 --repeat 1 --quiet --start "
+      "'|nor_conv_3x3/skip_connect~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|skip_connect~0|"
+      "avg_pool_3x3~1|nor_conv_1x1~2|'");
+  ASSERT_EQ(exit_code(r), 0) << r.output;
+  EXPECT_NE(r.output.find("search: 2/2  "), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find('\r'), std::string::npos) << "a redrawn bar in a log";
+}
+
 }  // namespace
 }  // namespace micronas

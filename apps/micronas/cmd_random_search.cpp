@@ -75,8 +75,7 @@ void run_random_search(const RandomSearchCliOptions& cli) {
   o.target = cli.cost.target;
   o.mcu = cli.cost.to_estimate_options();
   o.limits = cli.cost.limits;
-  ProgressBar bar("random search", cli.samples,
-                  !cli.no_progress && ProgressBar::stderr_is_terminal());
+  ProgressBar bar("random search", cli.samples, !cli.no_progress);
   o.progress = [&bar](int done, int) { bar.update(done); };
   RandomSearchResult r = random_search(o);
   bar.finish();
@@ -111,7 +110,8 @@ void add_random_search_command(CLI::App& app) {
   cmd->add_option("--benchmark", opt->benchmark, "NB201 table: report accuracies");
   cmd->add_option("--out", opt->out, "Also write the JSON result to this file");
   cmd->add_flag("--json", opt->json, "Machine-readable JSON output");
-  cmd->add_flag("--no-progress", opt->no_progress, "No progress bar");
+  cmd->add_flag("--no-progress", opt->no_progress,
+                "No progress on stderr (a bar on a terminal, else a line every 10 s)");
   cmd->callback([opt]() { run_random_search(*opt); });
 }
 

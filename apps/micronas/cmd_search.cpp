@@ -167,8 +167,7 @@ void run_search(const SearchCliOptions& cli) {
       for (const SearchRound& round : rounds)
         std::cerr << round_log(round) << " (from the checkpoint)" << std::endl;
   }
-  ProgressBar bar("search", count_search_candidates(o.start),
-                  !cli.no_progress && ProgressBar::stderr_is_terminal());
+  ProgressBar bar("search", count_search_candidates(o.start), !cli.no_progress);
   o.progress = [&bar](int done, int, int) { bar.update(done); };
   o.on_round = [&](const SearchRound& round) {
     rounds.push_back(round);
@@ -213,7 +212,8 @@ void add_search_command(CLI::App& app) {
                   "after the last one (same result as an uninterrupted run)");
   cmd->add_flag("--json", opt->json,
                 "Machine-readable JSON: every round's scores and ranks, MCU cost, accuracies");
-  cmd->add_flag("--no-progress", opt->no_progress, "No progress bar");
+  cmd->add_flag("--no-progress", opt->no_progress,
+                "No progress on stderr (a bar on a terminal, else a line every 10 s)");
   cmd->add_flag("--quiet", opt->quiet, "No per-round log on stderr");
   cmd->footer(
       "Limits: the search never removes an op if no cell left in the state would satisfy them, "

@@ -245,8 +245,7 @@ void run_sweep(const SweepCliOptions& cli) {
   if (!file) fail("--out: cannot open '" + cli.out + "' for appending");
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(file, &std::fclose);
   const auto start = std::chrono::steady_clock::now();
-  ProgressBar bar("sweep", static_cast<std::int64_t>(todo.size()),
-                  !cli.no_progress && ProgressBar::stderr_is_terminal());
+  ProgressBar bar("sweep", static_cast<std::int64_t>(todo.size()), !cli.no_progress);
   SweepScorer scorer(score, costs);
   for (std::size_t i = 0; i < todo.size(); ++i) {
     SweepRow row = scorer.score(todo[i]);
@@ -303,7 +302,8 @@ void add_sweep_command(CLI::App& app) {
   cmd->add_option("--benchmark", opt->benchmark,
                   "NB201 table: fills the index column and accepts indices in --archs FILE");
   opt->backend.add_to(cmd);
-  cmd->add_flag("--no-progress", opt->no_progress, "No progress bar on stderr");
+  cmd->add_flag("--no-progress", opt->no_progress,
+                "No progress on stderr (a bar on a terminal, else a line every 10 s)");
   cmd->callback([opt]() { run_sweep(*opt); });
 }
 

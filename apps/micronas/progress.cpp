@@ -9,14 +9,22 @@
 
 namespace micronas::cli {
 
+namespace {
+// Between two log lines when stderr is not a terminal.
+constexpr std::chrono::seconds kLogInterval(10);
+}  // namespace
+
 ProgressBar::ProgressBar(std::string label, std::int64_t total, bool enabled)
-    : label_(std::move(label)), total_(total), enabled_(enabled && total > 0) {
+    : ProgressBar(std::move(label), total, enabled, stderr_is_terminal()) {}
+
+ProgressBar::ProgressBar(std::string label, std::int64_t total, bool enabled, bool terminal)
+    : label_(std::move(label)), total_(total), enabled_(enabled && total > 0), terminal_(terminal) {
   start_ = last_draw_ = Clock::now();
-  if (enabled_) draw(false);
+  if (enabled_ && terminal_) draw(false);
 }
 
 ProgressBar::~ProgressBar() {
-  if (enabled_ && !finished_) {
+  if (enabled_ && terminal_ && !finished_) {
     // Leave the partial bar visible and move on, so a following error message starts a line.
     std::fputc('\n', stderr);
     std::fflush(stderr);
@@ -29,6 +37,14 @@ void ProgressBar::update(std::int64_t done) {
   done_ = done;
   if (!enabled_ || finished_) return;
   const Clock::time_point now = Clock::now();
+  if (!terminal_) {
+    if (done < total_ && now - last_draw_ >= kLogInterval) {
+      last_draw_ = now;
+      std::fprintf(stderr, "%s\n", status_text(false).c_str());
+      std::fflush(stderr);
+    }
+    return;
+  }
   // Redrawing costs a write to the terminal; a few times per second is enough to read.
   if (done < total_ && now - last_draw_ < std::chrono::milliseconds(200)) return;
   last_draw_ = now;
@@ -36,7 +52,7 @@ void ProgressBar::update(std::int64_t done) {
 }
 
 void ProgressBar::clear() {
-  if (!enabled_ || finished_ || last_width_ == 0) return;
+  if (!enabled_ || !terminal_ || finished_ || last_width_ == 0) return;
   std::fprintf(stderr, "\r%s\r", std::string(last_width_, ' ').c_str());
   std::fflush(stderr);
   last_width_ = 0;
@@ -44,10 +60,25 @@ void ProgressBar::clear() {
 
 void ProgressBar::finish() {
   if (!enabled_ || finished_) return;
+  finished_ = true;
+  if (!terminal_) {
+    std::fprintf(stderr, "%s\n", status_text(true).c_str());
+    std::fflush(stderr);
+    return;
+  }
   draw(true);
   std::fputc('\n', stderr);
   std::fflush(stderr);
-  finished_ = true;
+}
+
+std::string ProgressBar::status_text(bool final_draw) const {
+  std::string line = label_ + ": " + std::to_string(done_) + "/" + std::to_string(total_);
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+  line += "  " + format_duration(elapsed) + " elapsed";
+  if (!final_draw && done_ > 0 && elapsed > 0)
+    line += ", ETA " + format_duration(static_cast<double>(total_ - done_) * elapsed /
+                                       static_cast<double>(done_));
+  return line;
 }
 
 void ProgressBar::draw(bool final_draw) {

@@ -1,5 +1,7 @@
-// A one-line progress bar on stderr for long-running verbs (sweep, search): done/total, rate and
-// estimated time left, redrawn in place at most a few times per second.
+// Progress of long-running verbs (search, random-search, sweep) on stderr: done/total, rate and
+// estimated time left. On a terminal, a one-line bar redrawn in place a few times per second;
+// otherwise (a log file, a batch scheduler's output) a plain line at most every 10 seconds and
+// one at the end, so that a log shows the run is alive without being littered.
 #pragma once
 
 #include <chrono>
@@ -10,9 +12,10 @@ namespace micronas::cli {
 
 class ProgressBar {
  public:
-  // A disabled bar prints nothing; enable it only for a terminal (see stderr_is_terminal), as
-  // carriage-return redraws would litter a log file.
+  // A disabled bar prints nothing. `terminal` chooses the redrawn bar over log lines
+  // (default: whether stderr is a terminal).
   ProgressBar(std::string label, std::int64_t total, bool enabled);
+  ProgressBar(std::string label, std::int64_t total, bool enabled, bool terminal);
   ~ProgressBar();  // finishes the line if finish() was not called (e.g. on an error)
   ProgressBar(const ProgressBar&) = delete;
   ProgressBar& operator=(const ProgressBar&) = delete;
@@ -31,10 +34,11 @@ class ProgressBar {
  private:
   using Clock = std::chrono::steady_clock;
   void draw(bool final_draw);
+  std::string status_text(bool final_draw) const;
 
   std::string label_;
   std::int64_t total_;
-  bool enabled_;
+  bool enabled_, terminal_;
   bool finished_ = false;
   std::int64_t done_ = 0;
   Clock::time_point start_, last_draw_;
