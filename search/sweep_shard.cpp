@@ -160,3 +160,65 @@ std::vector<Arch> shard_cells(const std::vector<Arch>& cells, const Shard& shard
 }
 
 }  // namespace micronas
+
+namespace micronas {
+
+std::vector<SweepRow> merge_sweep_shards(const std::vector<Arch>& cells, int count,
+                                         const std::vector<SweepShardFile>& shards) {
+  const std::vector<int> shard_of = shard_assignment(cells, count, sweep_cell_cost);
+  std::vector<int> position(kNumCells, -1);
+  for (std::size_t i = 0; i < cells.size(); ++i) position[cells[i].cell_id()] = static_cast<int>(i);
+
+  std::vector<const SweepShardFile*> by_index(count, nullptr);
+  for (const SweepShardFile& f : shards) {
+    if (f.shard.count != count)
+      throw Error(Status::kInvalidArgument, f.path + " is shard " + f.shard.to_string() +
+                                                ", not one of " + std::to_string(count));
+    if (by_index[f.shard.index])
+      throw Error(Status::kInvalidArgument, "shard " + f.shard.to_string() + " is given twice: " +
+                                                by_index[f.shard.index]->path + " and " + f.path);
+    by_index[f.shard.index] = &f;
+  }
+  std::string absent;
+  for (int s = 0; s < count; ++s)
+    if (!by_index[s]) absent += (absent.empty() ? "" : ", ") + std::to_string(s);
+  if (!absent.empty())
+    throw Error(Status::kInvalidArgument, "shards " + absent + " of " + std::to_string(count) +
+                                              " are missing: give every shard's results file");
+
+  std::vector<const SweepRow*> row_at(cells.size(), nullptr);
+  for (const SweepShardFile& f : shards) {
+    for (const SweepRow& row : f.rows) {
+      const int pos = position[row.cell_id];
+      if (pos < 0)
+        throw Error(Status::kInvalidArgument, f.path + ": cell " + std::to_string(row.cell_id) +
+                                                  " (" + row.arch.to_string() +
+                                                  ") is not in the sweep's cell list");
+      if (shard_of[pos] != f.shard.index)
+        throw Error(Status::kInvalidArgument,
+                    f.path + ": cell " + std::to_string(row.cell_id) + " belongs to shard " +
+                        std::to_string(shard_of[pos]) + ", not " + f.shard.to_string());
+      row_at[pos] = &row;  // a file holds a cell once (read_sweep_csv refuses repeats)
+    }
+  }
+  std::string missing;
+  int missing_count = 0;
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    if (row_at[i]) continue;
+    if (++missing_count <= 10)
+      missing += (missing.empty() ? "" : ", ") + std::string("cell ") +
+                 std::to_string(cells[i].cell_id()) + " (shard " + std::to_string(shard_of[i]) +
+                 ")";
+  }
+  if (missing_count > 0)
+    throw Error(Status::kInvalidArgument,
+                std::to_string(missing_count) + " of " + std::to_string(cells.size()) +
+                    " cells have no row: " + missing + (missing_count > 10 ? ", ..." : "") +
+                    "; finish those shards (sweep --resume) and merge again");
+  std::vector<SweepRow> merged;
+  merged.reserve(cells.size());
+  for (const SweepRow* row : row_at) merged.push_back(*row);
+  return merged;
+}
+
+}  // namespace micronas

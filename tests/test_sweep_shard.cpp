@@ -117,5 +117,66 @@ TEST(Shard, PartitionCoversEveryCellOnceAndBalancesTheCost) {
   EXPECT_EQ(shard_assignment(cells, count, cost), shard_assignment(cells, count, cost));
 }
 
+std::vector<SweepShardFile> shard_files(const std::vector<Arch>& cells, int count) {
+  std::vector<SweepShardFile> files;
+  for (int s = 0; s < count; ++s) {
+    SweepShardFile f{"r.shard-" + std::to_string(s) + ".csv", Shard{s, count, "test", -1}, {}};
+    for (const Arch& a : shard_cells(cells, f.shard, sweep_cell_cost)) {
+      SweepRow row;
+      row.cell_id = a.cell_id();
+      row.arch = a;
+      row.ntk_condition = a.cell_id() * 0.5;
+      f.rows.push_back(row);
+    }
+    files.push_back(f);
+  }
+  return files;
+}
+
+TEST(ShardMerge, GivesTheOneProcessRowsInListOrder) {
+  std::vector<Arch> cells;
+  for (int id : {900, 17, 15624, 3, 4242, 77, 1000, 8}) cells.push_back(Arch::from_cell_id(id));
+  std::vector<SweepShardFile> files = shard_files(cells, 3);
+  std::swap(files[0], files[2]);  // any order of the files
+  const std::vector<SweepRow> merged = merge_sweep_shards(cells, 3, files);
+  ASSERT_EQ(merged.size(), cells.size());
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    EXPECT_EQ(merged[i].cell_id, cells[i].cell_id());
+    EXPECT_EQ(merged[i].ntk_condition, cells[i].cell_id() * 0.5);
+  }
+}
+
+TEST(ShardMerge, RefusesMissingShardsCellsAndForeignRows) {
+  std::vector<Arch> cells;
+  for (int id = 100; id < 130; ++id) cells.push_back(Arch::from_cell_id(id));
+  auto expect_error = [&](const std::vector<SweepShardFile>& files, const std::string& what) {
+    try {
+      merge_sweep_shards(cells, 3, files);
+      FAIL() << "merged; expected an error about " << what;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+    }
+  };
+  std::vector<SweepShardFile> files = shard_files(cells, 3);
+  expect_error({files[0], files[2]}, "shards 1 of 3 are missing");
+  expect_error({files[0], files[1], files[1]}, "given twice");
+  auto cut = files;
+  const int lost = cut[2].rows.back().cell_id;
+  cut[2].rows.pop_back();
+  expect_error(cut, "1 of 30 cells have no row: cell " + std::to_string(lost) + " (shard 2)");
+  auto foreign = files;
+  foreign[0].rows.push_back(files[1].rows.front());
+  expect_error(foreign, "belongs to shard 1");
+  auto stranger = files;
+  SweepRow row;
+  row.cell_id = 5;
+  row.arch = Arch::from_cell_id(5);
+  stranger[0].rows.push_back(row);
+  expect_error(stranger, "not in the sweep's cell list");
+  auto other_count = files;
+  other_count[1].shard.count = 4;
+  expect_error(other_count, "not one of 3");
+}
+
 }  // namespace
 }  // namespace micronas

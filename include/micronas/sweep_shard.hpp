@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "micronas/arch.hpp"
-#include "micronas/graph.hpp"
+#include "micronas/sweep.hpp"
 
 namespace micronas {
 
@@ -49,5 +49,20 @@ std::vector<Arch> shard_cells(const std::vector<Arch>& cells, const Shard& shard
 // For every cell of `cells`, the shard it belongs to.
 std::vector<int> shard_assignment(const std::vector<Arch>& cells, int count,
                                   const std::function<double(const Arch&)>& cost);
+
+// One shard's results file, read back for merging.
+struct SweepShardFile {
+  std::string path;
+  Shard shard;
+  std::vector<SweepRow> rows;
+};
+
+// Merges the shards of one sweep of `cells` (the whole list, in its order) over `count` shards
+// into the rows a one-process sweep writes, in the list's order. Throws Error(kInvalidArgument)
+// when a shard is given twice or is absent, a shard's count differs, a row belongs to another
+// shard or to no cell of the list, and lists the missing cells (the first ones, with the shard
+// each belongs to) when some have no row.
+std::vector<SweepRow> merge_sweep_shards(const std::vector<Arch>& cells, int count,
+                                         const std::vector<SweepShardFile>& shards);
 
 }  // namespace micronas
