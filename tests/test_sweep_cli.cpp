@@ -425,5 +425,28 @@ TEST(EvaluateCli, BadInputIsOneClearError) {
                         "no final newline");
 }
 
+TEST(SweepCli, ExportsNaslibJsonAndNeverOverwrites) {
+  MICRONAS_REQUIRE_DATA("nb201/nb201.csv");
+  const std::string dir = temp_dir("sweep_naslib"), out = dir + "/r.csv", zc = dir + "/zc.json";
+  ASSERT_EQ(run_cli(kTiny + " --out " + out).status, 0);
+  const std::string table = test::data_path("nb201/nb201.csv");
+  auto r = run_cli("export-naslib --results " + out + " --benchmark " + table + " --out " + zc);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(read_file(zc));
+  ASSERT_EQ(j.at("cifar10").size(), 3u);
+  for (const auto& [key, entry] : j.at("cifar10").items()) {
+    EXPECT_EQ(key.front(), '(');
+    EXPECT_TRUE(entry.contains("val_accuracy")) << key;
+    EXPECT_LT(entry.at("tenas_ntk").at("score").get<double>(), 0.0) << key;
+  }
+  const std::string before = read_file(zc);
+  expect_one_line_error(
+      run_cli("export-naslib --results " + out + " --benchmark " + table + " --out " + zc),
+      "never overwritten");
+  EXPECT_EQ(read_file(zc), before);
+  expect_one_line_error(
+      run_cli("export-naslib --results " + dir + "/none.csv --out " + dir + "/x.json"), "none.csv");
+}
+
 }  // namespace
 }  // namespace micronas

@@ -1,0 +1,78 @@
+// `micronas export-naslib`: a sweep's rows as NAS-Bench-Suite-Zero JSON, the file NASLib's
+// get_zc_benchmark_api() loads, so NASLib users read our proxies as they read theirs.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "cli_util.hpp"
+#include "commands.hpp"
+#include "micronas/error.hpp"
+#include "micronas/naslib_export.hpp"
+#include "micronas/sweep.hpp"
+
+namespace micronas::cli {
+namespace {
+
+struct ExportCliOptions {
+  std::string results, benchmark, out, dataset = "cifar10", accuracy;
+};
+
+// Creates `path` only if it does not exist yet, and writes `text` whole.
+void write_new_file(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd < 0)
+    throw Error(Status::kIoError,
+                "--out: cannot create '" + path + "': " +
+                    (errno == EEXIST ? "it exists (never overwritten)" : std::strerror(errno)));
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n <= 0) {
+      const std::string why = std::strerror(errno);
+      ::close(fd);
+      ::unlink(path.c_str());
+      throw Error(Status::kIoError, "--out: cannot write '" + path + "': " + why);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::close(fd) != 0) {
+    const std::string why = std::strerror(errno);
+    ::unlink(path.c_str());
+    throw Error(Status::kIoError, "--out: cannot write '" + path + "': " + why);
+  }
+}
+
+void run_export(const ExportCliOptions& cli) {
+  const Dataset dataset = dataset_from_name(cli.dataset);
+  const std::vector<SweepRow> rows = read_sweep_csv(cli.results);
+  auto table = load_table(cli.benchmark);
+  const std::string accuracy =
+      cli.accuracy.empty() ? BenchmarkTable::accuracy_column(dataset) : cli.accuracy;
+  write_new_file(cli.out, naslib_zero_cost_json(rows, dataset, table.get(), accuracy));
+}
+
+}  // namespace
+
+void add_export_naslib_command(CLI::App& app) {
+  auto opt = std::make_shared<ExportCliOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "export-naslib",
+      "Write a sweep as NAS-Bench-Suite-Zero JSON (NASLib's zc_nasbench201.json shape), keyed "
+      "by NASLib's op-index tuples");
+  cmd->add_option("--results", opt->results, "Sweep results CSV (micronas sweep --out)")
+      ->required();
+  cmd->add_option("--out", opt->out, "JSON file to create (never overwritten)")->required();
+  cmd->add_option("--benchmark", opt->benchmark,
+                  "NB201 table: adds each cell's index (id) and accuracy (val_accuracy)");
+  cmd->add_option("--dataset", opt->dataset, "cifar10 | cifar100 | imagenet16")
+      ->capture_default_str();
+  cmd->add_option("--accuracy", opt->accuracy,
+                  "Table column for val_accuracy (default: the dataset's test accuracy, what "
+                  "nb201.csv holds)");
+  cmd->callback([opt] { run_export(*opt); });
+}
+
+}  // namespace micronas::cli
