@@ -3,8 +3,10 @@
 
 #include "commands.hpp"
 #include "micronas/error.hpp"
+#include "openmp_wait_policy.hpp"
 
 int main(int argc, char** argv) {
+  micronas::cli::use_passive_openmp_waiting(argv);
   CLI::App app{
       "micronas: training-free, hardware-aware neural architecture search for "
       "microcontrollers (NAS-Bench-201 space)"};

@@ -79,6 +79,10 @@ def _library_path() -> str:
 
 
 def _load() -> ctypes.CDLL:
+    # OpenMP threads that spin while idle take shared cores from the threads doing the work;
+    # GNU OpenMP reads the policy when it is first loaded, which is here unless another module
+    # loaded it before (the user's own OMP_WAIT_POLICY always wins).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     # CDLL (not PyDLL): ctypes releases the GIL for the duration of every call.
     lib = ctypes.CDLL(_library_path())
     c_char_pp = ctypes.POINTER(ctypes.c_char_p)
