@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "micronas/score.hpp"
 #include "micronas/threads.hpp"
+#include "runtime/file_io.hpp"
 
 namespace micronas::cli {
 namespace {
@@ -77,8 +78,8 @@ void run_score(const ScoreCliOptions& cli) {
   ScoreResult r = score_architecture(resolve_arch(cli.arch, table.get()), o);
   nlohmann::ordered_json out = to_json(r, o, num_threads());
   if (!cli.dump.empty()) {
-    std::ofstream f(std::filesystem::path(cli.dump) / "result.json");
-    f << out.dump(2) << "\n";
+    write_output_file((std::filesystem::path(cli.dump) / "result.json").string(),
+                      out.dump(2) + "\n");
   }
   if (cli.json) {
     std::cout << out.dump(2) << "\n";
@@ -110,7 +111,9 @@ void add_score_command(CLI::App& app) {
                   "NB201 string, supernet state, 'supernet', or an index "
                   "with --benchmark")
       ->required();
-  cmd->add_option("--seed", opt->seed, "Seed for weights and inputs")->capture_default_str();
+  cmd->add_option("--seed", opt->seed, "Seed for weights and inputs")
+      ->capture_default_str()
+      ->check(seed_value());
   cmd->add_option("--batch", opt->batch, "NTK batch size (TE-NAS 72, MicroNAS 128)")
       ->capture_default_str();
   cmd->add_option("--repeat", opt->repeats, "Repeats (fresh data each)")->capture_default_str();
@@ -122,7 +125,8 @@ void add_score_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--dataset", opt->dataset, "cifar10 | cifar100 | imagenet16")
       ->capture_default_str();
-  cmd->add_option("--threads", opt->threads, "CPU threads (default: OpenMP's)");
+  cmd->add_option("--threads", opt->threads, "CPU threads (default: OpenMP's)")
+      ->check(integer_in(1, kMaxThreads));
   cmd->add_option("--benchmark", opt->benchmark, "NB201 table, to accept an index as ARCH");
   cmd->add_option("--dump", opt->dump,
                   "Write inputs, parameters, jacobian.npy, ntk.npy, eigenvalues.npy, "

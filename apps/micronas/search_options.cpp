@@ -1,15 +1,18 @@
 #include "search_options.hpp"
 
 #include <cmath>
-#include <fstream>
 
+#include "cli_util.hpp"
 #include "micronas/error.hpp"
 #include "micronas/threads.hpp"
+#include "runtime/file_io.hpp"
 
 namespace micronas::cli {
 
 void ProxyCliOptions::add_to(CLI::App* cmd) {
-  cmd->add_option("--seed", seed, "Seed for weights and inputs")->capture_default_str();
+  cmd->add_option("--seed", seed, "Seed for weights and inputs")
+      ->capture_default_str()
+      ->check(seed_value());
   cmd->add_option("--batch", batch, "NTK batch size (TE-NAS 72, MicroNAS 128)")
       ->capture_default_str();
   cmd->add_option("--repeat", repeats, "Repeats (fresh data each)")->capture_default_str();
@@ -19,7 +22,8 @@ void ProxyCliOptions::add_to(CLI::App* cmd) {
                   "released (PyTorch defaults, as TE-NAS ran) | kaiming (as the paper intends)")
       ->capture_default_str();
   cmd->add_option("--dataset", dataset, "cifar10 | cifar100 | imagenet16")->capture_default_str();
-  cmd->add_option("--threads", threads, "CPU threads (default: OpenMP's)");
+  cmd->add_option("--threads", threads, "CPU threads (default: OpenMP's)")
+      ->check(integer_in(1, kMaxThreads));
 }
 
 ScoreOptions ProxyCliOptions::to_score_options() const {
@@ -99,9 +103,7 @@ void add_rank_fields(nlohmann::ordered_json& j, const RankedCandidate& rank) {
 }
 
 void write_json_file(const std::string& path, const nlohmann::ordered_json& j) {
-  std::ofstream f(path);
-  f << j.dump(2) << "\n";
-  if (!f.flush()) throw Error(Status::kIoError, "cannot write " + path);
+  write_output_file(path, j.dump(2) + "\n");
 }
 
 nlohmann::ordered_json benchmark_json(const BenchmarkTable* table, const Arch& cell) {
