@@ -51,7 +51,8 @@ int same_pad(int size, int out, int k, int s) {
 }  // namespace
 
 std::vector<MeasuredOp> read_measured_ops(const std::string& csv_path) {
-  CsvTable t = read_csv(csv_path);
+  // measured_ops_cmsis_tflm.csv holds a few thousand rows in under 1 MB.
+  CsvTable t = read_csv(csv_path, {64u << 20, 1'000'000, "a measured-operator table"});
   const int c_op = t.require_column("op");
   const int c_in = t.require_column("input_shape");
   const int c_out = t.require_column("output_shape");
@@ -179,6 +180,21 @@ TargetProfile calibrate(const TargetProfile& base, const std::vector<MeasuredOp>
     p.tflm_op_overhead_cycles =
         overheads.size() % 2 ? overheads[m] : 0.5 * (overheads[m - 1] + overheads[m]);
   }
+  // A fit that cannot describe a real target is refused rather than written: a negative
+  // overhead makes latencies negative, and a negative latency satisfies any limit.
+  for (int f = 0; f < kNumCostFamilies; ++f)
+    if (!std::isfinite(p.cpi[f]) || p.cpi[f] <= 0)
+      throw Error(Status::kNumericalError, std::string("calibration fitted cpi.") +
+                                               cost_family_name(static_cast<CostFamily>(f)) +
+                                               " = " + std::to_string(p.cpi[f]) +
+                                               ", which is not a positive finite number");
+  if (!std::isfinite(p.tflm_op_overhead_cycles) || p.tflm_op_overhead_cycles < 0)
+    throw Error(Status::kNumericalError,
+                "calibration fitted a per-op overhead of " +
+                    std::to_string(p.tflm_op_overhead_cycles) +
+                    " cycles (the median of invoke_cycles - kernel_cycles); an overhead must be "
+                    ">= 0, so the rows' invoke_cycles are mostly below their kernel_cycles: "
+                    "check the measurements");
   return p;
 }
 

@@ -116,6 +116,8 @@ Nb201CostTable::Nb201CostTable(const TargetProfile& target, const NetworkConfig&
   cells_per_stage_ = config.cells_per_stage;
   latency_model_ = options.latency_model;
   const double clock = options.clock_mhz > 0 ? options.clock_mhz : target.clock_mhz;
+  if (!(clock > 0) || !std::isfinite(clock))
+    throw Error(Status::kInvalidArgument, "clock " + std::to_string(clock) + " MHz must be > 0");
   cycles_per_ms_ = clock * 1e3;
   arena_fixed_ = target.arena_fixed_bytes;
   runtime_code_bytes_ = std::llround(target.runtime_code_kb * 1024.0);
@@ -157,6 +159,18 @@ Nb201CostTable::Nb201CostTable(const TargetProfile& target, const NetworkConfig&
       st.tensor_bytes = aligned_bytes(target, l.op.output.numel());
     }
   }
+  // estimate() adds these terms: all of them non-negative and a positive fixed part keep every
+  // cell's latency > 0 (a latency <= 0 would satisfy any limit).
+  bool non_negative = fixed_cycles_ > 0;
+  for (const Stage& st : stages_) {
+    non_negative = non_negative && st.add_cycles >= 0 && st.quantize_cycles >= 0;
+    for (std::int64_t c : st.op_cycles) non_negative = non_negative && c >= 0;
+  }
+  if (!non_negative)
+    throw Error(Status::kNumericalError,
+                "target '" + target.name +
+                    "' gives negative cycles for some op of the NB201 network; its constants "
+                    "cannot describe a real target");
   for (const LayerEstimate& l : empty.layers)
     if (l.op.origin.block != BlockKind::kCell)
       outside_peak_live_constant_cell_ =

@@ -222,6 +222,11 @@ NetworkEstimate estimate_graph(const TargetProfile& target, const Graph& graph,
   est.peak_sram_bytes = peak_live + persistent + target.arena_fixed_bytes;
   est.flash_bytes = est.model_flash_bytes + std::llround(target.runtime_code_kb * 1024.0);
   est.analytic_latency_ms = est.cycles / cycles_per_ms;
+  if (!(est.analytic_latency_ms > 0) || !std::isfinite(est.analytic_latency_ms))
+    throw Error(Status::kNumericalError,
+                "target '" + target.name + "' gives a latency of " +
+                    std::to_string(est.analytic_latency_ms) +
+                    " ms for a whole network; its constants cannot describe a real target");
   est.micronas_table_ms = micronas_constant_table_ms(graph.arch);
   est.latency_ms = options.latency_model == LatencyModel::kMicronasConstantTable
                        ? est.micronas_table_ms

@@ -1,12 +1,13 @@
 // Target profiles: parsing the JSON format of mcu/targets/targets.json, the built-in copy of
 // that file, and writing a (calibrated) profile back.
-#include <fstream>
+#include <cmath>
+#include <filesystem>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "mcu/op_cost.hpp"
 #include "micronas/error.hpp"
 #include "micronas/mcu.hpp"
+#include "runtime/file_io.hpp"
 
 namespace micronas::mcu {
 
@@ -29,7 +30,17 @@ const Json& field(const Json& obj, const char* key, const std::string& source) {
 double number(const Json& obj, const char* key, const std::string& source) {
   const Json& v = field(obj, key, source);
   if (!v.is_number()) bad(source, std::string("field '") + key + "' must be a number");
-  return v.get<double>();
+  const double d = v.get<double>();
+  if (!std::isfinite(d)) bad(source, std::string("field '") + key + "' must be finite");
+  return d;
+}
+
+// A byte count or alignment: a whole number in [0, 2^30].
+int byte_count(const Json& obj, const char* key, const std::string& source) {
+  const double d = number(obj, key, source);
+  if (d < 0 || d > (1 << 30) || d != std::floor(d))
+    bad(source, std::string("field '") + key + "' must be a whole number in 0..2^30");
+  return static_cast<int>(d);
 }
 
 std::string text(const Json& obj, const char* key, const std::string& source) {
@@ -65,22 +76,35 @@ TargetProfile from_json(const Json& t, const std::string& source) {
       bad(where, std::string("instruction_models.") + key + ".coefficients must have " +
                      std::to_string(expected.size()) + " numbers");
     for (const Json& v : c)
-      if (!v.is_number())
-        bad(where, std::string("instruction_models.") + key + ".coefficients must be numbers");
+      if (!v.is_number() || !std::isfinite(v.get<double>()))
+        bad(where,
+            std::string("instruction_models.") + key + ".coefficients must be finite numbers");
     p.instructions[f].coefficients = c.get<std::vector<double>>();
     p.cpi[f] = number(cpi, key, where + " cpi");
     if (p.cpi[f] <= 0) bad(where, std::string("cpi.") + key + " must be > 0");
   }
   p.tflm_op_overhead_cycles = number(t, "tflm_op_overhead_cycles", where);
+  // A negative overhead or size would make latencies or memories negative, and a negative
+  // latency satisfies any limit.
+  if (p.tflm_op_overhead_cycles < 0)
+    bad(where, "tflm_op_overhead_cycles must be >= 0 (it is " +
+                   std::to_string(p.tflm_op_overhead_cycles) + ")");
+  if (p.sram_kb <= 0 || p.flash_kb <= 0) bad(where, "sram_kb and flash_kb must be > 0");
   const Json& arena = field(t, "arena", where);
-  p.arena_fixed_bytes = static_cast<int>(number(arena, "fixed_bytes", where + " arena"));
-  p.tensor_alignment = static_cast<int>(number(arena, "tensor_alignment", where + " arena"));
-  p.add_op_data_bytes = static_cast<int>(number(arena, "add_op_data_bytes", where + " arena"));
+  p.arena_fixed_bytes = byte_count(arena, "fixed_bytes", where + " arena");
+  p.tensor_alignment = byte_count(arena, "tensor_alignment", where + " arena");
+  p.add_op_data_bytes = byte_count(arena, "add_op_data_bytes", where + " arena");
   if (p.tensor_alignment < 1) bad(where, "arena.tensor_alignment must be >= 1");
+  if (p.arena_fixed_bytes < 0 || p.add_op_data_bytes < 0)
+    bad(where, "arena.fixed_bytes and arena.add_op_data_bytes must be >= 0");
   const Json& flash = field(t, "flash", where);
   p.flash_per_out_channel_bytes = number(flash, "per_out_channel_bytes", where + " flash");
   p.flash_model_overhead_bytes = number(flash, "model_overhead_bytes", where + " flash");
   p.runtime_code_kb = number(flash, "runtime_code_kb", where + " flash");
+  if (p.flash_per_out_channel_bytes < 0 || p.flash_model_overhead_bytes < 0 ||
+      p.runtime_code_kb < 0)
+    bad(where,
+        "flash.per_out_channel_bytes, model_overhead_bytes and runtime_code_kb must be >= 0");
   p.document = t.dump();
   return p;
 }
@@ -121,17 +145,16 @@ TargetProfile load_target(const std::string& name_or_path) {
     if (t.at("name") == name_or_path) return from_json(t, "built-in targets");
   bool looks_like_path = name_or_path.find('/') != std::string::npos ||
                          name_or_path.find(".json") != std::string::npos;
-  std::ifstream in(name_or_path, std::ios::binary);
-  if (!in) {
-    if (looks_like_path) throw Error(Status::kIoError, name_or_path + ": cannot open file");
+  std::error_code ec;
+  if (!looks_like_path && !std::filesystem::exists(name_or_path, ec)) {
     std::string known;
     for (const std::string& n : builtin_target_names()) known += (known.empty() ? "" : ", ") + n;
     throw Error(Status::kInvalidArgument, "unknown target '" + name_or_path +
                                               "' (built-in: " + known + "; or a profile .json)");
   }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return parse_target_json(buffer.str(), name_or_path);
+  // A profile is a few kilobytes; a megabyte is far beyond any.
+  return parse_target_json(read_input_file(name_or_path, 1 << 20, "a target profile"),
+                           name_or_path);
 }
 
 std::string TargetProfile::to_json() const {

@@ -1,10 +1,9 @@
 #include "runtime/cifar.hpp"
 
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include "micronas/error.hpp"
+#include "runtime/file_io.hpp"
 
 namespace micronas {
 namespace {
@@ -20,22 +19,27 @@ CifarImages read_cifar_binary(const std::string& path, int label_bytes) {
     throw Error(Status::kInvalidArgument, "read_cifar_binary: label_bytes must be 1 or 2");
   }
   const char* format = label_bytes == 1 ? "CIFAR-10" : "CIFAR-100";
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, "cannot open file");
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) fail(path, "read error");
-
   const std::size_t record = static_cast<std::size_t>(label_bytes) + kCifarPixels;
-  const std::size_t complete = bytes.size() / record, leftover = bytes.size() % record;
-  if (bytes.empty()) fail(path, std::string("file is empty (expected ") + format + " records)");
+  // Read once, from a regular file whose size is checked before anything is allocated.
+  InputFile in(path, /*allow_stream=*/false);
+  const std::uint64_t size = in.size();
+  const std::uint64_t complete = size / record, leftover = size % record;
+  if (size == 0) fail(path, std::string("file is empty (expected ") + format + " records)");
   if (leftover != 0) {
-    fail(path, "size " + std::to_string(bytes.size()) + " bytes is not a whole number of " +
+    fail(path, "size " + std::to_string(size) + " bytes is not a whole number of " +
                    std::to_string(record) + "-byte " + format +
                    " records: " + std::to_string(complete) + " complete records and " +
                    std::to_string(leftover) + " leftover bytes (record " +
                    std::to_string(complete + 1) + " is truncated: " + std::to_string(leftover) +
                    " of " + std::to_string(record) + " bytes)");
   }
+  if (complete > kCifarMaxRecords)
+    fail(path, "holds " + std::to_string(complete) + " records; " + format + " has " +
+                   std::to_string(kCifarMaxRecords) + " images in all, so this is not a " + format +
+                   " file");
+  std::vector<char> bytes(static_cast<std::size_t>(size));
+  if (in.read(bytes.data(), bytes.size()) != bytes.size())
+    fail(path, "the file shrank while being read");
 
   CifarImages images;
   images.count = static_cast<int>(complete);

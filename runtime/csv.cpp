@@ -2,10 +2,10 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 
 #include "micronas/error.hpp"
+#include "runtime/file_io.hpp"
 
 namespace micronas {
 namespace {
@@ -52,12 +52,12 @@ long long CsvTable::integer(std::size_t row, int col) const {
   return v;
 }
 
-CsvTable read_csv(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, 0, "cannot open file");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) fail(path, 0, "read error");
+CsvTable read_csv(const std::string& path, const CsvLimits& limits) {
+  const std::string text = read_input_file(path, limits.max_bytes, limits.what);
+  return parse_csv(text, path, limits);
+}
 
+CsvTable parse_csv(const std::string& text, const std::string& path, const CsvLimits& limits) {
   CsvTable table;
   table.path = path;
   std::vector<std::string> record;
@@ -77,6 +77,10 @@ CsvTable read_csv(const std::string& path) {
           fail(path, record_line,
                "expected " + std::to_string(table.header.size()) + " fields, found " +
                    std::to_string(record.size()) + " (truncated or malformed row)");
+        if (table.rows.size() >= limits.max_rows)
+          fail(path, record_line,
+               "more than " + std::to_string(limits.max_rows) + " rows, more than " + limits.what +
+                   " can have");
         table.rows.push_back(record);
         table.lines.push_back(record_line);
       }
@@ -117,6 +121,53 @@ CsvTable read_csv(const std::string& path) {
   if (field_started || !record.empty()) end_record();
   if (table.header.empty()) fail(path, 0, "empty file (no header line)");
   return table;
+}
+
+std::vector<std::string> split_csv_record(const std::string& line) {
+  std::vector<std::string> fields;
+  std::string field;
+  bool quoted = false, field_started = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c == '"' && !field_started) {
+      quoted = field_started = true;
+    } else if (c == ',') {
+      fields.push_back(field);
+      field.clear();
+      field_started = false;
+    } else {
+      field += c;
+      field_started = true;
+    }
+  }
+  if (quoted) throw Error(Status::kParseError, "unterminated quoted field");
+  fields.push_back(field);
+  return fields;
+}
+
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+std::string csv_record(const std::vector<std::string>& fields) {
+  std::string line;
+  for (std::size_t i = 0; i < fields.size(); ++i) line += (i ? "," : "") + csv_field(fields[i]);
+  return line + "\n";
 }
 
 }  // namespace micronas

@@ -4,13 +4,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <unordered_map>
 
 #include "micronas/error.hpp"
 #include "micronas/random.hpp"
 #include "runtime/proxy_evaluator.hpp"
+#include "runtime/csv.hpp"
+#include "runtime/file_io.hpp"
 
 namespace micronas {
 namespace {
@@ -32,18 +32,6 @@ std::string seconds_text(double v) {
   return buf;
 }
 
-std::vector<std::string> split_commas(const std::string& line) {
-  std::vector<std::string> fields;
-  std::size_t start = 0;
-  while (true) {
-    std::size_t comma = line.find(',', start);
-    fields.push_back(line.substr(start, comma - start));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return fields;
-}
-
 [[noreturn]] void fail_column(const std::string& where, const std::string& column,
                               const std::string& why) {
   throw Error(Status::kParseError, where + ": column '" + column + "': " + why);
@@ -54,6 +42,20 @@ double parse_number(const std::string& text, const std::string& where, const std
   double v = std::strtod(text.c_str(), &end);
   if (text.empty() || end != text.c_str() + text.size())
     fail_column(where, column, "'" + text + "' is not a number");
+  return v;
+}
+
+// A value no sweep can produce is refused: rows are checked as strictly when read back (resume,
+// evaluate) as when they are made.
+enum class Range { kPositive, kNonNegative };
+double parse_finite(const std::string& text, const std::string& where, const std::string& column,
+                    Range range) {
+  const double v = parse_number(text, where, column);
+  const bool ok = std::isfinite(v) && (range == Range::kPositive ? v > 0 : v >= 0);
+  if (!ok)
+    fail_column(
+        where, column,
+        "'" + text + "' is not a finite number " + (range == Range::kPositive ? "> 0" : ">= 0"));
   return v;
 }
 
@@ -85,7 +87,7 @@ std::string sweep_header_line() {
 std::string format_sweep_row(const SweepRow& r) {
   std::string line = std::to_string(r.cell_id) + ",";
   if (r.index >= 0) line += std::to_string(r.index);
-  line += "," + r.arch.to_string();
+  line += "," + csv_field(r.arch.to_string());
   line += "," + number_text(r.ntk_condition);
   line += std::string(",") + (r.ntk_valid ? "1" : "0");
   for (double v :
@@ -97,7 +99,12 @@ std::string format_sweep_row(const SweepRow& r) {
 
 SweepRow parse_sweep_row(const std::string& line, const std::string& where) {
   const std::vector<std::string>& columns = sweep_columns();
-  std::vector<std::string> f = split_commas(line);
+  std::vector<std::string> f;
+  try {
+    f = split_csv_record(line);
+  } catch (const Error& e) {
+    throw Error(Status::kParseError, where + ": " + e.what());
+  }
   if (f.size() != columns.size())
     throw Error(Status::kParseError, where + ": " + std::to_string(f.size()) +
                                          " fields, the header has " +
@@ -123,18 +130,26 @@ SweepRow parse_sweep_row(const std::string& line, const std::string& where) {
   r.ntk_condition = parse_number(f[3], where, columns[3]);
   if (f[4] != "0" && f[4] != "1") fail_column(where, columns[4], "'" + f[4] + "' is not 0 or 1");
   r.ntk_valid = f[4] == "1";
+  // A valid condition number is lambda_max / lambda_min >= 1. An invalid one (ntk_valid = 0) is
+  // TE-NAS's stand-in (NaN -> 1e5, +-Inf -> +-DBL_MAX, averaged over repeats): never NaN.
+  if (std::isnan(r.ntk_condition) ||
+      (r.ntk_valid && !(std::isfinite(r.ntk_condition) && r.ntk_condition >= 1)))
+    fail_column(where, columns[3],
+                "'" + f[3] + "' is not " +
+                    (r.ntk_valid ? "a finite condition number >= 1"
+                                 : "a condition number or TE-NAS's stand-in for an invalid one"));
   double* numbers[] = {&r.linear_regions, &r.flops_m,  &r.params_m,    &r.latency_ms,
                        &r.peak_sram_kb,   &r.flash_kb, &r.ntk_seconds, &r.lr_seconds};
-  for (std::size_t k = 0; k < 8; ++k) *numbers[k] = parse_number(f[5 + k], where, columns[5 + k]);
+  const Range ranges[] = {Range::kNonNegative, Range::kNonNegative, Range::kNonNegative,
+                          Range::kPositive,    Range::kPositive,    Range::kPositive,
+                          Range::kNonNegative, Range::kNonNegative};
+  for (std::size_t k = 0; k < 8; ++k)
+    *numbers[k] = parse_finite(f[5 + k], where, columns[5 + k], ranges[k]);
   return r;
 }
 
 std::vector<SweepRow> read_sweep_csv(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(Status::kIoError, path + ": cannot open file");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
+  const std::string text = read_input_file(path, kMaxSweepFileBytes, "a sweep results file");
   if (text.empty()) throw Error(Status::kParseError, path + ": empty file (no header)");
 
   std::vector<SweepRow> rows;

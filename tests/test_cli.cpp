@@ -124,3 +124,95 @@ TEST(Cli, BackendOptionOnEveryProxyVerb) {
 
 }  // namespace
 }  // namespace micronas
+
+namespace micronas {
+namespace {
+
+using test::exit_status;
+using test::run_cli;
+
+// One line "micronas: error: ..." holding `needle`, and the exit status `status`.
+void expect_error_line(const test::CliResult& r, int status, const std::string& needle) {
+  EXPECT_EQ(exit_status(r), status) << r.output;
+  EXPECT_EQ(r.output.rfind("micronas: error: ", 0), 0u) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  EXPECT_NE(r.output.find(needle), std::string::npos)
+      << "expected '" << needle << "' in " << r.output;
+}
+
+TEST(ErrorContract, HelpDocumentsEveryExitStatus) {
+  auto r = run_cli("--help");
+  ASSERT_EQ(exit_status(r), 0) << r.output;
+  for (const char* text : {"Exit status", "0 success", "1 internal", "2 invalid", "3 out of memory",
+                           "4 no architecture", "5 a file"})
+    EXPECT_NE(r.output.find(text), std::string::npos) << text;
+}
+
+TEST(ErrorContract, ParseErrorsAreOneLineWithStatusTwo) {
+  expect_error_line(run_cli("info supernet --bogus"), 2, "--bogus");
+  expect_error_line(run_cli("info"), 2, "ARCH");
+  expect_error_line(run_cli(""), 2, "subcommand");
+  expect_error_line(run_cli("score supernet --batch abc"), 2, "--batch");
+  // The bound of a positive number is said in words, not as DBL_MAX's 309 digits.
+  auto r = run_cli("mcu supernet --clock-mhz 0");
+  expect_error_line(r, 2, "--clock-mhz");
+  EXPECT_LT(r.output.size(), 200u) << r.output;
+}
+
+TEST(ErrorContract, OutOfRangeOptionsAreRejectedNamingTheOption) {
+  const std::string score = "score supernet --batch 2 --repeat 1 ";
+  expect_error_line(run_cli("mcu supernet --clock-mhz nan"), 2, "--clock-mhz");
+  expect_error_line(run_cli("mcu supernet --clock-mhz inf"), 2, "--clock-mhz");
+  expect_error_line(run_cli("mcu supernet --clock-mhz -5"), 2, "--clock-mhz");
+  expect_error_line(run_cli(score + "--seed -1"), 2, "--seed");
+  expect_error_line(run_cli(score + "--seed 18446744073709551616"), 2, "--seed");
+  expect_error_line(run_cli(score + "--seed 1844674407370955161600"), 2, "--seed");
+  expect_error_line(run_cli(score + "--threads 0"), 2, "--threads");
+  expect_error_line(run_cli(score + "--threads -3"), 2, "--threads");
+  expect_error_line(run_cli("search --threads 0"), 2, "--threads");
+  expect_error_line(run_cli("sweep --archs 1 --out x.csv --seed -1"), 2, "--seed");
+  expect_error_line(run_cli("random-search --samples 99999"), 2, "--samples");
+  expect_error_line(run_cli("random-search --samples 0"), 2, "--samples");
+  // The largest seed is a seed, and distinct from its neighbours' wrapped forms.
+  auto max = run_cli(score + "--json --seed 18446744073709551615");
+  ASSERT_EQ(exit_status(max), 0) << max.output;
+  EXPECT_EQ(nlohmann::json::parse(max.output)["seed"].get<std::uint64_t>(),
+            18446744073709551615ull);
+}
+
+TEST(ErrorContract, FailedStdoutIsAnError) {
+  // stderr stays on the pipe, stdout goes to a full device.
+  auto r = run_cli("info supernet", "2>&1 >/dev/full");
+  expect_error_line(r, 5, "standard output");
+  expect_error_line(run_cli("--help", "2>&1 >/dev/full"), 5, "standard output");
+}
+
+TEST(ErrorContract, ControlCharactersAndLongArgumentsAreEscapedAndShortened) {
+  auto r = run_cli("info \"$(printf 'ab\\033[31mcd\\nef')\"");
+  expect_error_line(r, 2, "ab\\x1b[31mcd\\nef");
+  EXPECT_EQ(r.output.find('\033'), std::string::npos);
+  r = run_cli("info \"$(head -c 100000 /dev/zero | tr '\\0' a)\"");
+  expect_error_line(r, 2, "characters omitted");
+  EXPECT_LT(r.output.size(), 1000u);
+}
+
+TEST(ErrorContract, InputErrorsNameThePathAndTheProblem) {
+  const std::string dir = ::testing::TempDir();
+  expect_error_line(run_cli("info supernet --benchmark " + dir), 5, "is a directory");
+  expect_error_line(run_cli("info supernet --benchmark /dev/zero"), 5, "/dev/zero");
+  expect_error_line(run_cli("score supernet --data cifar10:/dev/zero"), 5, "not a regular file");
+  // Inputs are read more than once: a pipe is refused as such, not as "bad magic".
+  FILE* pipe = popen(
+      ("printf xx | " + std::string(MICRONAS_CLI) + " score supernet --data npy:/dev/stdin 2>&1")
+          .c_str(),
+      "r");
+  ASSERT_NE(pipe, nullptr);
+  test::CliResult piped{0, ""};
+  for (int c; (c = std::fgetc(pipe)) != EOF;) piped.output += static_cast<char>(c);
+  piped.status = pclose(pipe);
+  expect_error_line(piped, 5, "regular (seekable) file");
+  EXPECT_EQ(piped.output.find("bad magic"), std::string::npos) << piped.output;
+}
+
+}  // namespace
+}  // namespace micronas

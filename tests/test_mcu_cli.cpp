@@ -1,7 +1,10 @@
 // The `micronas mcu` verbs as a user runs them: outputs and one-line errors with a non-zero exit.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 
 #include "tests/test_util.hpp"
@@ -9,7 +12,9 @@
 namespace {
 
 using Result = micronas::test::CliResult;
-Result run(const std::string& args) { return micronas::test::run_cli(args); }
+Result run(const std::string& args, const std::string& redirects = "2>&1") {
+  return micronas::test::run_cli(args, redirects);
+}
 
 std::string temp_path(const std::string& name) { return ::testing::TempDir() + "/" + name; }
 
@@ -103,6 +108,105 @@ TEST(McuCli, BadInputIsOneClearError) {
   expect_one_line_error(
       run("mcu calibrate --lut /nonexistent.csv --base stm32f746 --out " + temp_path("o.json")),
       "nonexistent.csv");
+}
+
+int status_of(const Result& r) { return micronas::test::exit_status(r); }
+
+std::string read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+const char* kLutHeader =
+    "op,device,input_shape,output_shape,kernel,stride,padding,activation,kernel_cycles,"
+    "invoke_cycles,arena_bytes\n";
+
+TEST(McuCli, CalibrateRefusesANegativeOverheadAndWritesNothing) {
+  // invoke_cycles below kernel_cycles: the fitted per-op overhead would be negative.
+  const std::string lut = temp_path("negative_overhead.csv"), out = temp_path("neg.json");
+  write(lut, std::string(kLutHeader) +
+                 "conv2d,b,16x16x8,16x16x8,3x3,1x1,same,relu,200000,150000,\n"
+                 "conv2d,b,8x8x16,8x8x16,3x3,1x1,same,relu,100000,60000,\n");
+  std::filesystem::remove(out);
+  Result r = run("mcu calibrate --lut " + lut + " --base stm32f746 --out " + out);
+  expect_one_line_error(r, "overhead");
+  EXPECT_EQ(status_of(r), 2);
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+TEST(McuCli, ProfilesWithNegativeOrZeroConstantsAreRefused) {
+  auto doc = nlohmann::ordered_json::parse(
+      read(std::string(MICRONAS_TEST_DIR) + "/../mcu/targets/targets.json"));
+  const nlohmann::ordered_json target = doc["targets"][0];
+  const std::string path = temp_path("bad_profile.json");
+  auto refused = [&](const char* key, double value, const std::string& needle) {
+    nlohmann::ordered_json t = target;
+    t[key] = value;
+    write(path, t.dump());
+    Result r = run(std::string("mcu ") + kArch + " --target " + path);
+    expect_one_line_error(r, needle);
+    EXPECT_EQ(r.output.find("-1"), std::string::npos) << "no latency reported: " << r.output;
+  };
+  refused("tflm_op_overhead_cycles", -2e6, "tflm_op_overhead_cycles");
+  refused("clock_mhz", -216, "clock_mhz");
+  refused("sram_kb", 0, "sram_kb");
+  nlohmann::ordered_json t = target;
+  t["cpi"]["conv_im2col"] = -0.5;
+  write(path, t.dump());
+  expect_one_line_error(run(std::string("mcu ") + kArch + " --target " + path), "cpi");
+  // Instruction forms that give no instructions at all and no overhead: a latency of 0 ms, which
+  // would satisfy any limit, is refused rather than reported.
+  t = target;
+  for (auto& model : t["instruction_models"])
+    for (auto& c : model["coefficients"]) c = 0.0;
+  t["tflm_op_overhead_cycles"] = 0.0;
+  write(path, t.dump());
+  Result r = run(std::string("mcu ") + kArch + " --target " + path + " --json");
+  expect_one_line_error(r, "latency");
+  r = run("search --batch 4 --repeat 1 --max-latency-ms 100 --target " + path);
+  EXPECT_NE(status_of(r), 0) << r.output;
+  EXPECT_EQ(r.output.rfind("micronas: error: ", 0), 0u) << r.output;
+}
+
+TEST(McuCli, PredictQuotesFieldsAndRefusesATableWithNothingToPredict) {
+  const std::string lut = temp_path("quoted.csv"), out = temp_path("quoted_pred.csv");
+  write(lut, std::string(kLutHeader) +
+                 "conv2d,\"board, rev B\",16x16x8,16x16x8,3x3,1x1,same,relu,200000,210000,\n"
+                 "relu,\"board, rev B\",16x16x8,16x16x8,,,,,5000,6000,\n");
+  Result r = run("mcu predict --target stm32f746 --lut " + lut + " --out " + out);
+  ASSERT_EQ(status_of(r), 0) << r.output;
+  std::stringstream pred(read(out));
+  std::string header, row;
+  std::getline(pred, header);
+  std::getline(pred, row);
+  EXPECT_NE(row.find(",\"board, rev B\",conv2d,"), std::string::npos) << row;
+
+  write(lut, std::string(kLutHeader) + "relu,b,16x16x8,16x16x8,,,,,5000,6000,\n");
+  r = run("mcu predict --target stm32f746 --lut " + lut + " --out " + out);
+  expect_one_line_error(r, "none of its 1 rows");
+}
+
+TEST(McuCli, LutRefusesAnArchItWouldIgnore) {
+  Result r = run(std::string("mcu lut ") + kArch + " --space nb201");
+  expect_one_line_error(r, "not both");
+  EXPECT_EQ(status_of(r), 2);
+}
+
+TEST(McuCli, FailedWritesExitNonZeroNamingTheFile) {
+  Result r = run("mcu lut --space nb201 --out /dev/full");
+  expect_one_line_error(r, "/dev/full");
+  EXPECT_EQ(status_of(r), 5);
+  const std::string lut = temp_path("full.csv");
+  write(lut,
+        std::string(kLutHeader) + "conv2d,b,16x16x8,16x16x8,3x3,1x1,same,relu,200000,210000,\n");
+  r = run("mcu predict --target stm32f746 --lut " + lut + " --out /dev/full");
+  expect_one_line_error(r, "/dev/full");
+  r = run("mcu calibrate --lut " + lut + " --base stm32f746 --out /dev/full");
+  expect_one_line_error(r, "/dev/full");
+  r = run("mcu lut --space nb201", "2>&1 >/dev/full");
+  expect_one_line_error(r, "standard output");
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
 // `micronas search` and `micronas random-search` end to end: JSON contents, exit statuses and
 // messages for impossible limits and bad options.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -103,6 +106,27 @@ TEST(SearchCli, CheckpointResumesAnInterruptedSearchToTheSameResult) {
       run_cli("search --batch 4 --repeat 2 --seed 6 --latency-weight 0.3 --checkpoint " + ckpt);
   EXPECT_EQ(exit_code(other), 2) << other.output;
   EXPECT_NE(other.output.find("another seed"), std::string::npos) << other.output;
+}
+
+TEST(SearchCli, ASecondSearchOnTheSameCheckpointIsRefused) {
+  const std::string dir = ::testing::TempDir() + "micronas_checkpoint_lock";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string ckpt = dir + "/search.json";
+  // This test process plays the first search: it holds the checkpoint's lock.
+  const int fd = ::open((ckpt + ".lock").c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  auto r = run_cli("search --batch 4 --repeat 1 --no-progress --checkpoint " + ckpt);
+  ::close(fd);
+  EXPECT_EQ(exit_code(r), 5) << r.output;
+  EXPECT_EQ(r.output.rfind("micronas: error: --checkpoint: ", 0), 0u) << r.output;
+  EXPECT_NE(r.output.find("another micronas run"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(ckpt));
+  // Released: the search runs.
+  r = run_cli("search --batch 4 --repeat 1 --no-progress --quiet --checkpoint " + ckpt);
+  EXPECT_EQ(exit_code(r), 0) << r.output;
+  EXPECT_TRUE(std::filesystem::exists(ckpt));
 }
 
 TEST(RandomSearchCli, ReturnsAScoredCellWithinTheLimit) {

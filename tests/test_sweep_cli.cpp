@@ -1,7 +1,10 @@
 // The `sweep` and `evaluate` verbs as a user runs them: resumable sweeps that give the same rows
 // as an uninterrupted run, refusals that protect a results file, and evaluation statistics checked
 // against independent computations.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -258,6 +261,124 @@ TEST(SweepCli, BadInputIsOneClearError) {
   EXPECT_FALSE(fs::exists(dir + "/d.csv"));  // options are checked before the file is made
 }
 
+// Holds an exclusive flock(2) on a file, as a running sweep does, for the life of the object.
+struct HeldLock {
+  int fd;
+  explicit HeldLock(const std::string& path) : fd(::open(path.c_str(), O_RDWR | O_CREAT, 0644)) {
+    EXPECT_GE(fd, 0) << path;
+    EXPECT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0) << path;
+  }
+  ~HeldLock() { ::close(fd); }
+};
+
+TEST(SweepCli, ASecondRunOnTheSameFileIsRefusedAndChangesNothing) {
+  const std::string dir = temp_dir("sweep_lock"), out = dir + "/r.csv";
+  ASSERT_EQ(run_cli(kTiny + " --out " + out).status, 0);
+  const std::string text = read_file(out), sidecar = read_file(out + ".json");
+  write_file(out, text.substr(0, text.size() - 10));  // an interrupted run, to be resumed
+  const std::string cut = read_file(out);
+  {
+    // This test process plays the first run: it holds the lock while the program tries.
+    HeldLock first(out);
+    auto r = run_cli(kTiny + " --resume --out " + out);
+    expect_one_line_error(r, "another micronas run");
+    EXPECT_EQ(test::exit_status(r), 5);
+    EXPECT_NE(r.output.find(out), std::string::npos) << r.output;
+    if (std::ifstream("/proc/locks").good()) {
+      EXPECT_NE(r.output.find("PID " + std::to_string(::getpid())), std::string::npos) << r.output;
+    }
+    EXPECT_EQ(read_file(out), cut);
+    EXPECT_EQ(read_file(out + ".json"), sidecar);
+    // A fresh file is protected the same way.
+    HeldLock other(dir + "/fresh.csv");
+    expect_one_line_error(run_cli(kTiny + " --out " + dir + "/fresh.csv"), "another micronas run");
+    EXPECT_EQ(read_file(dir + "/fresh.csv"), "");
+  }
+  // Two real runs at once: one sweeps, the other is refused; the file ends with each cell once.
+  const std::string both = dir + "/both.csv";
+  const std::string cmd = std::string(MICRONAS_CLI) + " " + kTinyOptions + " --archs 40 --out " +
+                          both + " >/dev/null 2>&1";
+  FILE* first = popen(cmd.c_str(), "r");
+  ASSERT_NE(first, nullptr);
+  for (int i = 0; i < 500 && read_file(both).find('\n') == std::string::npos; ++i)
+    ::usleep(10000);  // until the first run has written its header
+  auto second = run_cli(kTinyOptions + " --archs 40 --resume --out " + both);
+  const int first_status = pclose(first);
+  EXPECT_EQ(first_status, 0);
+  if (second.status != 0) expect_one_line_error(second, "another micronas run");
+  std::vector<std::string> lines = lines_of(read_file(both));
+  EXPECT_EQ(lines.size(), 41u) << read_file(both);
+  std::sort(lines.begin(), lines.end());
+  EXPECT_EQ(std::unique(lines.begin(), lines.end()), lines.end());
+}
+
+TEST(SweepCli, ResumeChecksKeptRowsAsStrictlyAsNewOnes) {
+  MICRONAS_REQUIRE_DATA("nb201/nb201.csv");
+  const std::string table = test::data_path("nb201/nb201.csv");
+  const std::string dir = temp_dir("sweep_kept"), out = dir + "/r.csv";
+  const std::string run = kTiny + " --benchmark " + table + " --out " + out;
+  ASSERT_EQ(run_cli(run).status, 0);
+  const std::string good = read_file(out);
+  std::vector<std::string> lines = lines_of(good);
+  ASSERT_EQ(lines.size(), 4u);
+  const std::string sidecar = read_file(out + ".json");
+  auto header_and = [&](const std::vector<std::string>& rows) {
+    std::string text = lines[0] + "\n";
+    for (const std::string& row : rows) text += row + "\n";
+    return text;
+  };
+  auto field_replaced = [&](const std::string& line, int field, const std::string& value) {
+    std::vector<std::string> f;
+    std::stringstream in(line);
+    for (std::string x; std::getline(in, x, ',');) f.push_back(x);
+    f[field] = value;
+    std::string joined;
+    for (std::size_t i = 0; i < f.size(); ++i) joined += (i ? "," : "") + f[i];
+    return joined;
+  };
+  // A row of another cell, with the same options: 5 random cells hold the 3 and two more.
+  const std::string foreign_out = dir + "/foreign.csv";
+  ASSERT_EQ(
+      run_cli(kTinyOptions + " --archs 5 --benchmark " + table + " --out " + foreign_out).status,
+      0);
+  std::string foreign;
+  for (const std::string& line : lines_of(read_file(foreign_out)))
+    if (line != lines[0] && good.find(line.substr(0, line.find(','))) == std::string::npos)
+      foreign = line;
+  ASSERT_FALSE(foreign.empty());
+
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {header_and({lines[1], foreign}), "not in this sweep's list"},
+      {header_and({lines[1], field_replaced(lines[2], 1, "77")}), "index 77"},
+      {header_and({lines[1], field_replaced(lines[2], 1, "")}), "index (empty)"},
+      {header_and({lines[1], field_replaced(lines[2], 3, "nan")}), "ntk_condition"},
+      {header_and({lines[1], field_replaced(lines[2], 3, "inf")}), "ntk_condition"},
+      {header_and({lines[1], field_replaced(lines[2], 8, "-3")}), "latency_ms"},
+      {header_and({lines[1], field_replaced(lines[2], 8, "123.5")}), "latency_ms"},
+  };
+  for (const auto& [text, needle] : cases) {
+    write_file(out, text);
+    expect_one_line_error(run_cli(run + " --resume"), needle);
+    EXPECT_EQ(read_file(out), text);  // refused runs leave the file alone
+  }
+
+  // Rows of another version or build type are not mixed in.
+  write_file(out, header_and({lines[1]}));
+  auto j = nlohmann::json::parse(sidecar);
+  EXPECT_TRUE(j.contains("micronas_version"));
+  EXPECT_TRUE(j.contains("build_type"));
+  j["micronas_version"] = "0.0.1";
+  write_file(out + ".json", j.dump(2));
+  expect_one_line_error(run_cli(run + " --resume"), "0.0.1");
+  j.erase("micronas_version");
+  write_file(out + ".json", j.dump(2));
+  expect_one_line_error(run_cli(run + " --resume"), "unrecorded version");
+  write_file(out + ".json", sidecar);
+  auto r = run_cli(run + " --resume");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(without_seconds(read_file(out)), without_seconds(good));
+}
+
 // --- evaluate ---
 
 // Results for every 37th benchmark cell with made-up proxy values (ties included); FLOPs and
@@ -420,6 +541,23 @@ TEST(EvaluateCli, BadInputIsOneClearError) {
   expect_one_line_error(run_cli(args + table_path + " --accuracy bogus_test"), "bogus_test");
   expect_one_line_error(run_cli(args + table_path + " --top-k 10,x"), "--top-k");
   expect_one_line_error(run_cli(args + table_path + " --top-k 0"), "--top-k");
+  // Values no sweep writes: an infinite or negative latency, a NaN condition number.
+  std::vector<std::string> rows = lines_of(read_file(results));
+  for (const auto& [field, value] : std::vector<std::pair<int, std::string>>{
+           {8, "inf"}, {8, "-2.5"}, {8, "0"}, {3, "nan"}, {5, "-1"}}) {
+    std::vector<std::string> f;
+    std::stringstream in(rows[2]);
+    for (std::string x; std::getline(in, x, ',');) f.push_back(x);
+    f[field] = value;
+    std::string text = rows[0] + "\n" + rows[1] + "\n";
+    for (std::size_t i = 0; i < f.size(); ++i) text += (i ? "," : "") + f[i];
+    write_file(dir + "/bad_value.csv", text + "\n");
+    expect_one_line_error(
+        run_cli("evaluate --results " + dir + "/bad_value.csv --benchmark " + table_path),
+        "bad_value.csv:3");
+  }
+  expect_one_line_error(run_cli("evaluate --results " + dir + " --benchmark " + table_path),
+                        "is a directory");
   write_file(dir + "/cut.csv", read_file(results).substr(0, 300));
   expect_one_line_error(run_cli("evaluate --results " + dir + "/cut.csv --benchmark " + table_path),
                         "no final newline");
@@ -446,6 +584,52 @@ TEST(SweepCli, ExportsNaslibJsonAndNeverOverwrites) {
   EXPECT_EQ(read_file(zc), before);
   expect_one_line_error(
       run_cli("export-naslib --results " + dir + "/none.csv --out " + dir + "/x.json"), "none.csv");
+}
+
+TEST(EvaluateCli, CellsWithoutAnAccuracyAreCountedNotHidden) {
+  MICRONAS_REQUIRE_DATA("nb201/nb201.csv");
+
+  const std::string dir = temp_dir("evaluate_missing"), results = dir + "/r.csv";
+  const std::string table_path = test::data_path("nb201/nb201.csv");
+  const BenchmarkTable table = BenchmarkTable::load(table_path);
+  const MadeUpResults m = made_up_results(table, results);
+  // The same table with the cifar10_test field of two result cells emptied.
+  std::vector<std::string> lines = lines_of(read_file(table_path));
+  std::vector<std::string> header;
+  {
+    std::stringstream in(lines[0]);
+    for (std::string x; std::getline(in, x, ',');) header.push_back(x);
+  }
+  const int column =
+      static_cast<int>(std::find(header.begin(), header.end(), "cifar10_test") - header.begin());
+  ASSERT_LT(column, static_cast<int>(header.size()));
+  std::string text = lines[0] + "\n";
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    std::string line = lines[i];
+    for (std::size_t k : {std::size_t{0}, std::size_t{4}}) {
+      if (line.find(m.rows[k].arch.to_string()) == std::string::npos) continue;
+      std::vector<std::string> f;
+      std::stringstream in(line);
+      for (std::string x; std::getline(in, x, ',');) f.push_back(x);
+      f[column] = "";
+      line.clear();
+      for (std::size_t c = 0; c < f.size(); ++c) line += (c ? "," : "") + f[c];
+    }
+    text += line + "\n";
+  }
+  write_file(dir + "/gaps.csv", text);
+  auto r = run_cli("evaluate --json --results " + results + " --benchmark " + dir + "/gaps.csv");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["n"], m.rows.size());
+  EXPECT_EQ(j["top_k"]["evaluated"], m.rows.size() - 2);
+  EXPECT_EQ(j["top_k"]["without_accuracy"], 2);
+  r = run_cli("evaluate --results " + results + " --benchmark " + dir + "/gaps.csv");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("2 of the " + std::to_string(m.rows.size()) +
+                          " cells have no cifar10_test value"),
+            std::string::npos)
+      << r.output;
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <array>
 #include <cstdio>
@@ -44,9 +45,10 @@ struct CliResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs the built `micronas` program with `args` (shell-quoted by the caller).
-inline CliResult run_cli(const std::string& args) {
-  std::string cmd = std::string(MICRONAS_CLI) + " " + args + " 2>&1";
+// Runs the built `micronas` program with `args` (shell-quoted by the caller); `redirects` (e.g.
+// "2>&1 >/dev/full") replaces the default of capturing stdout and stderr together.
+inline CliResult run_cli(const std::string& args, const std::string& redirects = "2>&1") {
+  std::string cmd = std::string(MICRONAS_CLI) + " " + args + " " + redirects;
   FILE* pipe = popen(cmd.c_str(), "r");
   CliResult r{-1, ""};
   if (!pipe) return r;
@@ -54,6 +56,11 @@ inline CliResult run_cli(const std::string& args) {
   while (std::fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
   r.status = pclose(pipe);
   return r;
+}
+
+// The program's exit status (-1 when it did not exit normally).
+inline int exit_status(const CliResult& r) {
+  return WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1;
 }
 
 }  // namespace micronas::test

@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "cli_util.hpp"
 #include "micronas/error.hpp"
 
 namespace micronas::cli {
@@ -11,8 +12,11 @@ void BackendCliOptions::add_to(CLI::App* cmd) {
                   "cpu | cuda | auto (CUDA when a device is present, else CPU; "
                   "`micronas devices` lists them)")
       ->capture_default_str();
-  cmd->add_option("--device", device, "CUDA device index")->capture_default_str();
-  cmd->add_option("--threads", threads, "CPU threads (default: OpenMP's)");
+  cmd->add_option("--device", device, "CUDA device index")
+      ->capture_default_str()
+      ->check(integer_in(0, 1023));
+  cmd->add_option("--threads", threads, "CPU threads (default: OpenMP's)")
+      ->check(integer_in(1, kMaxThreads));
 }
 
 ComputeContext BackendCliOptions::to_context() const {

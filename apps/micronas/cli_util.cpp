@@ -1,6 +1,9 @@
 #include "cli_util.hpp"
 
 #include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
 
 #include "micronas/error.hpp"
 
@@ -25,6 +28,122 @@ Arch resolve_arch(const std::string& text, const BenchmarkTable* table) {
 std::unique_ptr<BenchmarkTable> load_table(const std::string& path) {
   if (path.empty()) return nullptr;
   return std::make_unique<BenchmarkTable>(BenchmarkTable::load(path));
+}
+
+namespace {
+
+std::string in_quotes(const std::string& text) { return "'" + printable(text) + "'"; }
+
+}  // namespace
+
+CLI::Validator integer_in(long long lo, long long hi) {
+  const std::string range = std::to_string(lo) + ".." + std::to_string(hi);
+  return CLI::Validator(
+      [lo, hi, range](std::string& text) -> std::string {
+        std::size_t i = (!text.empty() && text[0] == '-') ? 1 : 0;
+        bool digits = i < text.size();
+        for (std::size_t k = i; k < text.size(); ++k)
+          digits = digits && text[k] >= '0' && text[k] <= '9';
+        if (!digits) return in_quotes(text) + " is not a whole number (expected " + range + ")";
+        errno = 0;
+        const long long v = std::strtoll(text.c_str(), nullptr, 10);
+        if (errno == ERANGE || v < lo || v > hi) return in_quotes(text) + " is outside " + range;
+        return "";
+      },
+      "INT in " + range, "integer_in");
+}
+
+CLI::Validator seed_value() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        bool digits = !text.empty();
+        for (char c : text) digits = digits && c >= '0' && c <= '9';
+        if (!digits)
+          return in_quotes(text) + " is not a seed (a whole number in 0..18446744073709551615)";
+        const std::string max = std::to_string(std::numeric_limits<std::uint64_t>::max());
+        const std::size_t first = std::min(text.find_first_not_of('0'), text.size() - 1);
+        const std::string value = text.substr(first);
+        if (value.size() > max.size() || (value.size() == max.size() && value > max))
+          return in_quotes(text) + " is larger than the largest seed, 18446744073709551615";
+        return "";
+      },
+      "0..2^64-1", "seed");
+}
+
+CLI::Validator positive_finite() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        const double v = std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size())
+          return in_quotes(text) + " is not a number";
+        if (!std::isfinite(v) || errno == ERANGE || !(v > 0))
+          return in_quotes(text) + " must be a finite number > 0";
+        return "";
+      },
+      "NUMBER > 0", "positive_finite");
+}
+
+int exit_status(Status status) {
+  switch (status) {
+    case Status::kOk: return kExitOk;
+    case Status::kInvalidArgument:
+    case Status::kParseError:
+    case Status::kNumericalError:
+    case Status::kUnsupported: return kExitUsage;
+    case Status::kIoError: return kExitIo;
+    case Status::kOutOfMemory: return kExitOutOfMemory;
+    case Status::kInfeasible: return kExitInfeasible;
+    case Status::kInternal:
+    case Status::kCancelled:  // only a library caller cancels; the program never does
+      return kExitInternal;
+  }
+  return kExitInternal;
+}
+
+const char* exit_status_help() {
+  return "Exit status: 0 success; 1 internal error (a bug); 2 invalid command line or input "
+         "(an option, argument or input value that cannot be used); 3 out of memory; 4 no "
+         "architecture satisfies the given limits; 5 a file cannot be opened, read, written or "
+         "locked, or is not a file of the expected format. Every failure prints one line "
+         "'micronas: error: ...' on stderr.";
+}
+
+std::string printable(const std::string& message) {
+  constexpr std::size_t kLongest = 300, kHead = 160, kTail = 80;
+  std::string escaped;
+  for (unsigned char c : message) {
+    if (c == '\n')
+      escaped += "\\n";
+    else if (c == '\t')
+      escaped += "\\t";
+    else if (c == '\r')
+      escaped += "\\r";
+    else if (c < 0x20 || c == 0x7f) {
+      const char* hex = "0123456789abcdef";
+      escaped += "\\x";
+      escaped += hex[c >> 4];
+      escaped += hex[c & 15];
+    } else {
+      escaped += static_cast<char>(c);
+    }
+  }
+  std::string out;
+  std::size_t start = 0;
+  while (start < escaped.size()) {
+    std::size_t end = escaped.find(' ', start);
+    if (end == std::string::npos) end = escaped.size();
+    const std::size_t len = end - start;
+    if (len > kLongest)
+      out += escaped.substr(start, kHead) + "...(" + std::to_string(len - kHead - kTail) +
+             " characters omitted)..." + escaped.substr(end - kTail, kTail);
+    else
+      out += escaped.substr(start, len);
+    if (end < escaped.size()) out += ' ';
+    start = end + 1;
+  }
+  return out;
 }
 
 }  // namespace micronas::cli

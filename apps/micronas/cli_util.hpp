@@ -17,3 +17,39 @@ Arch resolve_arch(const std::string& text, const BenchmarkTable* table);
 std::unique_ptr<BenchmarkTable> load_table(const std::string& path);
 
 }  // namespace micronas::cli
+
+#include <CLI/CLI.hpp>
+
+#include "micronas/error.hpp"
+
+namespace micronas::cli {
+
+// Checks on an option's text as given, before CLI11 converts it, so that nothing out of range is
+// clamped, wrapped or replaced by a default. CLI11 reports a failure as "--option: message".
+// The most CPU threads --threads accepts.
+inline constexpr int kMaxThreads = 1024;
+// A decimal integer in lo..hi (no sign for lo >= 0, no spaces, no exponent).
+CLI::Validator integer_in(long long lo, long long hi);
+// A seed: decimal digits, 0..2^64-1.
+CLI::Validator seed_value();
+// A finite number > 0.
+CLI::Validator positive_finite();
+
+// The exit status of each outcome; `micronas --help` and the README list them.
+enum ExitStatus : int {
+  kExitOk = 0,
+  kExitInternal = 1,  // a bug: an unexpected failure inside micronas
+  kExitUsage = 2,     // the command line or an input's content is invalid
+  kExitOutOfMemory = 3,
+  kExitInfeasible = 4,  // no architecture satisfies the given limits
+  kExitIo = 5,          // a file cannot be opened, read, written or locked, or is malformed
+};
+int exit_status(Status status);
+// The exit statuses as a help footer.
+const char* exit_status_help();
+
+// An error message fit for one terminal line: control characters escaped (\n, \t, \x1b), and
+// any run of more than 300 characters without a space shortened to its start and end.
+std::string printable(const std::string& message);
+
+}  // namespace micronas::cli

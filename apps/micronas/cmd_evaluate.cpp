@@ -14,6 +14,7 @@
 #include "micronas/error.hpp"
 #include "micronas/evaluation.hpp"
 #include "micronas/sweep.hpp"
+#include "runtime/file_io.hpp"
 
 namespace micronas::cli {
 namespace {
@@ -96,13 +97,11 @@ std::string cell_text(double v, int decimals, int width) {
 
 // The target name recorded by `micronas sweep` next to the results, for the plot's axis.
 std::string sweep_target(const std::string& results) {
-  std::ifstream in(results + ".json");
-  if (!in) return "";
   try {
-    auto j = nlohmann::json::parse(in);
-    return j.value("target", "");
-  } catch (const nlohmann::json::exception&) {
-    return "";
+    auto j = nlohmann::json::parse(read_input_file(results + ".json", 1 << 20, "a sweep sidecar"));
+    return j.is_object() ? j.value("target", "") : "";
+  } catch (const std::exception&) {
+    return "";  // no sidecar (or an unreadable one): the plot says "the target"
   }
 }
 
@@ -182,6 +181,7 @@ void run_evaluate(const EvaluateCliOptions& cli) {
   top["best"] = number(best);
   top["mean_all"] = number(mean_all);
   top["evaluated"] = with_accuracy.size();
+  top["without_accuracy"] = n - with_accuracy.size();
   top["k"] = nlohmann::ordered_json::array();
   std::vector<std::vector<std::size_t>> orders;
   for (const Proxy& p : proxies) {
@@ -236,10 +236,7 @@ void run_evaluate(const EvaluateCliOptions& cli) {
     plot.x_label =
         "modeled latency (ms) on " + (target.empty() ? std::string("the target") : target);
     plot.y_label = cli.accuracy + " accuracy (%)";
-    std::ofstream f(cli.svg, std::ios::binary);
-    f << pareto_svg(points, front, plot);
-    f.flush();
-    if (!f) throw Error(Status::kIoError, "--svg: cannot write '" + cli.svg + "'");
+    write_output_file(cli.svg, pareto_svg(points, front, plot));
     pareto["svg"] = cli.svg;
   }
 
@@ -248,8 +245,13 @@ void run_evaluate(const EvaluateCliOptions& cli) {
     return;
   }
   std::cout << "evaluated " << n << " cells of " << cli.results << " against " << cli.benchmark
-            << " (ntk_valid=0 in " << invalid_ntk << ")\n"
-            << kSignConvention << "\n\n";
+            << " (ntk_valid=0 in " << invalid_ntk << ")\n";
+  // Cells the table gives no accuracy for are left out of what needs one; say how many.
+  if (with_accuracy.size() < n)
+    std::cout << n - with_accuracy.size() << " of the " << n << " cells have no " << cli.accuracy
+              << " value in the table: they are left out of the top-k and the Pareto front, and "
+                 "each correlation uses the cells with a value\n";
+  std::cout << kSignConvention << "\n\n";
   std::cout << "rank correlation with benchmark accuracy: Kendall tau-b / Spearman rho\n"
             << std::left << std::setw(16) << "proxy" << std::right;
   for (const std::string& column : accuracy_columns) std::cout << std::setw(22) << column;

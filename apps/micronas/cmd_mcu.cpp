@@ -12,6 +12,8 @@
 #include "commands.hpp"
 #include "micronas/error.hpp"
 #include "micronas/mcu.hpp"
+#include "runtime/csv.hpp"
+#include "runtime/file_io.hpp"
 
 namespace micronas::cli {
 namespace {
@@ -55,10 +57,12 @@ mcu::EstimateOptions estimate_options(const McuOptions& opt) {
   return e;
 }
 
-std::ofstream open_out(const std::string& path) {
-  std::ofstream f(path, std::ios::binary);
-  if (!f) throw Error(Status::kIoError, path + ": cannot write file");
-  return f;
+// A number as the CSV files have always written it (ostream's default format).
+template <class T>
+std::string text_of(T value) {
+  std::ostringstream s;
+  s << value;
+  return s.str();
 }
 
 void run_estimate(const McuOptions& opt) {
@@ -149,9 +153,17 @@ void run_predict(const McuOptions& opt) {
   mcu::TargetProfile target = mcu::load_target(opt.target);
   const double clock = opt.clock_mhz > 0 ? opt.clock_mhz : target.clock_mhz;
   std::vector<mcu::MeasuredOp> rows = mcu::rows_for_target(target, mcu::read_measured_ops(opt.lut));
-  std::ofstream f = open_out(opt.out);
-  f << "line,device,op,input_shape,output_shape,kernel,stride,family,measured_cycles,"
-       "predicted_cycles,error_pct,predicted_ms,measured_arena_bytes,predicted_arena_bytes\n";
+  int supported = 0;
+  for (const auto& r : rows) supported += r.supported ? 1 : 0;
+  if (supported == 0)
+    throw Error(Status::kInvalidArgument,
+                opt.lut + ": none of its " + std::to_string(rows.size()) +
+                    " rows is of a modelled op (conv2d, add, global_average_pooling2d): nothing "
+                    "to predict");
+  std::string csv =
+      csv_record({"line", "device", "op", "input_shape", "output_shape", "kernel", "stride",
+                  "family", "measured_cycles", "predicted_cycles", "error_pct", "predicted_ms",
+                  "measured_arena_bytes", "predicted_arena_bytes"});
   struct Summary {
     int n = 0;
     double abs_pct = 0, max_pct = 0;
@@ -166,11 +178,11 @@ void run_predict(const McuOptions& opt) {
     }
     mcu::OpPrediction p = mcu::predict_measured(target, r);
     const double err = 100.0 * (static_cast<double>(p.kernel_cycles) / r.kernel_cycles - 1.0);
-    f << r.line << "," << r.device << "," << r.op << ",\"" << r.input_shape << "\","
-      << r.output_shape << "," << r.kernel << "," << r.stride << ","
-      << mcu::cost_family_name(p.family) << "," << r.kernel_cycles << "," << p.kernel_cycles << ","
-      << err << "," << p.kernel_cycles / (clock * 1e3) << "," << r.arena_bytes << ","
-      << p.arena_bytes << "\n";
+    csv += csv_record({text_of(r.line), r.device, r.op, r.input_shape, r.output_shape, r.kernel,
+                       r.stride, mcu::cost_family_name(p.family), text_of(r.kernel_cycles),
+                       text_of(p.kernel_cycles), text_of(err),
+                       text_of(p.kernel_cycles / (clock * 1e3)), text_of(r.arena_bytes),
+                       text_of(p.arena_bytes)});
     Summary& s = by_op[r.op];
     ++s.n;
     s.abs_pct += std::fabs(err);
@@ -181,6 +193,7 @@ void run_predict(const McuOptions& opt) {
       s.arena_ok += (d <= 256 || d <= 0.02 * r.arena_bytes) ? 1 : 0;
     }
   }
+  write_output_file(opt.out, csv);
   std::cout << "target " << target.name << ": " << rows.size() << " rows"
             << (skipped ? " (" + std::to_string(skipped) + " of unmodelled ops skipped)" : "")
             << "; predictions in " << opt.out << "\n";
@@ -200,8 +213,7 @@ void run_calibrate(const McuOptions& opt) {
   std::vector<mcu::MeasuredOp> rows = mcu::read_measured_ops(opt.lut);
   std::string name = opt.name.empty() ? base.name + "-calibrated" : opt.name;
   mcu::TargetProfile p = mcu::calibrate(base, rows, name);
-  std::ofstream f = open_out(opt.out);
-  f << p.to_json();
+  write_output_file(opt.out, p.to_json());
   std::cout << "wrote " << opt.out << " (target '" << p.name << "'); CPI:";
   for (int i = 0; i < mcu::kNumCostFamilies; ++i)
     std::cout << " " << mcu::cost_family_name(static_cast<mcu::CostFamily>(i)) << "=" << p.cpi[i];
@@ -212,9 +224,9 @@ void run_lut(const McuOptions& opt) {
   mcu::TargetProfile target = mcu::load_target(opt.target);
   mcu::EstimateOptions eo = estimate_options(opt);
   NetworkConfig config = NetworkConfig::nb201(dataset_from_name(opt.dataset));
-  std::ostringstream csv;
-  csv << "target,clock_mhz,runtime,stage,block,edge,op,deployed_op,input_shape,output_shape,"
-         "macs,cycles,ms\n";
+  std::string csv =
+      csv_record({"target", "clock_mhz", "runtime", "stage", "block", "edge", "op", "deployed_op",
+                  "input_shape", "output_shape", "macs", "cycles", "ms"});
   auto emit = [&](const Arch& arch, bool cells_only_first) {
     mcu::NetworkEstimate est = mcu::estimate_network(target, config, arch, eo);
     std::set<int> seen_blocks;
@@ -225,14 +237,18 @@ void run_lut(const McuOptions& opt) {
       if (cells_only_first && o.block == BlockKind::kCell &&
           o.block_index % (config.cells_per_stage + 1) != 0)
         continue;
-      csv << target.name << "," << est.clock_mhz << "," << mcu::runtime_name(eo.runtime) << ","
-          << stage << "," << origin_text(o) << "," << o.edge << ","
-          << (o.block == BlockKind::kCell && o.edge >= 0 ? op_name(o.op) : "") << ","
-          << mcu::deployed_op_name(l.op.kind) << "," << shape_text(l.op.input) << ","
-          << shape_text(l.op.output) << "," << l.cost.macs << "," << l.cost.cycles << "," << l.ms
-          << "\n";
+      csv += csv_record({target.name, text_of(est.clock_mhz), mcu::runtime_name(eo.runtime),
+                         text_of(stage), origin_text(o), text_of(o.edge),
+                         o.block == BlockKind::kCell && o.edge >= 0 ? op_name(o.op) : "",
+                         mcu::deployed_op_name(l.op.kind), shape_text(l.op.input),
+                         shape_text(l.op.output), text_of(l.cost.macs), text_of(l.cost.cycles),
+                         text_of(l.ms)});
     }
   };
+  if (!opt.space.empty() && !opt.arch.empty())
+    throw Error(Status::kInvalidArgument,
+                "mcu lut: give either ARCH or --space nb201, not both (ARCH '" + opt.arch +
+                    "' would be ignored)");
   if (!opt.space.empty()) {
     if (opt.space != "nb201")
       throw Error(Status::kInvalidArgument, "unknown --space '" + opt.space + "' (nb201)");
@@ -242,12 +258,10 @@ void run_lut(const McuOptions& opt) {
     auto table = load_table(opt.benchmark);
     emit(resolve_arch(opt.arch, table.get()), false);
   }
-  if (opt.out.empty()) {
-    std::cout << csv.str();
-  } else {
-    std::ofstream f = open_out(opt.out);
-    f << csv.str();
-  }
+  if (opt.out.empty())
+    std::cout << csv;
+  else
+    write_output_file(opt.out, csv);
 }
 
 void add_common(CLI::App* cmd, McuOptions& opt) {
@@ -255,7 +269,7 @@ void add_common(CLI::App* cmd, McuOptions& opt) {
                   "Target profile: stm32f746 | stm32f446re | stm32l552 | PROFILE.json")
       ->capture_default_str();
   cmd->add_option("--clock-mhz", opt.clock_mhz, "Override the target's clock (MHz)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_finite());
 }
 
 }  // namespace

@@ -106,7 +106,10 @@ void add_random_search_command(CLI::App& app) {
       "by the same rank combination");
   opt->proxies.add_to(cmd);
   opt->cost.add_to(cmd);
-  cmd->add_option("--samples", opt->samples, "Cells to draw and score")->capture_default_str();
+  cmd->add_option("--samples", opt->samples,
+                  "Cells to draw and score (at most the cells within the limits are scored)")
+      ->capture_default_str()
+      ->check(integer_in(1, kNumCells));
   cmd->add_option("--benchmark", opt->benchmark, "NB201 table: report accuracies");
   cmd->add_option("--out", opt->out, "Also write the JSON result to this file");
   cmd->add_flag("--json", opt->json, "Machine-readable JSON output");

@@ -11,6 +11,7 @@
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "micronas/score.hpp"
+#include "runtime/file_io.hpp"
 #include "search/search_json.hpp"
 
 namespace micronas::cli {
@@ -39,8 +40,8 @@ void run_score(const ScoreCliOptions& cli) {
   ScoreResult r = score_architecture(resolve_arch(cli.arch, table.get()), o);
   nlohmann::ordered_json out = score_json(r, o);
   if (!cli.dump.empty()) {
-    std::ofstream f(std::filesystem::path(cli.dump) / "result.json");
-    f << out.dump(2) << "\n";
+    write_output_file((std::filesystem::path(cli.dump) / "result.json").string(),
+                      out.dump(2) + "\n");
   }
   if (cli.json) {
     std::cout << out.dump(2) << "\n";
@@ -72,7 +73,9 @@ void add_score_command(CLI::App& app) {
                   "NB201 string, supernet state, 'supernet', or an index "
                   "with --benchmark")
       ->required();
-  cmd->add_option("--seed", opt->seed, "Seed for weights and inputs")->capture_default_str();
+  cmd->add_option("--seed", opt->seed, "Seed for weights and inputs")
+      ->capture_default_str()
+      ->check(seed_value());
   cmd->add_option("--batch", opt->batch, "NTK batch size (TE-NAS 72, MicroNAS 128)")
       ->capture_default_str();
   cmd->add_option("--repeat", opt->repeats, "Repeats (fresh data each)")->capture_default_str();

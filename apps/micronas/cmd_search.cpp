@@ -4,13 +4,16 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "file_lock.hpp"
 #include "micronas/error.hpp"
 #include "micronas/pruning_search.hpp"
 #include "progress.hpp"
+#include "runtime/file_io.hpp"
 #include "search/search_json.hpp"
 #include "search_options.hpp"
 
@@ -73,11 +76,13 @@ nlohmann::ordered_json options_json(const SearchOptions& o, const SearchCliOptio
 // Rounds of an interrupted search from its checkpoint; refuses a checkpoint of other options.
 std::vector<SearchRound> load_checkpoint(const std::string& path,
                                          const nlohmann::ordered_json& options) {
-  std::ifstream f(path);
-  if (!f) return {};  // no checkpoint yet: a fresh search
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return {};  // no checkpoint yet: a fresh search
+  // A checkpoint holds a few rounds of scores: tens of kilobytes.
+  const std::string text = read_input_file(path, 64u << 20, "a search checkpoint");
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(f);
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     throw Error(Status::kParseError, "checkpoint " + path + " is not valid JSON: " + e.what());
   }
@@ -103,12 +108,12 @@ void write_checkpoint(const std::string& path, const nlohmann::ordered_json& opt
   j["rounds"] = nlohmann::ordered_json::array();
   for (const SearchRound& r : rounds) j["rounds"].push_back(round_to_json(r));
   const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    f << j.dump(1) << "\n";
-    if (!f.flush()) throw Error(Status::kIoError, "cannot write checkpoint " + tmp);
-  }
-  std::filesystem::rename(tmp, path);
+  write_output_file(tmp, j.dump(1) + "\n");
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec)
+    throw Error(Status::kIoError,
+                "--checkpoint: cannot rename " + tmp + " to " + path + ": " + ec.message());
 }
 
 std::string round_log(const SearchRound& r) {
@@ -160,6 +165,11 @@ void run_search(const SearchCliOptions& cli) {
 
   const nlohmann::ordered_json options = options_json(o, cli);
   std::vector<SearchRound> rounds;
+  // The checkpoint is replaced by a rename each round, so the lock is held on a companion file
+  // that stays: a second search on the same checkpoint stops here.
+  std::unique_ptr<FileLock> lock;
+  if (!cli.checkpoint.empty())
+    lock = std::make_unique<FileLock>(cli.checkpoint + ".lock", "--checkpoint");
   if (!cli.checkpoint.empty()) {
     o.resume_from = load_checkpoint(cli.checkpoint, options);
     rounds = o.resume_from;
@@ -209,7 +219,8 @@ void add_search_command(CLI::App& app) {
   cmd->add_option("--out", opt->out, "Also write the JSON result to this file");
   cmd->add_option("--checkpoint", opt->checkpoint,
                   "Write every completed round here; rerunning with the same options resumes "
-                  "after the last one (same result as an uninterrupted run)");
+                  "after the last one (same result as an uninterrupted run). CHECKPOINT.lock "
+                  "beside it keeps a second run from using it at the same time");
   cmd->add_flag("--json", opt->json,
                 "Machine-readable JSON: every round's scores and ranks, MCU cost, accuracies");
   cmd->add_flag("--no-progress", opt->no_progress,

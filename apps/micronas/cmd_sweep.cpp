@@ -14,11 +14,13 @@
 #include "backend_options.hpp"
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "file_lock.hpp"
 #include "micronas/error.hpp"
 #include "micronas/random.hpp"
 #include "micronas/sweep.hpp"
 #include "micronas/threads.hpp"
 #include "progress.hpp"
+#include "runtime/file_io.hpp"
 
 namespace micronas::cli {
 namespace {
@@ -69,9 +71,11 @@ std::vector<Arch> random_cells(int count, std::uint64_t seed) {
 // One cell per line: an NB201 string, or an official index with a benchmark table. '#' starts a
 // comment; blank lines are skipped; a cell listed twice is scored once.
 std::vector<Arch> cells_from_file(const std::string& path, const BenchmarkTable* table) {
-  std::ifstream in(path);
-  if (!in)
+  std::error_code ec;
+  if (!fs::exists(path, ec))
     fail("--archs: '" + path + "' is neither 'all', a number of random cells nor a readable file");
+  // One line per cell: even all 15,625 cells with comments fit in far less.
+  std::istringstream in(read_input_file(path, 16u << 20, "a list of cells"));
   std::vector<Arch> cells;
   std::unordered_set<int> seen;
   std::string line;
@@ -122,6 +126,9 @@ nlohmann::ordered_json run_options(const SweepCliOptions& cli, const ScoreOption
                                    const mcu::TargetProfile& target) {
   nlohmann::ordered_json j;
   j["format"] = "micronas-sweep-options";
+  // Builds differ in the last digits of kappa (Debug vs Release, versions): not mixed.
+  j["micronas_version"] = MICRONAS_VERSION;
+  j["build_type"] = MICRONAS_BUILD_TYPE;
   j["seed"] = cli.seed;
   j["batch"] = score.batch;
   j["repeat"] = score.repeats;
@@ -138,16 +145,25 @@ nlohmann::ordered_json run_options(const SweepCliOptions& cli, const ScoreOption
 
 void check_same_options(const std::string& sidecar, const nlohmann::ordered_json& now,
                         const std::string& out) {
-  std::ifstream in(sidecar);
-  if (!in)
+  std::error_code ec;
+  if (!fs::exists(sidecar, ec))
     fail("--resume: cannot verify the options that produced " + out + ": " + sidecar +
          " is missing (restore it, or delete " + out + " to start again)");
   nlohmann::ordered_json before;
   try {
-    before = nlohmann::ordered_json::parse(in);
+    before = nlohmann::ordered_json::parse(read_input_file(sidecar, 1 << 20, "a sweep sidecar"));
   } catch (const nlohmann::json::exception& e) {
     throw Error(Status::kParseError, sidecar + ": not valid JSON: " + e.what());
   }
+  if (!before.is_object()) throw Error(Status::kParseError, sidecar + ": not a JSON object");
+  for (const char* key : {"micronas_version", "build_type"})
+    if (!before.contains(key) || before[key] != now[key])
+      fail("--resume: " + out + " was written by micronas " +
+           before.value("micronas_version", std::string("(unrecorded version)")) + " (" +
+           before.value("build_type", std::string("unrecorded build type")) + " build); this is " +
+           MICRONAS_VERSION + " (" + MICRONAS_BUILD_TYPE +
+           "), whose rows may differ in the last digits: delete " + out +
+           " to start again, or resume with the same build");
   for (const char* key :
        {"seed", "batch", "repeat", "data", "init", "dataset", "target", "backend"}) {
     if (!before.contains(key) || before[key] != now[key])
@@ -164,13 +180,7 @@ void check_same_options(const std::string& sidecar, const nlohmann::ordered_json
 // run stopped. The header is checked first, so that a file of another kind is never cut. Returns
 // the file's size afterwards.
 std::uintmax_t drop_partial_last_line(const std::string& path) {
-  std::string text;
-  {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    text = buffer.str();
-  }
+  const std::string text = read_input_file(path, kMaxSweepFileBytes, "a sweep results file");
   const std::string header = sweep_header_line();
   const std::size_t header_end = text.find('\n');
   std::string first_line = text.substr(0, header_end);
@@ -187,11 +197,35 @@ std::uintmax_t drop_partial_last_line(const std::string& path) {
   return keep;
 }
 
-void write_text_file(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << text;
-  f.flush();
-  if (!f) fail("--out: cannot write '" + path + "'");
+// A kept row must be one this run would write: a cell of the list, the index the benchmark
+// table gives (empty without one), and the costs of this target. Numbers that no sweep produces
+// (NaN, negative, ...) were already refused when the row was parsed.
+void check_kept_row(const SweepRow& row, const std::string& where,
+                    const std::unordered_set<int>& listed, const BenchmarkTable* table,
+                    const mcu::Nb201CostTable& costs) {
+  const std::string cell = "cell " + std::to_string(row.cell_id);
+  if (!listed.count(row.cell_id))
+    fail("--resume: " + where + ": " + cell +
+         " is not in this sweep's list of cells (--archs): the file holds rows of another sweep");
+  int expected_index = -1;
+  if (table) {
+    auto found = table->find(row.arch);
+    if (found) expected_index = table->index(*found);
+  }
+  if (row.index != expected_index)
+    fail("--resume: " + where + ": " + cell + " has index " +
+         (row.index < 0 ? std::string("(empty)") : std::to_string(row.index)) + ", " +
+         (table ? "the benchmark table gives " +
+                      (expected_index < 0 ? std::string("none") : std::to_string(expected_index))
+                : std::string("and without --benchmark it must be empty (give the --benchmark "
+                              "the sweep was started with)")));
+  const mcu::Nb201CostTable::Estimate cost = costs.estimate(row.arch);
+  if (row.latency_ms != cost.latency_ms ||
+      row.peak_sram_kb != static_cast<double>(cost.peak_sram_bytes) / 1024.0 ||
+      row.flash_kb != static_cast<double>(cost.flash_bytes) / 1024.0)
+    fail("--resume: " + where + ": " + cell +
+         ": latency_ms, peak_sram_kb or flash_kb differ from the target's model; the row was not "
+         "written by this sweep");
 }
 
 void run_sweep(const SweepCliOptions& cli) {
@@ -216,10 +250,10 @@ void run_sweep(const SweepCliOptions& cli) {
 
   const std::string sidecar = cli.out + ".json";
   const nlohmann::ordered_json options = run_options(cli, score, target);
+  // Held until the run ends: a second run on the same file stops here and changes nothing.
+  const FileLock lock(cli.out, "--out");
   std::error_code ec;
-  if (fs::is_directory(cli.out, ec)) fail("--out: '" + cli.out + "' is a directory");
-  const bool exists = fs::exists(cli.out, ec);
-  std::uintmax_t size = exists ? fs::file_size(cli.out, ec) : 0;
+  std::uintmax_t size = fs::file_size(cli.out, ec);
   if (ec) fail("--out: cannot read '" + cli.out + "': " + ec.message());
   if (size > 0 && !cli.resume)
     fail("--out: '" + cli.out +
@@ -229,21 +263,28 @@ void run_sweep(const SweepCliOptions& cli) {
   if (size > 0) {
     check_same_options(sidecar, options, cli.out);
     size = drop_partial_last_line(cli.out);
-    if (size > 0)
-      for (const SweepRow& row : read_sweep_csv(cli.out)) done.insert(row.cell_id);
+    if (size > 0) {
+      std::unordered_set<int> listed;
+      for (const Arch& cell : cells) listed.insert(cell.cell_id());
+      const std::vector<SweepRow> kept = read_sweep_csv(cli.out);
+      for (std::size_t i = 0; i < kept.size(); ++i) {
+        // Blank lines are skipped by the reader, so name the row by its cell.
+        check_kept_row(kept[i], cli.out + " (row " + std::to_string(i + 1) + ")", listed,
+                       table.get(), costs);
+        done.insert(kept[i].cell_id);
+      }
+    }
   }
   if (size == 0) {
-    write_text_file(sidecar, options.dump(2) + "\n");
-    write_text_file(cli.out, sweep_header_line() + "\n");
+    write_output_file(sidecar, options.dump(2) + "\n");
+    write_output_file(cli.out, sweep_header_line() + "\n");
   }
 
   std::vector<Arch> todo;
   for (const Arch& cell : cells)
     if (!done.count(cell.cell_id())) todo.push_back(cell);
 
-  std::FILE* file = std::fopen(cli.out.c_str(), "ab");
-  if (!file) fail("--out: cannot open '" + cli.out + "' for appending");
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(file, &std::fclose);
+  OutputFile file(cli.out, OutputFile::Mode::kAppend);
   const auto start = std::chrono::steady_clock::now();
   ProgressBar bar("sweep", static_cast<std::int64_t>(todo.size()), !cli.no_progress);
   SweepScorer scorer(score, costs);
@@ -253,14 +294,13 @@ void run_sweep(const SweepCliOptions& cli) {
       auto table_row = table->find(todo[i]);
       if (table_row) row.index = table->index(*table_row);
     }
-    // One write and a flush per row: an interruption loses at most the row being written,
+    // One unbuffered write per row: an interruption loses at most the row being written,
     // which --resume recognises by its missing newline.
-    const std::string line = format_sweep_row(row) + "\n";
-    if (std::fwrite(line.data(), 1, line.size(), file) != line.size() || std::fflush(file) != 0)
-      throw Error(Status::kIoError, cli.out + ": write failed (disk full?)");
+    file.write(format_sweep_row(row) + "\n");
     bar.update(static_cast<std::int64_t>(i + 1));
   }
   bar.finish();
+  file.close();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cout << "sweep: scored " << todo.size() << " cells in " << format_duration(seconds);
@@ -286,7 +326,8 @@ void add_sweep_command(CLI::App& app) {
                 "Continue an interrupted sweep: keep the rows present, score the missing cells");
   cmd->add_option("--seed", opt->seed,
                   "Seed (each cell is scored with a seed derived from it and its cell id)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(seed_value());
   cmd->add_option("--batch", opt->batch, "NTK batch size (TE-NAS 72, MicroNAS 128)")
       ->capture_default_str();
   cmd->add_option("--repeat", opt->repeats, "Repeats per cell (fresh data each)")

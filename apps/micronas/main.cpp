@@ -1,40 +1,73 @@
 // micronas: hardware-aware, training-free neural architecture search for microcontrollers.
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
 #include <iostream>
 
+#include "cli_util.hpp"
 #include "commands.hpp"
 #include "micronas/error.hpp"
 #include "openmp_wait_policy.hpp"
+#include "runtime/file_io.hpp"
+
+namespace {
+
+int fail(int status, const std::string& message) {
+  std::cout.flush();
+  std::cerr << "micronas: error: " << micronas::cli::printable(message) << "\n";
+  return status;
+}
+
+// Output that did not arrive is a failure like any other: `micronas info ... > /dev/full`.
+int check_stdout() {
+  errno = 0;
+  std::cout.flush();
+  const bool flushed = std::fflush(stdout) == 0;
+  const int error = errno;
+  if (flushed && !std::ferror(stdout) && std::cout.good()) return 0;
+  return fail(micronas::cli::kExitIo,
+              "standard output: write failed: " + micronas::system_error_text(error));
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  micronas::cli::use_passive_openmp_waiting(argv);
+  using namespace micronas::cli;
+  use_passive_openmp_waiting(argv);
   CLI::App app{
       "micronas: training-free, hardware-aware neural architecture search for "
       "microcontrollers (NAS-Bench-201 space)"};
   app.require_subcommand(1);
-  micronas::cli::add_info_command(app);
-  micronas::cli::add_mcu_command(app);
-  micronas::cli::add_score_command(app);
-  micronas::cli::add_search_command(app);
-  micronas::cli::add_random_search_command(app);
-  micronas::cli::add_sweep_command(app);
-  micronas::cli::add_evaluate_command(app);
-  micronas::cli::add_export_naslib_command(app);
-  micronas::cli::add_devices_command(app);
+  app.footer(exit_status_help());
+  add_info_command(app);
+  add_mcu_command(app);
+  add_score_command(app);
+  add_search_command(app);
+  add_random_search_command(app);
+  add_sweep_command(app);
+  add_evaluate_command(app);
+  add_export_naslib_command(app);
+  add_devices_command(app);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    app.exit(e);  // --help: the help on stdout, status 0
+    return check_stdout();
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // Option parsing joins the error contract: one line, status 2.
+    std::string message = e.what();
+    if (message.empty()) message = "invalid command line";
+    return fail(kExitUsage, message + " (see micronas --help)");
   } catch (const micronas::Error& e) {
-    std::cerr << "micronas: error: " << e.what() << "\n";
-    // A distinct status for "no architecture satisfies the limits": scripts sweeping limits
-    // tell it from a usage error.
-    return e.status() == micronas::Status::kInfeasible ? 4 : 2;
+    return fail(exit_status(e.status()), e.what());
   } catch (const std::bad_alloc&) {
-    std::cerr << "micronas: error: out of memory\n";
-    return 3;
+    return fail(kExitOutOfMemory, "out of memory");
+  } catch (const std::filesystem::filesystem_error& e) {
+    std::string message = e.path1().string();
+    message += (message.empty() ? "" : ": ") + e.code().message();
+    return fail(kExitIo, message);
   } catch (const std::exception& e) {
-    std::cerr << "micronas: error: " << e.what() << "\n";
-    return 2;
+    return fail(kExitInternal, std::string("internal error: ") + e.what());
   }
-  return 0;
+  return check_stdout();
 }

@@ -1,15 +1,18 @@
 #include "search_options.hpp"
 
 #include <cmath>
-#include <fstream>
 
+#include "cli_util.hpp"
 #include "micronas/error.hpp"
 #include "micronas/threads.hpp"
+#include "runtime/file_io.hpp"
 
 namespace micronas::cli {
 
 void ProxyCliOptions::add_to(CLI::App* cmd) {
-  cmd->add_option("--seed", seed, "Seed for weights and inputs")->capture_default_str();
+  cmd->add_option("--seed", seed, "Seed for weights and inputs")
+      ->capture_default_str()
+      ->check(seed_value());
   cmd->add_option("--batch", batch, "NTK batch size (TE-NAS 72, MicroNAS 128)")
       ->capture_default_str();
   cmd->add_option("--repeat", repeats, "Repeats (fresh data each)")->capture_default_str();
@@ -80,9 +83,7 @@ nlohmann::ordered_json cost_json(const mcu::Nb201CostTable::Estimate& cost,
 }
 
 void write_json_file(const std::string& path, const nlohmann::ordered_json& j) {
-  std::ofstream f(path);
-  f << j.dump(2) << "\n";
-  if (!f.flush()) throw Error(Status::kIoError, "cannot write " + path);
+  write_output_file(path, j.dump(2) + "\n");
 }
 
 nlohmann::ordered_json benchmark_json(const BenchmarkTable* table, const Arch& cell) {
