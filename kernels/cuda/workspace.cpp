@@ -1,0 +1,160 @@
+#include "kernels/cuda/workspace.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "micronas/error.hpp"
+
+namespace micronas::cuda {
+namespace {
+
+// Hands out offsets in a growing arena: `take` returns the next aligned offset.
+class Arena {
+ public:
+  std::int64_t take(std::int64_t bytes) {
+    const std::int64_t at = size_;
+    size_ = align_up(size_ + std::max<std::int64_t>(bytes, 1));
+    return at;
+  }
+  std::int64_t size() const { return size_; }
+
+ private:
+  std::int64_t size_ = 0;
+};
+
+// First-fit placement of buffers with lifetimes: the lowest aligned offset where `bytes` do
+// not overlap any live buffer.
+class LifetimeArena {
+ public:
+  std::int64_t take(std::int64_t bytes, int owner) {
+    bytes = align_up(std::max<std::int64_t>(bytes, 1));
+    std::sort(live_.begin(), live_.end(),
+              [](const Block& a, const Block& b) { return a.offset < b.offset; });
+    std::int64_t at = 0;
+    for (const Block& b : live_) {
+      if (at + bytes <= b.offset) break;
+      at = std::max(at, b.offset + b.bytes);
+    }
+    live_.push_back({at, bytes, owner});
+    peak_ = std::max(peak_, at + bytes);
+    return at;
+  }
+  void give_back(int owner) {
+    live_.erase(std::remove_if(live_.begin(), live_.end(),
+                               [&](const Block& b) { return b.owner == owner; }),
+                live_.end());
+  }
+  std::int64_t peak() const { return peak_; }
+
+ private:
+  struct Block {
+    std::int64_t offset, bytes;
+    int owner;
+  };
+  std::vector<Block> live_;
+  std::int64_t peak_ = 0;
+};
+
+}  // namespace
+
+std::vector<int> fused_relu_layers(const Graph& g) {
+  const std::size_t layers = g.layers.size();
+  std::vector<int> readers(g.values.size(), 0), producer(g.values.size(), -1);
+  for (std::size_t li = 0; li < layers; ++li) {
+    for (int v : g.layers[li].inputs) ++readers[v];
+    producer[g.layers[li].output] = static_cast<int>(li);
+  }
+  std::vector<int> fused(layers, -1);
+  for (std::size_t li = 0; li < layers; ++li) {
+    const Layer& l = g.layers[li];
+    if (l.kind != LayerKind::kConv2d) continue;
+    const int v = l.inputs[0], p = producer[v];
+    if (p >= 0 && g.layers[p].kind == LayerKind::kReLU && readers[v] == 1 && v != g.logits)
+      fused[li] = p;
+  }
+  return fused;
+}
+
+GradientLayout plan_gradients(const Graph& g, const std::vector<int>& fused_relu,
+                              bool input_gradient, std::int64_t bytes_per_element) {
+  GradientLayout out;
+  out.offset.assign(g.values.size(), -1);
+  if (g.logits < 0) return out;
+  LifetimeArena arena;
+  auto bytes_of = [&](int v) { return g.values[v].numel() * bytes_per_element; };
+  auto reach = [&](int v) {
+    if (v == 0 && !input_gradient) return;  // the input's gradient only when asked for
+    if (out.offset[v] < 0) out.offset[v] = arena.take(bytes_of(v), v);
+  };
+  std::vector<bool> live(g.values.size(), false);
+  out.offset[g.logits] = arena.take(bytes_of(g.logits), g.logits);
+  for (std::size_t li = g.layers.size(); li-- > 0;) {
+    const Layer& l = g.layers[li];
+    if (out.offset[l.output] < 0) continue;  // never reaches the logits (or a fused ReLU)
+    if (l.kind == LayerKind::kConv2d && fused_relu[li] >= 0)
+      reach(g.layers[fused_relu[li]].inputs[0]);
+    else
+      for (int v : l.inputs) reach(v);
+    // Every reader of the output has run: its buffer is free for the values upstream. The
+    // offset stays recorded; the executor reads it only up to this layer.
+    arena.give_back(l.output);
+  }
+  out.bytes = arena.peak();
+  return out;
+}
+
+std::vector<int> jacobian_columns(const Graph& g) {
+  std::vector<int> cols;
+  for (const Parameter& p : g.params)
+    if (p.is_weight())
+      for (std::int64_t i = 0; i < p.size; ++i) cols.push_back(static_cast<int>(p.offset + i));
+  return cols;
+}
+
+WorkspacePlan plan_workspace(const Graph& g, const WorkspaceRequest& r) {
+  if (r.batch < 1 || r.cotangents < 1)
+    throw Error(Status::kInvalidArgument, "workspace for batch " + std::to_string(r.batch) +
+                                              " and " + std::to_string(r.cotangents) +
+                                              " cotangents: both must be >= 1");
+  if (g.logits < 0 || g.values.empty())
+    throw Error(Status::kInvalidArgument, "workspace for a graph without logits");
+  WorkspacePlan p;
+  p.request = r;
+  const std::int64_t N = r.batch, T = r.cotangents, P = g.num_params;
+  const std::int64_t f = sizeof(float), d = sizeof(double);
+  Arena a;
+  p.params = a.take(P * f);
+  p.dlogits = a.take(T * N * g.values[g.logits].numel() * f);
+  p.values.resize(g.values.size());
+  for (std::size_t v = 0; v < g.values.size(); ++v)
+    p.values[v] = a.take(N * g.values[v].numel() * f);
+  p.bn_mean.assign(g.layers.size(), -1);
+  p.bn_invstd.assign(g.layers.size(), -1);
+  for (std::size_t li = 0; li < g.layers.size(); ++li) {
+    if (g.layers[li].kind != LayerKind::kBatchNorm) continue;
+    const std::int64_t c = g.values[g.layers[li].output].c;
+    p.bn_mean[li] = a.take(c * d);
+    p.bn_invstd[li] = a.take(c * d);
+  }
+  const GradientLayout grads = plan_gradients(g, fused_relu_layers(g), r.input_gradient, T * N * f);
+  const std::int64_t arena = a.take(grads.bytes);
+  p.grad_bytes = grads.bytes;
+  p.grads = grads.offset;
+  for (std::int64_t& o : p.grads)
+    if (o >= 0) o += arena;
+  p.dparams = a.take(T * P * f);
+  for (const Parameter& q : g.params)
+    if (q.is_weight()) p.jacobian_cols += q.size;
+  p.jacobian = a.take(N * p.jacobian_cols * f);
+  p.jacobian64 = a.take(N * p.jacobian_cols * d);
+  p.column_source = a.take(p.jacobian_cols * static_cast<std::int64_t>(sizeof(int)));
+  p.gram = a.take(N * N * d);
+  p.eigenvalues = a.take(N * d);
+  p.solver = a.take(r.solver_bytes);
+  p.flags = a.take(2 * static_cast<std::int64_t>(sizeof(int)));
+  p.hashes = a.take(2 * N * static_cast<std::int64_t>(sizeof(std::uint64_t)));
+  p.total_bytes = a.size();
+  return p;
+}
+
+}  // namespace micronas::cuda

@@ -1,0 +1,74 @@
+// Device memory of a CUDA executor, planned on the host before any of it is allocated: one
+// allocation holds every activation, BN statistic, gradient buffer, the parameter gradients,
+// J (fp32 and fp64), K, the eigenvalues, the eigensolver's workspace and the pattern hashes of
+// one batch. The plan is a pure function of the graph and the request, unit-tested on the CPU
+// (tests/test_cuda_host.cpp); the executor allocates it once and again only for a larger batch,
+// so no evaluation loop calls cudaMalloc.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "micronas/graph.hpp"
+
+namespace micronas::cuda {
+
+// Every buffer starts at a multiple of this (cuBLAS and vector loads like 256-byte alignment).
+constexpr std::int64_t kAlignment = 256;
+inline std::int64_t align_up(std::int64_t bytes) {
+  return (bytes + kAlignment - 1) / kAlignment * kAlignment;
+}
+
+struct WorkspaceRequest {
+  int batch = 1;                  // samples of a forward pass
+  int cotangents = 1;             // cotangents of a backward pass (a Jacobian: the batch)
+  bool input_gradient = false;    // the gradient of the network input is wanted (tests)
+  std::int64_t solver_bytes = 0;  // cuSOLVER's workspace for a batch x batch eigenproblem
+};
+
+// Byte offsets into the one allocation; -1 where a buffer does not exist.
+struct WorkspacePlan {
+  WorkspaceRequest request;
+  std::int64_t total_bytes = 0;
+  std::int64_t params = -1;             // float [P]
+  std::int64_t dlogits = -1;            // float [T, batch, classes]: the backward's seed
+  std::vector<std::int64_t> values;     // per value: float [batch, shape]; value 0 = the input
+  std::vector<std::int64_t> bn_mean;    // per layer: double [C] for BN layers
+  std::vector<std::int64_t> bn_invstd;  // per layer: double [C] for BN layers
+  std::vector<std::int64_t> grads;      // per value: float [T, batch, shape], shared by lifetime
+  std::int64_t grad_bytes = 0;          // the gradient arena (peak of the live gradients)
+  std::int64_t dparams = -1;            // float [T, P]
+  std::int64_t jacobian_cols = 0;       // columns of J: the sizes of the `weight` parameters
+  std::int64_t jacobian = -1;           // float [batch, cols]
+  std::int64_t jacobian64 = -1;         // double [batch, cols]: what the fp64 Gram reads
+  std::int64_t column_source = -1;      // int [cols]: J column j = dparams column source[j]
+  std::int64_t gram = -1;               // double [batch, batch]
+  std::int64_t eigenvalues = -1;        // double [batch]
+  std::int64_t solver = -1;             // solver_bytes
+  std::int64_t flags = -1;              // int [2]: eigensolver info, non-finite K flag
+  std::int64_t hashes = -1;             // uint64 [batch, 2]: pattern hashes of the batch
+};
+
+// Per layer: for a conv whose input is a ReLU output read by nothing else (and not the logits),
+// that ReLU layer, whose backward the conv's data gradient then applies as a mask; else -1.
+std::vector<int> fused_relu_layers(const Graph& graph);
+
+// Per value: the parameter-gradient-free backward of the graph gives value v a gradient buffer
+// iff grads[v] >= 0. Buffers of values whose gradients are never live at the same time share
+// memory (first fit in reverse execution order, as the backward pass visits the layers).
+// `bytes_per_element` is what one element of a per-sample shape costs (T · batch · 4).
+struct GradientLayout {
+  std::vector<std::int64_t> offset;
+  std::int64_t bytes = 0;
+};
+GradientLayout plan_gradients(const Graph& graph, const std::vector<int>& fused_relu,
+                              bool input_gradient, std::int64_t bytes_per_element);
+
+// Source index in the flat parameter vector of each Jacobian column: the parameters with
+// is_weight(), in parameter order.
+std::vector<int> jacobian_columns(const Graph& graph);
+
+// The plan for `request`; throws Error(kInvalidArgument) for a batch or cotangent count < 1.
+WorkspacePlan plan_workspace(const Graph& graph, const WorkspaceRequest& request);
+
+}  // namespace micronas::cuda
