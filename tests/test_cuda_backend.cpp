@@ -6,12 +6,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "micronas/context.hpp"
+#include "micronas/data.hpp"
 #include "micronas/error.hpp"
 #include "micronas/network.hpp"
 #include "micronas/proxies.hpp"
@@ -282,6 +285,84 @@ TEST_F(CudaBackendTest, CallsOutOfOrderAreInvalidArguments) {
   EXPECT_THROW(exec->jacobian(), Error);
   EXPECT_THROW(exec->logits(), Error);
   EXPECT_EQ(exec->count_patterns(), 0);
+}
+
+// Timings for scripts/gpu_check.sh (run with --gtest_also_run_disabled_tests): one NTK
+// evaluation (forward, Jacobian, Gram, eigenvalues) of the round-1 supernet and a single cell at
+// B = 72 and 128, and one linear-region evaluation (3 x 1000 samples), CPU and CUDA, with the
+// proxies each backend computed.
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+template <class F>
+double best_of(int repeats, F&& f) {
+  double best = 1e30;
+  for (int r = 0; r < repeats; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    best = std::min(best, seconds_since(t0));
+  }
+  return best;
+}
+
+TEST_F(CudaBackendTest, DISABLED_TimingNtkAndLinearRegions) {
+  const char* archs[] = {"supernet-none",
+                         "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|"
+                         "nor_conv_3x3~1|nor_conv_3x3~2|"};
+  for (const char* name : archs) {
+    for (int B : {72, 128}) {
+      Network<float> net(build_graph(NetworkConfig::ntk(Dataset::kCifar10), Arch::parse(name)));
+      net.initialize(InitMode::kPyTorchDefault, 1);
+      InputSampler sampler(DataSpec{}, 2);
+      const ImageBatch x = sampler.ntk_batch(B, 32);
+      NtkCondition cpu;
+      const double cpu_s = best_of(
+          2, [&] { cpu = ntk_condition(ntk_gram(compute_jacobian(net, x.data.data(), B)), B); });
+      auto exec = backend_->compile(net.graph());
+      exec->set_parameters(net.params());
+      NtkSpectrum gpu;
+      exec->compute_jacobian(x.data.data(), B);  // warm-up: workspace, cuBLAS/cuSOLVER setup
+      gpu = exec->ntk_spectrum(false);
+      const double gpu_s = best_of(5, [&] {
+        exec->compute_jacobian(x.data.data(), B);
+        gpu = exec->ntk_spectrum(false);
+      });
+      const double kappa = gpu.eigenvalues.back() / gpu.eigenvalues.front();
+      std::printf(
+          "TIMING ntk arch=%s B=%d cpu_ms=%.2f cuda_ms=%.2f speedup=%.1f "
+          "kappa_cpu=%.10g kappa_cuda=%.10g rel=%.3g\n",
+          name, B, 1e3 * cpu_s, 1e3 * gpu_s, cpu_s / gpu_s, cpu.condition, kappa,
+          std::abs(kappa - cpu.condition) / cpu.condition);
+    }
+    Network<float> net(
+        build_graph(NetworkConfig::linear_regions(Dataset::kCifar10), Arch::parse(name)));
+    net.initialize(InitMode::kPyTorchDefault, 1);
+    InputSampler sampler(DataSpec{}, 2);
+    std::vector<ImageBatch> batches;
+    for (int b = 0; b < 3; ++b) batches.push_back(sampler.lr_batch(1000));
+    std::int64_t cpu_count = 0, gpu_count = 0;
+    const double cpu_s = best_of(3, [&] {
+      LinearRegionCounter counter;
+      for (const ImageBatch& b : batches) counter.add_batch(net, b.data.data(), b.n);
+      cpu_count = counter.count();
+    });
+    auto exec = backend_->compile(net.graph());
+    exec->set_parameters(net.params());
+    auto lr = [&] {
+      exec->clear_patterns();
+      for (const ImageBatch& b : batches) exec->forward(b.data.data(), b.n, true);
+      gpu_count = exec->count_patterns();
+    };
+    lr();  // warm-up
+    const double gpu_s = best_of(5, lr);
+    std::printf(
+        "TIMING linear_regions arch=%s samples=3x1000 cpu_ms=%.2f cuda_ms=%.2f "
+        "speedup=%.1f count_cpu=%lld count_cuda=%lld\n",
+        name, 1e3 * cpu_s, 1e3 * gpu_s, cpu_s / gpu_s, static_cast<long long>(cpu_count),
+        static_cast<long long>(gpu_count));
+    EXPECT_EQ(gpu_count, cpu_count);
+  }
 }
 
 }  // namespace

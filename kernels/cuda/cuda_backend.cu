@@ -61,7 +61,10 @@ class CudaExecutor final : public GraphExecutor {
 
   void set_parameters(const float* params) override {
     std::memcpy(params_.data(), params, params_.size() * sizeof(float));
-    if (memory_.data()) upload_parameters();
+    if (memory_.data()) {
+      device_->activate();
+      upload_parameters();
+    }
   }
 
   void forward(const float* inputs, int batch, bool record_patterns) override {
@@ -177,7 +180,6 @@ class CudaExecutor final : public GraphExecutor {
     MICRONAS_CUDA_CHECK(cudaMemcpyAsync(at<float>(plan_.dlogits), dlogits,
                                         T * nlogits * sizeof(float), cudaMemcpyHostToDevice,
                                         device_->stream()));
-    jacobian_rows_ = 0;  // the gradient buffers are shared with the Jacobian's
     const bool reached = run_backward(cotangents, input_gradient);
     if (dparams) copy_to_host(dparams, plan_.dparams, T * P * sizeof(float));
     if (dinput) {
