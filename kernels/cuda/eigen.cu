@@ -1,14 +1,24 @@
 // Symmetric eigenvalues with cuSOLVER's divide and conquer (syevd), values only.
+#include <cstddef>
+
 #include "kernels/cuda/cuda_check.hpp"
 #include "kernels/cuda/dense.hpp"
 
 namespace micronas::cuda {
 
 std::int64_t eigenvalue_workspace_bytes(cusolverDnHandle_t handle, int n) {
+  // The size query is given real (if scratch) matrix and eigenvalue arrays: cuSOLVER does not
+  // promise to accept null ones. It runs once per workspace growth, never per evaluation.
+  const std::size_t bytes = sizeof(double) * (static_cast<std::size_t>(n) * n + n);
+  void* scratch = device_malloc(bytes, "the eigensolver's workspace query");
+  double* a = static_cast<double*>(scratch);
   int lwork = 0;
-  // The size query reads only the dimensions; the matrix and eigenvalue pointers are not used.
-  MICRONAS_CUSOLVER_CHECK(cusolverDnDsyevd_bufferSize(
-      handle, CUSOLVER_EIG_MODE_NOVECTOR, CUBLAS_FILL_MODE_LOWER, n, nullptr, n, nullptr, &lwork));
+  const cusolverStatus_t status =
+      cusolverDnDsyevd_bufferSize(handle, CUSOLVER_EIG_MODE_NOVECTOR, CUBLAS_FILL_MODE_LOWER, n, a,
+                                  n, a + static_cast<std::size_t>(n) * n, &lwork);
+  cudaFree(scratch);
+  if (status != CUSOLVER_STATUS_SUCCESS)
+    throw_cusolver_error(status, "cusolverDnDsyevd_bufferSize(handle, NOVECTOR, LOWER, n, ...)");
   return static_cast<std::int64_t>(lwork) * static_cast<std::int64_t>(sizeof(double));
 }
 
