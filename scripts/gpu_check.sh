@@ -14,8 +14,9 @@
 #                                        network access
 #
 # Environment:
-#   MICRONAS_DEPS      a folder made by --bundle (default: build-deps beside this checkout's
-#                      sources, if present); it is searched first for the dependencies
+#   MICRONAS_DEPS      a folder made by --bundle (default: build-deps in this checkout, where
+#                      `scripts/gpu_check.sh --bundle build-deps` puts it; git ignores it, so
+#                      copy it along explicitly); it is searched first for the dependencies
 #   MICRONAS_PREBUILT  a folder of test binaries built elsewhere (test_cuda_backend,
 #                      test_cuda_host), used for the CUDA tests when this build has no tests
 #                      (e.g. GoogleTest is missing here)
@@ -145,7 +146,7 @@ fi
 export MICRONAS_REQUIRE_CUDA=1
 if [ "${built}" = yes ] && [ "${tests}" = ON ]; then
   section "ctest (MICRONAS_REQUIRE_CUDA=1)"
-  t=$(limit 150 150)
+  t=$(limit 150 240)
   if timeout "${t}" ctest --test-dir "${build}" --output-on-failure -j"$(nproc)" \
       --timeout 120; then
     note "ctest: all passed"
@@ -154,7 +155,7 @@ if [ "${built}" = yes ] && [ "${tests}" = ON ]; then
   fi
 elif [ -n "${bin}" ]; then
   section "CUDA tests (prebuilt, MICRONAS_REQUIRE_CUDA=1)"
-  for t in test_cuda_host test_cuda_backend; do
+  for t in test_cuda_host test_cuda_ops test_cuda_backend; do
     if [ -x "${bin}/${t}" ] && timeout "$(limit 90 150)" "${bin}/${t}"; then
       note "${t}: passed"
     else
@@ -163,6 +164,31 @@ elif [ -n "${bin}" ]; then
   done
 else
   note "tests: none could run (no test binaries)"
+fi
+
+section "timings: NTK (round-1 supernet and a cell, B = 72 and 128) and linear regions"
+if [ -n "${bin}" ]; then
+  t=$(limit 100 130)
+  if timeout "${t}" "${bin}/test_cuda_backend" --gtest_also_run_disabled_tests \
+      --gtest_filter='*DISABLED_TimingNtkAndLinearRegions'; then
+    note "timings: ok (TIMING lines above)"
+  else
+    note "timings: FAILED or timed out (limit ${t} s)"
+  fi
+else
+  note "timings: could not run (no test_cuda_backend binary)"
+fi
+cli="${build}/apps/micronas/micronas"
+if [ -x "${cli}" ] && "${cli}" score --help 2>&1 | grep -q -- "--backend"; then
+  for backend in cpu cuda; do
+    t=$(limit 40 130)
+    [ "$(left)" -lt 150 ] && break
+    echo "--- micronas score supernet-none --batch 128 --backend ${backend} --json"
+    /usr/bin/time -f "wall %e s" timeout "${t}" "${cli}" score supernet-none --batch 128 \
+      --backend "${backend}" --json || note "CLI score --backend ${backend}: FAILED"
+  done
+else
+  note "CLI: no --backend option in this build (score runs on the CPU only)"
 fi
 
 # The sanitizers run a representative subset: every kernel, forward and backward, the Gram,
@@ -181,21 +207,33 @@ for tool in memcheck racecheck; do
     note "sanitizer ${tool}: could not run (no test_cuda_backend binary)"
     continue
   fi
-  t=$(limit 80 70)
-  if [ "${t}" -lt 20 ]; then
+  # memcheck leaves time for racecheck; racecheck takes what is left.
+  reserve=5
+  [ "${tool}" = memcheck ] && reserve=60
+  t=$(limit 50 $((reserve + 40)))
+  if [ "$(left)" -lt $((reserve + 20)) ]; then
     note "sanitizer ${tool}: skipped (time budget spent)"
     continue
   fi
-  timeout "${t}" "${sanitizer}" --tool "${tool}" --error-exitcode 86 \
-    "${bin}/test_cuda_backend" --gtest_filter="${subset}" > "${log_dir}/sanitizer_${tool}.txt" 2>&1
-  rc=$?
+  {
+    rc=0
+    if [ -x "${bin}/test_cuda_ops" ]; then
+      timeout "${t}" "${sanitizer}" --tool "${tool}" --error-exitcode 86 "${bin}/test_cuda_ops"
+      rc=$?
+    fi
+    if [ "${rc}" = 0 ]; then
+      timeout "$(limit 90 "${reserve}")" "${sanitizer}" --tool "${tool}" --error-exitcode 86 \
+        "${bin}/test_cuda_backend" --gtest_filter="${subset}"
+      rc=$?
+    fi
+  } > "${log_dir}/sanitizer_${tool}.txt" 2>&1
   tail -25 "${log_dir}/sanitizer_${tool}.txt"
   if [ "${rc}" = 0 ]; then
     note "sanitizer ${tool}: ran, clean, tests passed"
   elif [ "${rc}" = 86 ]; then
     note "sanitizer ${tool}: ran, REPORTED ERRORS (see above)"
   elif [ "${rc}" = 124 ]; then
-    note "sanitizer ${tool}: timed out after ${t} s"
+    note "sanitizer ${tool}: timed out (time budget)"
   elif grep -qi -E "not supported|unsupported|cannot|unable|error: .*(driver|version)" \
       "${log_dir}/sanitizer_${tool}.txt"; then
     note "sanitizer ${tool}: could not run on this driver/runtime (exit ${rc}, see above)"
@@ -204,31 +242,6 @@ for tool in memcheck racecheck; do
   fi
   rm -f "${log_dir}/sanitizer_${tool}.txt"
 done
-
-section "timings: NTK (round-1 supernet and a cell, B = 72 and 128) and linear regions"
-if [ -n "${bin}" ]; then
-  t=$(limit 120 15)
-  if timeout "${t}" "${bin}/test_cuda_backend" --gtest_also_run_disabled_tests \
-      --gtest_filter='*DISABLED_TimingNtkAndLinearRegions'; then
-    note "timings: ok (TIMING lines above)"
-  else
-    note "timings: FAILED or timed out (limit ${t} s)"
-  fi
-else
-  note "timings: could not run (no test_cuda_backend binary)"
-fi
-cli="${build}/apps/micronas/micronas"
-if [ -x "${cli}" ] && "${cli}" score --help 2>&1 | grep -q -- "--backend"; then
-  for backend in cpu cuda; do
-    t=$(limit 40 5)
-    [ "${t}" -lt 5 ] && break
-    echo "--- micronas score supernet-none --batch 128 --backend ${backend} --json"
-    /usr/bin/time -f "wall %e s" timeout "${t}" "${cli}" score supernet-none --batch 128 \
-      --backend "${backend}" --json || note "CLI score --backend ${backend}: FAILED"
-  done
-else
-  note "CLI: no --backend option in this build (score runs on the CPU only)"
-fi
 
 echo
 echo "=== summary ($(($(date +%s) - start)) s) ==="

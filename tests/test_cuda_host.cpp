@@ -120,11 +120,11 @@ std::vector<std::pair<std::int64_t, std::int64_t>> fixed_buffers(const Graph& g,
     b.push_back({p.bn_invstd[li], g.values[g.layers[li].output].c * 8});
   }
   b.push_back({p.dparams, T * P * 4});
-  b.push_back({p.jacobian, N * p.jacobian_cols * 4});
-  b.push_back({p.jacobian64, N * p.jacobian_cols * 8});
+  b.push_back({p.jacobian, T * p.jacobian_cols * 4});
+  b.push_back({p.jacobian64, T * p.jacobian_cols * 8});
   b.push_back({p.column_source, p.jacobian_cols * 4});
-  b.push_back({p.gram, N * N * 8});
-  b.push_back({p.eigenvalues, N * 8});
+  b.push_back({p.gram, T * T * 8});
+  b.push_back({p.eigenvalues, T * 8});
   b.push_back({p.solver, p.request.solver_bytes});
   b.push_back({p.flags, 8});
   b.push_back({p.hashes, N * 16});
@@ -134,7 +134,7 @@ std::vector<std::pair<std::int64_t, std::int64_t>> fixed_buffers(const Graph& g,
 TEST(CudaWorkspace, FixedBuffersAreAlignedDisjointAndInside) {
   for (const Graph& g : sample_graphs()) {
     WorkspaceRequest r;
-    r.batch = 16;
+    r.batch = 24;
     r.cotangents = 16;
     r.solver_bytes = 12345;
     const WorkspacePlan p = plan_workspace(g, r);

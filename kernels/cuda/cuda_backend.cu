@@ -240,7 +240,7 @@ class CudaExecutor final : public GraphExecutor {
     want.batch = memory_.data() ? std::max(batch, have.batch) : batch;
     want.cotangents = memory_.data() ? std::max(cotangents, have.cotangents) : cotangents;
     want.input_gradient = input_gradient || (memory_.data() && have.input_gradient);
-    want.solver_bytes = eigenvalue_workspace_bytes(device_->cusolver(), want.batch);
+    want.solver_bytes = eigenvalue_workspace_bytes(device_->cusolver(), want.cotangents);
     WorkspacePlan plan = plan_workspace(graph_, want);
     memory_.reset();
     plan_ = WorkspacePlan{};

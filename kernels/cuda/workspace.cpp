@@ -145,11 +145,13 @@ WorkspacePlan plan_workspace(const Graph& g, const WorkspaceRequest& r) {
   p.dparams = a.take(T * P * f);
   for (const Parameter& q : g.params)
     if (q.is_weight()) p.jacobian_cols += q.size;
-  p.jacobian = a.take(N * p.jacobian_cols * f);
-  p.jacobian64 = a.take(N * p.jacobian_cols * d);
+  // A Jacobian has one row per cotangent: a forward-only executor with large batches (linear
+  // regions) plans no large J or K.
+  p.jacobian = a.take(T * p.jacobian_cols * f);
+  p.jacobian64 = a.take(T * p.jacobian_cols * d);
   p.column_source = a.take(p.jacobian_cols * static_cast<std::int64_t>(sizeof(int)));
-  p.gram = a.take(N * N * d);
-  p.eigenvalues = a.take(N * d);
+  p.gram = a.take(T * T * d);
+  p.eigenvalues = a.take(T * d);
   p.solver = a.take(r.solver_bytes);
   p.flags = a.take(2 * static_cast<std::int64_t>(sizeof(int)));
   p.hashes = a.take(2 * N * static_cast<std::int64_t>(sizeof(std::uint64_t)));

@@ -23,7 +23,7 @@ struct WorkspaceRequest {
   int batch = 1;                  // samples of a forward pass
   int cotangents = 1;             // cotangents of a backward pass (a Jacobian: the batch)
   bool input_gradient = false;    // the gradient of the network input is wanted (tests)
-  std::int64_t solver_bytes = 0;  // cuSOLVER's workspace for a batch x batch eigenproblem
+  std::int64_t solver_bytes = 0;  // cuSOLVER's workspace for a T x T eigenproblem
 };
 
 // Byte offsets into the one allocation; -1 where a buffer does not exist.
@@ -39,11 +39,11 @@ struct WorkspacePlan {
   std::int64_t grad_bytes = 0;          // the gradient arena (peak of the live gradients)
   std::int64_t dparams = -1;            // float [T, P]
   std::int64_t jacobian_cols = 0;       // columns of J: the sizes of the `weight` parameters
-  std::int64_t jacobian = -1;           // float [batch, cols]
-  std::int64_t jacobian64 = -1;         // double [batch, cols]: what the fp64 Gram reads
+  std::int64_t jacobian = -1;           // float [T, cols]
+  std::int64_t jacobian64 = -1;         // double [T, cols]: what the fp64 Gram reads
   std::int64_t column_source = -1;      // int [cols]: J column j = dparams column source[j]
-  std::int64_t gram = -1;               // double [batch, batch]
-  std::int64_t eigenvalues = -1;        // double [batch]
+  std::int64_t gram = -1;               // double [T, T]
+  std::int64_t eigenvalues = -1;        // double [T]
   std::int64_t solver = -1;             // solver_bytes
   std::int64_t flags = -1;              // int [2]: eigensolver info, non-finite K flag
   std::int64_t hashes = -1;             // uint64 [batch, 2]: pattern hashes of the batch
