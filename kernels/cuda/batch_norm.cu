@@ -14,10 +14,13 @@
 namespace micronas::cuda {
 namespace {
 
-__global__ void bn_forward_kernel(int batch, int channels, int plane, const float* __restrict__ x,
-                                  const float* __restrict__ gamma, const float* __restrict__ beta,
-                                  double eps, float* __restrict__ y, double* __restrict__ mean,
-                                  double* __restrict__ invstd) {
+// Blocks of up to 1024 threads (launch.hpp, reduction_block): the bound keeps the kernels within
+// the 64 registers per thread that such a block may use.
+__global__ void __launch_bounds__(1024)
+    bn_forward_kernel(int batch, int channels, int plane, const float* __restrict__ x,
+                      const float* __restrict__ gamma, const float* __restrict__ beta, double eps,
+                      float* __restrict__ y, double* __restrict__ mean,
+                      double* __restrict__ invstd) {
   __shared__ double shared[32];
   const int c = blockIdx.x;
   const std::int64_t count = std::int64_t{batch} * plane;
@@ -49,12 +52,12 @@ __global__ void bn_forward_kernel(int batch, int channels, int plane, const floa
 
 // Cotangent t = blockIdx.y, channel c = blockIdx.x: dγ = Σ dy·x̂, dβ = Σ dy and
 // dx = γσ⁻¹·(dy − mean(dy) − x̂·mean(dy·x̂)) = a·dy + b·(x − μ) + d.
-__global__ void bn_backward_kernel(int batch, int channels, int plane, const float* __restrict__ dy,
-                                   const float* __restrict__ x, const double* __restrict__ mean,
-                                   const double* __restrict__ invstd,
-                                   const float* __restrict__ gamma, float* __restrict__ dx,
-                                   bool accumulate, float* __restrict__ dgamma,
-                                   float* __restrict__ dbeta, std::int64_t dparam_stride) {
+__global__ void __launch_bounds__(1024)
+    bn_backward_kernel(int batch, int channels, int plane, const float* __restrict__ dy,
+                       const float* __restrict__ x, const double* __restrict__ mean,
+                       const double* __restrict__ invstd, const float* __restrict__ gamma,
+                       float* __restrict__ dx, bool accumulate, float* __restrict__ dgamma,
+                       float* __restrict__ dbeta, std::int64_t dparam_stride) {
   __shared__ double shared[32];
   const int c = blockIdx.x, t = blockIdx.y;
   const std::int64_t count = std::int64_t{batch} * plane;

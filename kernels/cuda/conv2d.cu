@@ -87,10 +87,10 @@ __global__ void conv_backward_data_kernel(ConvGeometry g, std::int64_t per_cotan
 // Block (co, ci) of cotangent t: each thread sums K² products over its share of the N·Ho·Wo
 // output positions, then the block adds the threads' sums.
 template <int K>
-__global__ void conv_backward_weight_kernel(ConvGeometry g, int batch, std::int64_t dy_stride,
-                                            const float* __restrict__ dy,
-                                            const float* __restrict__ x, float* __restrict__ dw,
-                                            std::int64_t dw_stride) {
+__global__ void __launch_bounds__(256)
+    conv_backward_weight_kernel(ConvGeometry g, int batch, std::int64_t dy_stride,
+                                const float* __restrict__ dy, const float* __restrict__ x,
+                                float* __restrict__ dw, std::int64_t dw_stride) {
   __shared__ float shared[32];
   const int t = blockIdx.y;
   const int co = blockIdx.x / g.cin, ci = blockIdx.x % g.cin;
