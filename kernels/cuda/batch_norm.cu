@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "kernels/cuda/cpu_arith.cuh"
 #include "kernels/cuda/cuda_check.hpp"
 #include "kernels/cuda/kernels.hpp"
 #include "kernels/cuda/launch.hpp"
@@ -40,13 +41,13 @@ __global__ void __launch_bounds__(1024)
     mean[c] = mu;
     invstd[c] = is;
   }
-  // The CPU's scale and shift, with the fused multiply-subtract GCC forms for the shift.
+  // The CPU's scale and shift, and its x · scale + shift.
   const double g = gamma[c];
   const float scale = static_cast<float>(is * g);
-  const float shift = static_cast<float>(fma(-(mu * is), g, static_cast<double>(beta[c])));
+  const float shift = static_cast<float>(cpu_madd(-(mu * is), g, static_cast<double>(beta[c])));
   for (std::int64_t j = threadIdx.x; j < count; j += blockDim.x) {
     const std::int64_t o = at(j);
-    y[o] = __fmaf_rn(x[o], scale, shift);
+    y[o] = cpu_madd(x[o], scale, shift);
   }
 }
 

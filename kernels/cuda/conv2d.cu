@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/cuda/cpu_arith.cuh"
 #include "kernels/cuda/cuda_check.hpp"
 #include "kernels/cuda/kernels.hpp"
 #include "kernels/cuda/launch.hpp"
@@ -13,8 +14,8 @@
 namespace micronas::cuda {
 namespace {
 
-// Taps in (ci, kh, kw) order, each a fused multiply-add into an accumulator that starts at 0:
-// the CPU's order and rounding (kernels/cpu/conv2d.cpp), bitwise. Padding taps are skipped:
+// Taps in (ci, kh, kw) order, each a multiply-add into an accumulator that starts at 0: the CPU's
+// order and rounding (kernels/cpu/conv2d.cpp, cpu_arith.cuh), bitwise. Padding taps are skipped:
 // the CPU multiplies them by zero, which leaves the sum unchanged.
 __global__ void conv_forward_kernel(ConvGeometry g, std::int64_t total, const float* __restrict__ x,
                                     const float* __restrict__ w, float* __restrict__ y) {
@@ -36,7 +37,7 @@ __global__ void conv_forward_kernel(ConvGeometry g, std::int64_t total, const fl
         for (int kw = 0; kw < g.k; ++kw) {
           const int ix = ox * g.stride - g.pad + kw;
           if (ix < 0 || ix >= g.w) continue;
-          acc = __fmaf_rn(xr[ix], wr[kw], acc);
+          acc = cpu_madd(xr[ix], wr[kw], acc);
         }
       }
     }

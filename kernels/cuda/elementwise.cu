@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "kernels/common/pattern_hash.hpp"
+#include "kernels/cuda/cpu_arith.cuh"
 #include "kernels/cuda/cuda_check.hpp"
 #include "kernels/cuda/kernels.hpp"
 #include "kernels/cuda/launch.hpp"
@@ -31,11 +32,11 @@ __global__ void relu_backward_kernel(std::int64_t n, const float* __restrict__ d
   }
 }
 
-// The CPU's y = s·x and y += s·x, the latter contracted to one fused multiply-add.
+// The CPU's y = s·x and y += s·x (see cpu_arith.cuh).
 __global__ void scaled_add_kernel(std::int64_t n, float scale, const float* __restrict__ x,
                                   float* __restrict__ y, bool accumulate) {
   MICRONAS_GRID_STRIDE(i, n) {
-    y[i] = accumulate ? __fmaf_rn(scale, x[i], y[i]) : __fmul_rn(scale, x[i]);
+    y[i] = accumulate ? cpu_madd(scale, x[i], y[i]) : __fmul_rn(scale, x[i]);
   }
 }
 

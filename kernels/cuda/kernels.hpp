@@ -5,8 +5,9 @@
 // overwrites dx, true adds to it.
 //
 // Forward values follow the CPU kernels' arithmetic operation by operation (the same
-// accumulation order, the fused multiply-adds that GCC emits for them on FMA hardware), so that
-// the signs of ReLU inputs, and with them linear-region counts, are the CPU's.
+// accumulation order, and multiply-adds fused exactly where the CPU build fuses them:
+// cpu_arith.cuh), so that the signs of ReLU inputs, and with them linear-region counts, are the
+// CPU's.
 #pragma once
 
 #include <cuda_runtime.h>
