@@ -237,17 +237,18 @@ TEST_F(CudaBackendTest, LinearRegionCountsEqualCpuExactly) {
 }
 
 // Layers wider than one hashing round (2048 elements) and not a multiple of 64: patterns of a
-// 27 x 27 NTK network, duplicates planted, counted on both backends.
+// 36 x 36 NTK network (3888, 1944 and 972 elements per sample), duplicates planted, counted on both
+// backends.
 TEST_F(CudaBackendTest, PatternHashOfWideLayersEqualsCpu) {
   NetworkConfig config = NetworkConfig::ntk(Dataset::kCifar10);
-  config.input_size = 27;
+  config.input_size = 36;
   Network<float> net(build_graph(config, Arch::parse(kMixed)));
   net.initialize(InitMode::kPyTorchDefault, 1);
   auto exec = backend_->compile(net.graph());
   exec->set_parameters(net.params());
   const int n = 64;
-  auto x = test::gaussian(static_cast<std::size_t>(n) * 3 * 27 * 27, 77);
-  std::copy(x.begin(), x.begin() + 8 * 3 * 27 * 27, x.begin() + 8 * 3 * 27 * 27);
+  auto x = test::gaussian(static_cast<std::size_t>(n) * 3 * 36 * 36, 77);
+  std::copy(x.begin(), x.begin() + 8 * 3 * 36 * 36, x.begin() + 8 * 3 * 36 * 36);
   LinearRegionCounter counter(/*verify=*/true);
   counter.add_batch(net, x.data(), n);
   exec->forward(x.data(), n, true);
