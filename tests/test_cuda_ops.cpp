@@ -53,8 +53,12 @@ class Dev {
   explicit Dev(std::size_t n) : n_(n) {
     p_ = static_cast<T*>(device_malloc(std::max<std::size_t>(n, 1) * sizeof(T), "a test tensor"));
   }
-  explicit Dev(const std::vector<T>& h) : Dev(h.size()) {
+  explicit Dev(const std::vector<T>& h) : Dev(h.size()) { upload(h); }
+  // The kernels run on a non-blocking stream, which does not wait for the legacy stream's
+  // copies: the upload is complete when this returns.
+  void upload(const std::vector<T>& h) {
     MICRONAS_CUDA_CHECK(cudaMemcpy(p_, h.data(), n_ * sizeof(T), cudaMemcpyHostToDevice));
+    MICRONAS_CUDA_CHECK(cudaDeviceSynchronize());
   }
   ~Dev() { cudaFree(p_); }
   Dev(const Dev&) = delete;
@@ -113,9 +117,7 @@ TEST_F(CudaOpsTest, Conv2dForwardAndBackwardMatchOracle) {
     conv2d_forward(g, c.batch, dx_.get(), dw_.get(), y.get(), stream());
     EXPECT_LE(rel_error(y.host(), 0, reference::conv2d_forward(s, x, w)), 1e-5) << name;
     // With the fused ReLU mask and accumulating onto ones.
-    std::vector<float> ones(T * nx, 1.0f);
-    MICRONAS_CUDA_CHECK(
-        cudaMemcpy(gx.get(), ones.data(), ones.size() * sizeof(float), cudaMemcpyHostToDevice));
+    gx.upload(std::vector<float>(T * nx, 1.0f));
     conv2d_backward_data(g, T, c.batch, ddy.get(), dw_.get(), dmask.get(), gx.get(), true,
                          stream());
     conv2d_backward_weight(g, T, c.batch, ddy.get(), dx_.get(), gw.get(), nw, stream());

@@ -48,7 +48,7 @@ void PatternSet::release() {
   capacity_ = 0;
 }
 
-void PatternSet::reserve(std::int64_t capacity) {
+void PatternSet::reserve(std::int64_t capacity, cudaStream_t stream) {
   if (capacity <= capacity_) return;
   if (capacity > std::numeric_limits<int>::max())
     throw Error(Status::kUnsupported, "more than 2^31 activation patterns in one count");
@@ -75,8 +75,11 @@ void PatternSet::reserve(std::int64_t capacity) {
   }
   if (size_ > 0) {
     const std::size_t used = static_cast<std::size_t>(size_) * sizeof(std::uint64_t);
-    MICRONAS_CUDA_CHECK(cudaMemcpy(fresh[0], words_[0], used, cudaMemcpyDeviceToDevice));
-    MICRONAS_CUDA_CHECK(cudaMemcpy(fresh[1], words_[1], used, cudaMemcpyDeviceToDevice));
+    MICRONAS_CUDA_CHECK(
+        cudaMemcpyAsync(fresh[0], words_[0], used, cudaMemcpyDeviceToDevice, stream));
+    MICRONAS_CUDA_CHECK(
+        cudaMemcpyAsync(fresh[1], words_[1], used, cudaMemcpyDeviceToDevice, stream));
+    MICRONAS_CUDA_CHECK(cudaStreamSynchronize(stream));
   }
   const std::int64_t size = size_;
   release();
@@ -94,7 +97,7 @@ void PatternSet::append(const std::uint64_t* hash, int count, cudaStream_t strea
     MICRONAS_CUDA_CHECK(cudaStreamSynchronize(stream));
     std::int64_t capacity = capacity_ > 0 ? capacity_ : 4096;
     while (capacity < size_ + count) capacity *= 2;
-    reserve(capacity);
+    reserve(capacity, stream);
   }
   const Launch l = elementwise_launch(count);
   split_hashes_kernel<<<l.grid_x, l.block, 0, stream>>>(count, hash, words_[0] + size_,

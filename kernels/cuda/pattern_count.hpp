@@ -28,7 +28,8 @@ class PatternSet {
   std::int64_t count_distinct(cudaStream_t stream);
 
  private:
-  void reserve(std::int64_t capacity);
+  // Grows the store to `capacity` hashes, keeping those appended; synchronises the stream.
+  void reserve(std::int64_t capacity, cudaStream_t stream);
   void release();
 
   std::int64_t size_ = 0, capacity_ = 0;
