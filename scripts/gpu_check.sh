@@ -20,6 +20,9 @@
 #   MICRONAS_PREBUILT  a folder of test binaries built elsewhere (test_cuda_backend,
 #                      test_cuda_host), used for the CUDA tests when this build has no tests
 #                      (e.g. GoogleTest is missing here)
+#   MICRONAS_BUILD_DIR the build folder (default build-gpu in this checkout; a second run
+#                      reuses it and rebuilds only what changed)
+#   GPU_CHECK_SKIP_BUILD=1  use MICRONAS_BUILD_DIR as it is: no configure, no build
 #   GPU_CHECK_BUDGET   seconds for the whole check (default 460)
 #   CUDA_ARCH          CMAKE_CUDA_ARCHITECTURES (default: the GPU's compute capability, else 90)
 set -uo pipefail
@@ -100,7 +103,9 @@ if [ -d "${deps}/usr" ]; then
   echo "dependencies from ${deps}"
 fi
 
-build="${root}/build-gpu"
+build="${MICRONAS_BUILD_DIR:-${root}/build-gpu}"
+case "${build}" in /*) ;; *) build="${root}/${build}" ;; esac
+skip_build="${GPU_CHECK_SKIP_BUILD:-0}"
 section "configure (CUDA architectures ${arch})"
 configure() {
   timeout "$(limit 90 360)" cmake -S "${root}" -B "${build}" -DCMAKE_BUILD_TYPE=Release \
@@ -109,7 +114,9 @@ configure() {
 }
 tests=ON
 benches=ON
-if ! configure -DMICRONAS_BUILD_TESTS=ON -DMICRONAS_BUILD_BENCHMARKS=ON; then
+if [ "${skip_build}" = 1 ]; then
+  note "configure and build: skipped (GPU_CHECK_SKIP_BUILD=1, using ${build} as it is)"
+elif ! configure -DMICRONAS_BUILD_TESTS=ON -DMICRONAS_BUILD_BENCHMARKS=ON; then
   benches=OFF
   if ! configure -DMICRONAS_BUILD_TESTS=ON -DMICRONAS_BUILD_BENCHMARKS=OFF; then
     tests=OFF
@@ -124,7 +131,8 @@ fi
 [ "${benches}" = OFF ] && note "configure: benchmarks off (Google Benchmark or GoogleTest not found)"
 
 built=no
-if [ "${tests}" != none ]; then
+[ "${skip_build}" = 1 ] && [ -f "${build}/CTestTestfile.cmake" ] && built=yes
+if [ "${tests}" != none ] && [ "${skip_build}" != 1 ]; then
   section "build"
   if timeout "$(limit 240 200)" cmake --build "${build}" -j"$(nproc)"; then
     built=yes
