@@ -1,18 +1,25 @@
-// Host-side logic of the CUDA backend, tested without a GPU: error wording, launch geometry and
-// the workspace plan (buffers disjoint and aligned, gradient buffers shared only between values
-// whose gradients are never live at the same time).
+// Host-side logic of the CUDA backend, tested without a GPU: error wording, launch geometry, the
+// workspace plan (buffers disjoint and aligned, gradient buffers shared only between values whose
+// gradients are never live at the same time), and the per-element arithmetic the layer kernels
+// run (kernels/cuda/layer_math.hpp), here on the CPU: against the double-precision oracles and,
+// for the forward, bit for bit against the CPU kernels.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "kernels/cpu/cpu_kernels.hpp"
 #include "kernels/cuda/error_text.hpp"
 #include "kernels/cuda/launch.hpp"
+#include "kernels/cuda/layer_math.hpp"
 #include "kernels/cuda/workspace.hpp"
+#include "kernels/reference/reference_kernels.hpp"
 #include "micronas/error.hpp"
 #include "micronas/graph.hpp"
+#include "tests/test_util.hpp"
 
 namespace micronas::cuda {
 namespace {
@@ -238,6 +245,181 @@ TEST(CudaWorkspace, GrowsWithBatchAndRejectsEmptyRequests) {
   bad.batch = 1;
   bad.cotangents = 0;
   EXPECT_THROW(plan_workspace(g, bad), Error);
+}
+
+// --- The layer arithmetic of the kernels, run on the CPU ---
+
+using reference::Vec;
+
+Vec to_double(const std::vector<float>& v) { return Vec(v.begin(), v.end()); }
+
+// max |got − want| / max |want|.
+double rel_error(const std::vector<float>& got, const Vec& want) {
+  double diff = 0, scale = 1e-30;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    diff = std::max(diff, std::abs(got[i] - want[i]));
+    scale = std::max(scale, std::abs(want[i]));
+  }
+  return got.size() == want.size() ? diff / scale : 1e30;
+}
+
+std::size_t differing(const std::vector<float>& a, const std::vector<float>& b) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) n += a[i] != b[i];
+  return a.size() == b.size() ? n : a.size() + b.size();
+}
+
+template <int K>
+void weight_gradient(const ConvGeometry& g, int batch, const float* dy, const float* x,
+                     std::vector<float>* dw) {
+  for (int co = 0; co < g.cout; ++co) {
+    for (int ci = 0; ci < g.cin; ++ci) {
+      float acc[K * K] = {};
+      for (std::int64_t p = 0; p < std::int64_t{batch} * g.ho * g.wo; ++p)
+        conv_weight_contribution<K>(g, p, co, ci, dy, x, acc);
+      for (int j = 0; j < K * K; ++j) (*dw)[(co * g.cin + ci) * K * K + j] = acc[j];
+    }
+  }
+}
+
+TEST(CudaLayerMath, ConvolutionMatchesOracleAndCpuForward) {
+  struct Case {
+    int batch, cin, h, w, cout, k, stride, pad;
+  };
+  const Case cases[] = {{3, 3, 8, 8, 4, 3, 1, 1},  {2, 5, 7, 7, 3, 1, 1, 0},
+                        {2, 4, 8, 8, 6, 3, 2, 1},  {2, 3, 7, 9, 2, 3, 2, 1},
+                        {3, 2, 6, 6, 4, 1, 2, 0},  {4, 3, 16, 16, 6, 3, 2, 1},
+                        {2, 12, 8, 8, 12, 3, 1, 1}};
+  std::uint64_t seed = 100;
+  for (const Case& c : cases) {
+    const reference::ConvShape s{c.batch, c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad};
+    const ConvGeometry g{c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad, s.ho(), s.wo()};
+    const std::size_t nx = static_cast<std::size_t>(c.batch) * c.cin * c.h * c.w;
+    const std::size_t ny = static_cast<std::size_t>(c.batch) * c.cout * s.ho() * s.wo();
+    const std::size_t nw = static_cast<std::size_t>(c.cout) * c.cin * c.k * c.k;
+    const std::vector<float> x = test::gaussian(nx, seed++), w = test::gaussian(nw, seed++),
+                             dy = test::gaussian(ny, seed++);
+    const std::string name = "k" + std::to_string(c.k) + " s" + std::to_string(c.stride) + " " +
+                             std::to_string(c.cin) + "x" + std::to_string(c.h) + "x" +
+                             std::to_string(c.w);
+    std::vector<float> y(ny), dx(nx), dw(nw), cpu(ny);
+    for (std::size_t i = 0; i < ny; ++i) y[i] = conv_forward_at(g, i, x.data(), w.data());
+    for (std::size_t i = 0; i < nx; ++i) dx[i] = conv_backward_data_at(g, i, dy.data(), w.data());
+    if (c.k == 1)
+      weight_gradient<1>(g, c.batch, dy.data(), x.data(), &dw);
+    else
+      weight_gradient<3>(g, c.batch, dy.data(), x.data(), &dw);
+    Vec rx, rw;
+    reference::conv2d_backward(s, to_double(x), to_double(w), to_double(dy), &rx, &rw);
+    EXPECT_LE(rel_error(y, reference::conv2d_forward(s, to_double(x), to_double(w))), 1e-5) << name;
+    EXPECT_LE(rel_error(dx, rx), 1e-5) << name;
+    EXPECT_LE(rel_error(dw, rw), 1e-5) << name;
+    cpu::conv2d_forward(
+        cpu::ConvGeometry{c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad, s.ho(), s.wo()}, c.batch,
+        x.data(), w.data(), cpu.data());
+    EXPECT_EQ(differing(y, cpu), 0u) << name << ": the forward is not the CPU's bit for bit";
+  }
+}
+
+TEST(CudaLayerMath, AveragePoolingMatchesOracleAndCpuForward) {
+  const reference::PoolShape shapes[] = {{2, 3, 8, 8, 3, 1, 1},
+                                         {2, 3, 8, 8, 2, 2, 0},
+                                         {2, 2, 7, 7, 3, 2, 1},
+                                         {1, 2, 5, 6, 3, 1, 1},
+                                         {2, 2, 9, 9, 2, 2, 0}};
+  std::uint64_t seed = 200;
+  for (const reference::PoolShape& s : shapes) {
+    const PoolGeometry g{s.channels, s.h, s.w, s.k, s.stride, s.pad, s.ho(), s.wo()};
+    const std::size_t nx = static_cast<std::size_t>(s.batch) * s.channels * s.h * s.w;
+    const std::size_t ny = static_cast<std::size_t>(s.batch) * s.channels * s.ho() * s.wo();
+    const std::vector<float> x = test::gaussian(nx, seed++), dy = test::gaussian(ny, seed++);
+    std::vector<float> y(ny), dx(nx), cpu(ny);
+    for (std::size_t i = 0; i < ny; ++i) y[i] = avg_pool_forward_at(g, i, x.data());
+    for (std::size_t i = 0; i < nx; ++i) dx[i] = avg_pool_backward_at(g, i, dy.data());
+    const std::string name = "k" + std::to_string(s.k) + " s" + std::to_string(s.stride) + " p" +
+                             std::to_string(s.pad) + " " + std::to_string(s.h);
+    EXPECT_LE(rel_error(y, reference::avg_pool_forward(s, to_double(x))), 1e-6) << name;
+    EXPECT_LE(rel_error(dx, reference::avg_pool_backward(s, to_double(dy))), 1e-6) << name;
+    cpu::avg_pool_forward<float>(
+        cpu::PoolGeometry{s.channels, s.h, s.w, s.k, s.stride, s.pad, s.ho(), s.wo()}, s.batch,
+        x.data(), cpu.data());
+    EXPECT_EQ(differing(y, cpu), 0u) << name;
+  }
+}
+
+TEST(CudaLayerMath, LinearMatchesOracleAndCpu) {
+  const int N = 5, in = 12, out = 7;
+  const std::vector<float> x = test::gaussian(N * in, 300), w = test::gaussian(out * in, 301),
+                           b = test::gaussian(out, 302), dy = test::gaussian(N * out, 303);
+  std::vector<float> y(N * out), dx(N * in), dp(out * in + out), cpu(N * out), cpu_dx(N * in),
+      cpu_dw(out * in), cpu_db(out);
+  for (int i = 0; i < N * out; ++i)
+    y[i] = linear_forward_at(in, out, i, x.data(), w.data(), b.data());
+  for (int i = 0; i < N * in; ++i) dx[i] = linear_backward_data_at(in, out, i, dy.data(), w.data());
+  for (int e = 0; e < out * in + out; ++e)
+    dp[e] = linear_backward_param_at(N, in, out, e, dy.data(), x.data());
+  Vec rx, rw, rb;
+  reference::linear_backward(N, in, out, to_double(x), to_double(w), to_double(dy), &rx, &rw, &rb);
+  EXPECT_LE(
+      rel_error(y, reference::linear_forward(N, in, out, to_double(x), to_double(w), to_double(b))),
+      1e-6);
+  EXPECT_LE(rel_error(dx, rx), 1e-6);
+  EXPECT_LE(rel_error(std::vector<float>(dp.begin(), dp.begin() + out * in), rw), 1e-6);
+  EXPECT_LE(rel_error(std::vector<float>(dp.begin() + out * in, dp.end()), rb), 1e-6);
+  cpu::linear_forward<float>(N, in, out, x.data(), w.data(), b.data(), cpu.data());
+  cpu::linear_backward_data<float>(N, in, out, dy.data(), w.data(), cpu_dx.data(), false);
+  cpu::linear_backward_params<float>(1, N, in, out, dy.data(), x.data(), cpu_dw.data(),
+                                     cpu_db.data(), 0);
+  EXPECT_EQ(differing(y, cpu), 0u);
+  EXPECT_EQ(differing(dx, cpu_dx), 0u);
+  EXPECT_EQ(differing(std::vector<float>(dp.begin(), dp.begin() + out * in), cpu_dw), 0u);
+}
+
+// Given the CPU's own fp64 statistics, the kernel's affine map reproduces the CPU's output bit
+// for bit; and channel_element visits exactly the elements of one channel.
+TEST(CudaLayerMath, BatchNormAffineIsTheCpus) {
+  const int N = 16, C = 4, plane = 64;
+  std::vector<float> x = test::gaussian(static_cast<std::size_t>(N) * C * plane, 400);
+  for (float& v : x) v = 2.0f + 0.7f * v;
+  const std::vector<float> gamma = {0.9f, 1.1f, -0.5f, 2.0f}, beta = {0.0f, 0.3f, -0.1f, 1.0f};
+  std::vector<float> cpu(x.size()), y(x.size());
+  std::vector<double> mean(C), invstd(C);
+  cpu::batch_norm_forward<float>(N, C, plane, x.data(), gamma.data(), beta.data(), 1e-5, cpu.data(),
+                                 mean.data(), invstd.data());
+  std::vector<int> visits(x.size(), 0);
+  for (int c = 0; c < C; ++c) {
+    float scale, shift;
+    batch_norm_affine(mean[c], invstd[c], gamma[c], beta[c], &scale, &shift);
+    for (std::int64_t j = 0; j < std::int64_t{N} * plane; ++j) {
+      const std::int64_t o = channel_element(j, plane, C, c);
+      ASSERT_EQ(o / plane % C, c);
+      ++visits[o];
+      y[o] = cpu_madd(x[o], scale, shift);
+    }
+  }
+  EXPECT_EQ(std::count(visits.begin(), visits.end(), 1), static_cast<long>(visits.size()));
+  EXPECT_EQ(differing(y, cpu), 0u);
+}
+
+TEST(CudaLayerMath, CoveringOutputsAreExactlyTheWindowsHoldingAnInput) {
+  for (int k : {1, 2, 3, 5})
+    for (int s : {1, 2, 3})
+      for (int pad = 0; pad < k; ++pad)
+        for (int size : {1, 4, 7, 8}) {
+          const int outputs = window_output_size(size, k, s, pad);
+          if (outputs < 1) continue;
+          for (int i = 0; i < size; ++i) {
+            int lo, hi;
+            covering_outputs(i, k, s, pad, outputs, &lo, &hi);
+            for (int o = 0; o < outputs; ++o) {
+              int b, e;
+              window_extent(o, k, s, pad, size, &b, &e);
+              EXPECT_EQ(o >= lo && o <= hi, i >= b && i < e)
+                  << "k" << k << " s" << s << " p" << pad << " size " << size << " i " << i << " o "
+                  << o;
+            }
+          }
+        }
 }
 
 }  // namespace

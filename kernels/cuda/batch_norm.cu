@@ -6,10 +6,10 @@
 #include <cmath>
 #include <cstdint>
 
-#include "kernels/cuda/cpu_arith.cuh"
 #include "kernels/cuda/cuda_check.hpp"
 #include "kernels/cuda/kernels.hpp"
 #include "kernels/cuda/launch.hpp"
+#include "kernels/cuda/layer_math.hpp"
 #include "kernels/cuda/reduce.cuh"
 
 namespace micronas::cuda {
@@ -25,9 +25,7 @@ __global__ void __launch_bounds__(1024)
   __shared__ double shared[32];
   const int c = blockIdx.x;
   const std::int64_t count = std::int64_t{batch} * plane;
-  auto at = [&](std::int64_t j) {
-    return (j / plane * channels + c) * std::int64_t{plane} + j % plane;
-  };
+  auto at = [&](std::int64_t j) { return channel_element(j, plane, channels, c); };
   double sum = 0.0;
   for (std::int64_t j = threadIdx.x; j < count; j += blockDim.x) sum += x[at(j)];
   const double mu = block_sum(sum, shared) / static_cast<double>(count);
@@ -41,10 +39,8 @@ __global__ void __launch_bounds__(1024)
     mean[c] = mu;
     invstd[c] = is;
   }
-  // The CPU's scale and shift, and its x · scale + shift.
-  const double g = gamma[c];
-  const float scale = static_cast<float>(is * g);
-  const float shift = static_cast<float>(cpu_madd(-(mu * is), g, static_cast<double>(beta[c])));
+  float scale, shift;
+  batch_norm_affine(mu, is, gamma[c], beta[c], &scale, &shift);
   for (std::int64_t j = threadIdx.x; j < count; j += blockDim.x) {
     const std::int64_t o = at(j);
     y[o] = cpu_madd(x[o], scale, shift);
@@ -64,9 +60,7 @@ __global__ void __launch_bounds__(1024)
   const std::int64_t count = std::int64_t{batch} * plane;
   const std::int64_t tensor = count * channels;
   const float* dyt = dy + t * tensor;
-  auto at = [&](std::int64_t j) {
-    return (j / plane * channels + c) * std::int64_t{plane} + j % plane;
-  };
+  auto at = [&](std::int64_t j) { return channel_element(j, plane, channels, c); };
   const float m = static_cast<float>(mean[c]);
   double s_dy = 0.0, s_dy_xc = 0.0;
   for (std::int64_t j = threadIdx.x; j < count; j += blockDim.x) {

@@ -4,48 +4,25 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "kernels/cuda/cpu_arith.cuh"
 #include "kernels/cuda/cuda_check.hpp"
 #include "kernels/cuda/kernels.hpp"
 #include "kernels/cuda/launch.hpp"
+#include "kernels/cuda/layer_math.hpp"
 #include "kernels/cuda/reduce.cuh"
 #include "micronas/error.hpp"
 
 namespace micronas::cuda {
 namespace {
 
-// Taps in (ci, kh, kw) order, each a multiply-add into an accumulator that starts at 0: the CPU's
-// order and rounding (kernels/cpu/conv2d.cpp, cpu_arith.cuh), bitwise. Padding taps are skipped:
-// the CPU multiplies them by zero, which leaves the sum unchanged.
 __global__ void conv_forward_kernel(ConvGeometry g, std::int64_t total, const float* __restrict__ x,
                                     const float* __restrict__ w, float* __restrict__ y) {
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < total;
-       i += std::int64_t{gridDim.x} * blockDim.x) {
-    const int ox = static_cast<int>(i % g.wo);
-    const int oy = static_cast<int>(i / g.wo % g.ho);
-    const int co = static_cast<int>(i / (std::int64_t{g.wo} * g.ho) % g.cout);
-    const std::int64_t n = i / (std::int64_t{g.wo} * g.ho * g.cout);
-    const float* xn = x + n * g.cin * g.h * g.w;
-    const float* wc = w + std::int64_t{co} * g.cin * g.k * g.k;
-    float acc = 0.0f;
-    for (int ci = 0; ci < g.cin; ++ci) {
-      for (int kh = 0; kh < g.k; ++kh) {
-        const int iy = oy * g.stride - g.pad + kh;
-        if (iy < 0 || iy >= g.h) continue;
-        const float* xr = xn + (std::int64_t{ci} * g.h + iy) * g.w;
-        const float* wr = wc + (ci * g.k + kh) * g.k;
-        for (int kw = 0; kw < g.k; ++kw) {
-          const int ix = ox * g.stride - g.pad + kw;
-          if (ix < 0 || ix >= g.w) continue;
-          acc = cpu_madd(xr[ix], wr[kw], acc);
-        }
-      }
-    }
-    y[i] = acc;
-  }
+       i += std::int64_t{gridDim.x} * blockDim.x)
+    y[i] = conv_forward_at(g, i, x, w);
 }
 
-// dx[t, n, ci, iy, ix] = Σ dy[t, n, co, oy, ox] · w[co, ci, kh, kw] over iy = oy·s − pad + kh.
+// Cotangent t = blockIdx.y. With relu_input, the ReLU feeding the conv is fused: its mask
+// [relu_input > 0] applies to the gradient, and the ReLU's output never gets one.
 __global__ void conv_backward_data_kernel(ConvGeometry g, std::int64_t per_cotangent,
                                           std::int64_t dy_stride, const float* __restrict__ dy,
                                           const float* __restrict__ w,
@@ -56,32 +33,9 @@ __global__ void conv_backward_data_kernel(ConvGeometry g, std::int64_t per_cotan
   float* dxt = dx + t * per_cotangent;
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < per_cotangent;
        i += std::int64_t{gridDim.x} * blockDim.x) {
-    const int ix = static_cast<int>(i % g.w);
-    const int iy = static_cast<int>(i / g.w % g.h);
-    const int ci = static_cast<int>(i / (std::int64_t{g.w} * g.h) % g.cin);
-    const std::int64_t n = i / (std::int64_t{g.w} * g.h * g.cin);
-    float acc = 0.0f;
-    if (!relu_input || relu_input[i] > 0.0f) {
-      const float* dyn = dyt + n * g.cout * g.ho * g.wo;
-      for (int co = 0; co < g.cout; ++co) {
-        const float* wc = w + (std::int64_t{co} * g.cin + ci) * g.k * g.k;
-        const float* dyc = dyn + std::int64_t{co} * g.ho * g.wo;
-        for (int kh = 0; kh < g.k; ++kh) {
-          const int ny = iy + g.pad - kh;
-          if (ny < 0 || ny % g.stride != 0) continue;
-          const int oy = ny / g.stride;
-          if (oy >= g.ho) continue;
-          for (int kw = 0; kw < g.k; ++kw) {
-            const int nx = ix + g.pad - kw;
-            if (nx < 0 || nx % g.stride != 0) continue;
-            const int ox = nx / g.stride;
-            if (ox >= g.wo) continue;
-            acc = __fmaf_rn(dyc[oy * g.wo + ox], wc[kh * g.k + kw], acc);
-          }
-        }
-      }
-    }
-    dxt[i] = accumulate ? dxt[i] + acc : acc;
+    const float v =
+        !relu_input || relu_input[i] > 0.0f ? conv_backward_data_at(g, i, dyt, w) : 0.0f;
+    dxt[i] = accumulate ? dxt[i] + v : v;
   }
 }
 
@@ -95,30 +49,13 @@ __global__ void __launch_bounds__(256)
   __shared__ float shared[32];
   const int t = blockIdx.y;
   const int co = blockIdx.x / g.cin, ci = blockIdx.x % g.cin;
-  const std::int64_t out_plane = std::int64_t{g.ho} * g.wo, in_plane = std::int64_t{g.h} * g.w;
-  const std::int64_t positions = batch * out_plane;
+  const std::int64_t positions = batch * std::int64_t{g.ho} * g.wo;
   float acc[K * K];
 #pragma unroll
   for (int j = 0; j < K * K; ++j) acc[j] = 0.0f;
   const float* dyt = dy + t * dy_stride;
-  for (std::int64_t p = threadIdx.x; p < positions; p += blockDim.x) {
-    const std::int64_t n = p / out_plane;
-    const int o = static_cast<int>(p % out_plane);
-    const int oy = o / g.wo, ox = o % g.wo;
-    const float d = dyt[(n * g.cout + co) * out_plane + o];
-    const float* xc = x + (n * g.cin + ci) * in_plane;
-#pragma unroll
-    for (int kh = 0; kh < K; ++kh) {
-      const int iy = oy * g.stride - g.pad + kh;
-      if (iy < 0 || iy >= g.h) continue;
-#pragma unroll
-      for (int kw = 0; kw < K; ++kw) {
-        const int ix = ox * g.stride - g.pad + kw;
-        if (ix < 0 || ix >= g.w) continue;
-        acc[kh * K + kw] = __fmaf_rn(d, xc[iy * g.w + ix], acc[kh * K + kw]);
-      }
-    }
-  }
+  for (std::int64_t p = threadIdx.x; p < positions; p += blockDim.x)
+    conv_weight_contribution<K>(g, p, co, ci, dyt, x, acc);
   float* out = dw + t * dw_stride + (std::int64_t{co} * g.cin + ci) * K * K;
 #pragma unroll
   for (int j = 0; j < K * K; ++j) {

@@ -3,10 +3,10 @@
 #include <cstdint>
 
 #include "kernels/common/pattern_hash.hpp"
-#include "kernels/cuda/cpu_arith.cuh"
 #include "kernels/cuda/cuda_check.hpp"
 #include "kernels/cuda/kernels.hpp"
 #include "kernels/cuda/launch.hpp"
+#include "kernels/cuda/layer_math.hpp"
 
 namespace micronas::cuda {
 namespace {
@@ -32,7 +32,7 @@ __global__ void relu_backward_kernel(std::int64_t n, const float* __restrict__ d
   }
 }
 
-// The CPU's y = s·x and y += s·x (see cpu_arith.cuh).
+// The CPU's y = s·x and y += s·x (see cpu_madd in layer_math.hpp).
 __global__ void scaled_add_kernel(std::int64_t n, float scale, const float* __restrict__ x,
                                   float* __restrict__ y, bool accumulate) {
   MICRONAS_GRID_STRIDE(i, n) {

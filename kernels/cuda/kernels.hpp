@@ -6,8 +6,8 @@
 //
 // Forward values follow the CPU kernels' arithmetic operation by operation (the same
 // accumulation order, and multiply-adds fused exactly where the CPU build fuses them:
-// cpu_arith.cuh), so that the signs of ReLU inputs, and with them linear-region counts, are the
-// CPU's.
+// cpu_madd in layer_math.hpp), so that the signs of ReLU inputs, and with them linear-region
+// counts, are the CPU's.
 #pragma once
 
 #include <cuda_runtime.h>

@@ -5,6 +5,7 @@
 #include "kernels/cuda/cuda_check.hpp"
 #include "kernels/cuda/kernels.hpp"
 #include "kernels/cuda/launch.hpp"
+#include "kernels/cuda/layer_math.hpp"
 
 namespace micronas::cuda {
 namespace {
@@ -14,15 +15,8 @@ __global__ void linear_forward_kernel(int batch, int in, int out, const float* _
                                       float* __restrict__ y) {
   const std::int64_t total = std::int64_t{batch} * out;
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < total;
-       i += std::int64_t{gridDim.x} * blockDim.x) {
-    const std::int64_t n = i / out;
-    const int o = static_cast<int>(i % out);
-    double acc = 0.0;
-    for (int j = 0; j < in; ++j)
-      acc = fma(static_cast<double>(w[std::int64_t{o} * in + j]),
-                static_cast<double>(x[n * in + j]), acc);
-    y[i] = static_cast<float>(acc + b[o]);
-  }
+       i += std::int64_t{gridDim.x} * blockDim.x)
+    y[i] = linear_forward_at(in, out, i, x, w, b);
 }
 
 // dx[t, n, j] (+)= Σ_o dy[t, n, o] w[o, j]; rows = cotangents · batch.
@@ -33,13 +27,8 @@ __global__ void linear_backward_data_kernel(std::int64_t rows, int in, int out,
   const std::int64_t total = rows * in;
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < total;
        i += std::int64_t{gridDim.x} * blockDim.x) {
-    const std::int64_t r = i / in;
-    const int j = static_cast<int>(i % in);
-    double acc = 0.0;
-    for (int o = 0; o < out; ++o)
-      acc = fma(static_cast<double>(dy[r * out + o]),
-                static_cast<double>(w[std::int64_t{o} * in + j]), acc);
-    dx[i] = accumulate ? dx[i] + static_cast<float>(acc) : static_cast<float>(acc);
+    const float v = linear_backward_data_at(in, out, i, dy, w);
+    dx[i] = accumulate ? dx[i] + v : v;
   }
 }
 
@@ -54,18 +43,11 @@ __global__ void linear_backward_params_kernel(int batch, int in, int out,
   const std::int64_t total = weights + (db ? out : 0);
   for (std::int64_t e = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; e < total;
        e += std::int64_t{gridDim.x} * blockDim.x) {
-    double acc = 0.0;
-    if (e < weights) {
-      const int o = static_cast<int>(e / in), j = static_cast<int>(e % in);
-      for (int n = 0; n < batch; ++n)
-        acc = fma(static_cast<double>(dyt[std::int64_t{n} * out + o]),
-                  static_cast<double>(x[std::int64_t{n} * in + j]), acc);
-      dw[t * dparam_stride + e] = static_cast<float>(acc);
-    } else {
-      const int o = static_cast<int>(e - weights);
-      for (int n = 0; n < batch; ++n) acc += dyt[std::int64_t{n} * out + o];
-      db[t * dparam_stride + o] = static_cast<float>(acc);
-    }
+    const float v = linear_backward_param_at(batch, in, out, e, dyt, x);
+    if (e < weights)
+      dw[t * dparam_stride + e] = v;
+    else
+      db[t * dparam_stride + (e - weights)] = v;
   }
 }
 

@@ -5,36 +5,16 @@
 #include "kernels/cuda/cuda_check.hpp"
 #include "kernels/cuda/kernels.hpp"
 #include "kernels/cuda/launch.hpp"
+#include "kernels/cuda/layer_math.hpp"
 
 namespace micronas::cuda {
 namespace {
 
-// Window sums in (row, column) order in fp32, then one division: the CPU's arithmetic.
 __global__ void avg_pool_forward_kernel(PoolGeometry g, std::int64_t total,
                                         const float* __restrict__ x, float* __restrict__ y) {
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < total;
-       i += std::int64_t{gridDim.x} * blockDim.x) {
-    const int ox = static_cast<int>(i % g.wo);
-    const int oy = static_cast<int>(i / g.wo % g.ho);
-    const std::int64_t plane = i / (std::int64_t{g.wo} * g.ho);
-    const float* xp = x + plane * g.h * g.w;
-    int y0, y1, x0, x1;
-    window_extent(oy, g.k, g.stride, g.pad, g.h, &y0, &y1);
-    window_extent(ox, g.k, g.stride, g.pad, g.w, &x0, &x1);
-    float sum = 0.0f;
-    for (int iy = y0; iy < y1; ++iy)
-      for (int ix = x0; ix < x1; ++ix) sum += xp[iy * g.w + ix];
-    y[i] = sum / static_cast<float>((y1 - y0) * (x1 - x0));
-  }
-}
-
-// Outputs o whose window [o·s − pad, o·s − pad + k) holds input i: o in
-// [ceil((i + pad − k + 1) / s), floor((i + pad) / s)] ∩ [0, outputs).
-__device__ inline void covering(int i, int k, int s, int pad, int outputs, int* lo, int* hi) {
-  const int a = i + pad - k + 1;
-  *lo = a <= 0 ? 0 : (a + s - 1) / s;
-  const int b = (i + pad) / s;
-  *hi = b < outputs - 1 ? b : outputs - 1;
+       i += std::int64_t{gridDim.x} * blockDim.x)
+    y[i] = avg_pool_forward_at(g, i, x);
 }
 
 __global__ void avg_pool_backward_kernel(PoolGeometry g, std::int64_t per_cotangent,
@@ -45,18 +25,8 @@ __global__ void avg_pool_backward_kernel(PoolGeometry g, std::int64_t per_cotang
   float* dxt = dx + t * per_cotangent;
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < per_cotangent;
        i += std::int64_t{gridDim.x} * blockDim.x) {
-    const int ix = static_cast<int>(i % g.w);
-    const int iy = static_cast<int>(i / g.w % g.h);
-    const std::int64_t plane = i / (std::int64_t{g.w} * g.h);
-    const float* dyp = dyt + plane * g.ho * g.wo;
-    int oy0, oy1, ox0, ox1;
-    covering(iy, g.k, g.stride, g.pad, g.ho, &oy0, &oy1);
-    covering(ix, g.k, g.stride, g.pad, g.wo, &ox0, &ox1);
-    float sum = 0.0f;
-    for (int oy = oy0; oy <= oy1; ++oy)
-      for (int ox = ox0; ox <= ox1; ++ox)
-        sum += dyp[oy * g.wo + ox] / static_cast<float>(avg_pool_divisor(g, oy, ox));
-    dxt[i] = accumulate ? dxt[i] + sum : sum;
+    const float v = avg_pool_backward_at(g, i, dyt);
+    dxt[i] = accumulate ? dxt[i] + v : v;
   }
 }
 
