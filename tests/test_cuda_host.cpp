@@ -422,5 +422,42 @@ TEST(CudaLayerMath, CoveringOutputsAreExactlyTheWindowsHoldingAnInput) {
         }
 }
 
+// The hash kernel's rounds, with its warp ballots emulated (bit `lane` of half `h` is element
+// 32h + lane of the round), equal the CPU's hash over several layers of widths below, at and
+// above one round and not multiples of 64.
+TEST(CudaLayerMath, PatternHashRoundsEqualCpuHash) {
+  const int N = 5;
+  std::vector<std::uint64_t> cpu_hash(2 * N), hash(2 * N);
+  cpu::pattern_hash_init(N, cpu_hash.data());
+  for (int n = 0; n < N; ++n) {
+    hash[2 * n] = pattern_hash::kSeed0;
+    hash[2 * n + 1] = pattern_hash::kSeed1;
+  }
+  EXPECT_EQ(hash, cpu_hash);
+  std::uint64_t seed = 500;
+  for (std::int64_t per_sample : {9, 64, 100, 2048, 2049, 4187, 6144, 1}) {
+    const std::vector<float> x = test::gaussian(N * per_sample, seed++);
+    std::vector<float> y(x.size());
+    cpu::relu_forward_pattern_hash<float>(N, per_sample, x.data(), y.data(), cpu_hash.data());
+    for (int n = 0; n < N; ++n) {
+      const float* xs = x.data() + n * per_sample;
+      for (std::int64_t base = 0; base < per_sample; base += kHashRound) {
+        unsigned halves[2 * kHashRoundWords];
+        for (int half = 0; half < 2 * kHashRoundWords; ++half) {
+          unsigned bits = 0;
+          for (int lane = 0; lane < 32; ++lane) {
+            const std::int64_t e = base + half * 32 + lane;
+            if (e < per_sample && xs[e] > 0.0f) bits |= 1u << lane;
+          }
+          halves[half] = bits;
+        }
+        absorb_round(halves, per_sample - base, hash.data() + 2 * n);
+      }
+      pattern_hash::absorb(pattern_hash::segment_end(per_sample), hash.data() + 2 * n);
+    }
+    EXPECT_EQ(hash, cpu_hash) << "after a layer of " << per_sample;
+  }
+}
+
 }  // namespace
 }  // namespace micronas::cuda

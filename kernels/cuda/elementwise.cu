@@ -47,17 +47,13 @@ __global__ void pattern_hash_init_kernel(int batch, std::uint64_t* hash) {
   }
 }
 
-// Elements of one sample handled per round: kChunkWords 64-bit words of pattern bits.
-constexpr int kChunkWords = 32;
-constexpr int kChunk = 64 * kChunkWords;
-
 // One block per sample. Each round the warps write y for a chunk of the sample and ballot its
 // bits [x > 0] into 32-bit halves (element e of the chunk is bit e % 32 of half e / 32, so half
 // 2w + h is the h-th half of word w: the CPU's packing); then thread 0 absorbs the chunk's
 // words in order. Elements past the end ballot 0, so a final partial word is zero-padded.
 __global__ void relu_hash_kernel(std::int64_t per_sample, const float* __restrict__ x,
                                  float* __restrict__ y, std::uint64_t* __restrict__ hash) {
-  __shared__ unsigned halves[2 * kChunkWords];
+  __shared__ unsigned halves[2 * kHashRoundWords];
   const std::int64_t n = blockIdx.x;
   const float* xs = x + n * per_sample;
   float* ys = y + n * per_sample;
@@ -67,8 +63,8 @@ __global__ void relu_hash_kernel(std::int64_t per_sample, const float* __restric
     h[0] = hash[2 * n];
     h[1] = hash[2 * n + 1];
   }
-  for (std::int64_t base = 0; base < per_sample; base += kChunk) {
-    for (int half = warp; half < 2 * kChunkWords; half += warps) {
+  for (std::int64_t base = 0; base < per_sample; base += kHashRound) {
+    for (int half = warp; half < 2 * kHashRoundWords; half += warps) {
       const std::int64_t e = base + half * 32 + lane;
       bool on = false;
       if (e < per_sample) {
@@ -80,14 +76,7 @@ __global__ void relu_hash_kernel(std::int64_t per_sample, const float* __restric
       if (lane == 0) halves[half] = bits;
     }
     __syncthreads();
-    if (threadIdx.x == 0) {
-      const std::int64_t left = per_sample - base;
-      const int words = left >= kChunk ? kChunkWords : static_cast<int>((left + 63) / 64);
-      for (int w = 0; w < words; ++w)
-        pattern_hash::absorb(static_cast<std::uint64_t>(halves[2 * w]) |
-                                 (static_cast<std::uint64_t>(halves[2 * w + 1]) << 32),
-                             h);
-    }
+    if (threadIdx.x == 0) absorb_round(halves, per_sample - base, h);
     __syncthreads();
   }
   if (threadIdx.x == 0) {

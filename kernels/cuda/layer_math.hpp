@@ -11,6 +11,7 @@
 
 #include "kernels/common/geometry.hpp"
 #include "kernels/common/host_device.hpp"
+#include "kernels/common/pattern_hash.hpp"
 
 // Whether the CPU kernels are compiled with fused multiply-adds (set by kernels/CMakeLists.txt).
 #ifndef MICRONAS_CPU_FMA
@@ -264,6 +265,25 @@ MICRONAS_HOST_DEVICE void batch_norm_affine(double mean, double invstd, float ga
   const double g = gamma;
   *scale = static_cast<float>(invstd * g);
   *shift = static_cast<float>(cpu_madd(-(mean * invstd), g, static_cast<double>(beta)));
+}
+
+// --- activation-pattern hash (relu_hash_kernel) ---
+
+// A sample is hashed in rounds of kHashRound elements: kHashRoundWords 64-bit words of bits.
+constexpr int kHashRoundWords = 32;
+constexpr int kHashRound = 64 * kHashRoundWords;
+
+// Absorbs one round into h. halves[2w] and halves[2w + 1] are the low and high 32 bits of word w
+// (the warp ballots of elements 64w .. 64w + 31 and 64w + 32 .. 64w + 63 of the round, bit =
+// lane: the CPU's packing); `left` elements of the sample remain from the round's start, so a
+// last round absorbs ceil(left / 64) words, the final one zero-padded as on the CPU.
+MICRONAS_HOST_DEVICE void absorb_round(const unsigned* halves, std::int64_t left,
+                                       std::uint64_t* h) {
+  const int words = left >= kHashRound ? kHashRoundWords : static_cast<int>((left + 63) / 64);
+  for (int w = 0; w < words; ++w)
+    pattern_hash::absorb(static_cast<std::uint64_t>(halves[2 * w]) |
+                             (static_cast<std::uint64_t>(halves[2 * w + 1]) << 32),
+                         h);
 }
 
 }  // namespace micronas::cuda
