@@ -147,9 +147,9 @@ std::size_t differing(const std::vector<float>& a, const std::vector<float>& b) 
   return a.size() == b.size() ? n : a.size() + b.size();
 }
 
-// The forward kernels follow the CPU kernels' arithmetic (cpu_arith.cuh): equal bit for bit, so
-// the signs at every ReLU, and linear-region counts, are the same on both backends. BN sums its
-// fp64 statistics in another order, which reaches its fp32 output with probability ~1e-8.
+// The forward kernels follow the CPU kernels' arithmetic (cpu_madd in layer_math.hpp): equal bit
+// for bit, so the signs at every ReLU, and linear-region counts, are the same on both backends. BN
+// sums its fp64 statistics in another order, which reaches its fp32 output with probability ~1e-8.
 TEST_F(CudaOpsTest, ForwardKernelsEqualCpuKernelsBitwise) {
   const ConvCase convs[] = {
       {4, 3, 16, 16, 6, 3, 2, 1}, {3, 5, 9, 9, 4, 3, 1, 1}, {3, 6, 8, 8, 5, 1, 1, 0}};
