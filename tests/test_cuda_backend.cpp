@@ -56,9 +56,9 @@ std::vector<Arch> sample_archs() {
           Arch::from_cell_id(4321)};
 }
 
-// max |a − b| over the max |b| (or 1e-30): a scale-free error of a whole tensor.
-double relative_error(const float* a, const float* b, std::size_t n) {
-  double diff = 0, scale = 1e-30;
+// max |a − b| over max(max |b|, floor): a scale-free error of a whole tensor.
+double relative_error(const float* a, const float* b, std::size_t n, double floor = 1e-30) {
+  double diff = 0, scale = floor;
   for (std::size_t i = 0; i < n; ++i) {
     diff = std::max(diff, std::abs(static_cast<double>(a[i]) - b[i]));
     scale = std::max(scale, std::abs(static_cast<double>(b[i])));
@@ -117,10 +117,16 @@ TEST_F(CudaBackendTest, BackwardOfSeveralCotangentsMatchesCpu) {
     exec->forward(x.data(), B, false);
     exec->backward(dlogits.data(), T, gpu_dp.data(), gpu_dx.data());
     for (int t = 0; t < T; ++t) {
+      // Some gradients vanish mathematically (β of a BN whose output reaches another BN through
+      // sums only) and hold rounding noise on both backends: errors are measured against the
+      // cotangent's largest gradient too.
+      double row = 0;
+      for (std::int64_t i = 0; i < P; ++i)
+        row = std::max(row, std::abs(static_cast<double>(cpu_dp[t * P + i])));
       for (const Parameter& p : net.graph().params) {
         const float* a = gpu_dp.data() + t * P + p.offset;
         const float* b = cpu_dp.data() + t * P + p.offset;
-        EXPECT_LE(relative_error(a, b, p.size), 1e-4)
+        EXPECT_LE(relative_error(a, b, p.size, 1e-3 * row), 1e-4)
             << arch.to_string() << " cotangent " << t << " " << p.name;
       }
       EXPECT_LE(relative_error(gpu_dx.data() + t * in, cpu_dx.data() + t * in, in), 1e-4)

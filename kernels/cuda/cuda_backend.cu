@@ -45,6 +45,8 @@ class CudaExecutor final : public GraphExecutor {
         columns_(jacobian_columns(graph_)),
         params_(static_cast<std::size_t>(graph_.num_params), 0.0f) {
     if (graph_.logits < 0) throw Error(Status::kInvalidArgument, "the graph has no logits");
+    schedule_[0] = backward_schedule(graph_, fused_relu_, false);
+    schedule_[1] = backward_schedule(graph_, fused_relu_, true);
     for (const Layer& l : graph_.layers)
       if (l.kind == LayerKind::kConv2d && l.kernel != 1 && l.kernel != 3 && l.kernel != 5 &&
           l.kernel != 7)
@@ -311,8 +313,9 @@ class CudaExecutor final : public GraphExecutor {
   }
 
   // Backward of the last forward for `cotangents` cotangents seeded in plan_.dlogits, parameter
-  // gradients into plan_.dparams [T, P]. Returns whether a gradient reached the input (written
-  // to plan_.grads[0] only with input_gradient).
+  // gradients into plan_.dparams [T, P], following the schedule whose buffers the plan laid
+  // out. Returns whether a gradient reached the input (in plan_.grads[0]; only with
+  // input_gradient).
   bool run_backward(int cotangents, bool input_gradient) {
     const Graph& g = graph_;
     const cudaStream_t s = device_->stream();
@@ -322,96 +325,71 @@ class CudaExecutor final : public GraphExecutor {
     // Parameters no gradient reaches have zero gradients, as on the CPU.
     MICRONAS_CUDA_CHECK(cudaMemsetAsync(dparams, 0, T * P * sizeof(float), s));
     const float* params = at<float>(plan_.params);
-    std::vector<bool> has(g.values.size(), false);
     auto grad = [&](int v) -> float* {
       if (v == g.logits) return at<float>(plan_.dlogits);
       if (plan_.grads[v] < 0)
         throw Error(Status::kInternal, "value " + std::to_string(v) + " has no gradient buffer");
       return at<float>(plan_.grads[v]);
     };
-    auto wanted = [&](int v) { return v != 0 || input_gradient; };
-    // The gradient buffer of v and whether the kernel adds into it; marks v as reached.
-    auto target = [&](int v, bool* accumulate) -> float* {
-      *accumulate = has[v];
-      has[v] = true;
-      return grad(v);
-    };
-    has[g.logits] = true;
-    for (std::size_t li = g.layers.size(); li-- > 0;) {
-      const Layer& l = g.layers[li];
-      if (!has[l.output]) continue;  // never reaches the logits, or a ReLU fused into a conv
+    bool reached_input = false;
+    for (const BackwardStep& step : schedule_[input_gradient ? 1 : 0]) {
+      const Layer& l = g.layers[step.layer];
       const float* dy = grad(l.output);
+      float* dx = step.dx >= 0 ? grad(step.dx) : nullptr;
+      reached_input = reached_input || step.dx == 0;
+      const bool acc = step.accumulate;
       const Shape& out_shape = g.values[l.output];
+      const Shape& in_shape = l.inputs.empty() ? out_shape : g.values[l.inputs[0]];
       const float* x = l.inputs.empty() ? nullptr : at<float>(plan_.values[l.inputs[0]]);
       const float* w = l.weight >= 0 ? params + g.params[l.weight].offset : nullptr;
       float* dw = l.weight >= 0 ? dparams + g.params[l.weight].offset : nullptr;
       float* db = l.bias >= 0 ? dparams + g.params[l.bias].offset : nullptr;
-      const Shape& in_shape = l.inputs.empty() ? out_shape : g.values[l.inputs[0]];
-      const int in0 = l.inputs.empty() ? -1 : l.inputs[0];
-      bool acc = false;
       switch (l.kind) {
         case LayerKind::kConv2d: {
           const ConvGeometry geo = conv_geometry(g, l);
-          conv2d_backward_weight(geo, T, N, dy, x, dw, P, s);
-          const int relu = fused_relu_[li];
-          const int src = relu >= 0 ? g.layers[relu].inputs[0] : in0;
-          if (wanted(src)) {
-            float* dx = target(src, &acc);
-            conv2d_backward_data(geo, T, N, dy, w,
-                                 relu >= 0 ? at<float>(plan_.values[src]) : nullptr, dx, acc, s);
+          if (step.params) conv2d_backward_weight(geo, T, N, dy, x, dw, P, s);
+          if (dx) {
+            const float* mask =
+                step.relu_mask >= 0 ? at<float>(plan_.values[step.relu_mask]) : nullptr;
+            conv2d_backward_data(geo, T, N, dy, w, mask, dx, acc, s);
           }
           break;
         }
-        case LayerKind::kBatchNorm: {
-          float* dx = wanted(in0) ? target(in0, &acc) : nullptr;
+        case LayerKind::kBatchNorm:
           batch_norm_backward(T, N, out_shape.c, out_shape.h * out_shape.w, dy, x,
-                              at<double>(plan_.bn_mean[li]), at<double>(plan_.bn_invstd[li]), w, dx,
-                              acc, dw, db, P, s);
+                              at<double>(plan_.bn_mean[step.layer]),
+                              at<double>(plan_.bn_invstd[step.layer]), w, dx, acc, dw, db, P, s);
           break;
-        }
         case LayerKind::kReLU:
-          if (wanted(in0)) {
-            float* dx = target(in0, &acc);
-            relu_backward(T, N * out_shape.numel(), dy, x, dx, acc, s);
-          }
+          if (dx) relu_backward(T, N * out_shape.numel(), dy, x, dx, acc, s);
           break;
         case LayerKind::kAvgPool:
-          if (wanted(in0)) {
-            float* dx = target(in0, &acc);
-            avg_pool_backward(pool_geometry(g, l), T, N, dy, dx, acc, s);
-          }
+          if (dx) avg_pool_backward(pool_geometry(g, l), T, N, dy, dx, acc, s);
           break;
         case LayerKind::kGlobalAvgPool:
-          if (wanted(in0)) {
-            float* dx = target(in0, &acc);
+          if (dx)
             global_avg_pool_backward(T, N, in_shape.c, in_shape.h * in_shape.w, dy, dx, acc, s);
-          }
           break;
         case LayerKind::kLinear: {
           const int in = static_cast<int>(in_shape.numel());
-          linear_backward_params(T, N, in, out_shape.c, dy, x, dw, db, P, s);
-          if (wanted(in0)) {
-            float* dx = target(in0, &acc);
-            linear_backward_data(T, N, in, out_shape.c, dy, w, dx, acc, s);
-          }
+          if (step.params) linear_backward_params(T, N, in, out_shape.c, dy, x, dw, db, P, s);
+          if (dx) linear_backward_data(T, N, in, out_shape.c, dy, w, dx, acc, s);
           break;
         }
         case LayerKind::kWeightedSum:
-          for (std::size_t k = 0; k < l.inputs.size(); ++k) {
-            if (!wanted(l.inputs[k])) continue;
-            float* dx = target(l.inputs[k], &acc);
+          if (dx)
             scaled_add(std::int64_t{T} * N * out_shape.numel(),
-                       1.0f / static_cast<float>(l.divisors[k]), dy, dx, acc, s);
-          }
+                       1.0f / static_cast<float>(l.divisors[step.input]), dy, dx, acc, s);
           break;
       }
     }
-    return has[0];
+    return reached_input;
   }
 
   Graph graph_;
   std::shared_ptr<DeviceContext> device_;
   std::vector<int> fused_relu_;
+  std::vector<BackwardStep> schedule_[2];  // without and with the input's gradient
   std::vector<int> columns_;
   std::vector<float> params_;       // host copy: uploaded again into a grown workspace
   std::vector<float> last_inputs_;  // the last forward's inputs, to rebuild activations

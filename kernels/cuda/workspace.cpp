@@ -75,6 +75,63 @@ std::vector<int> fused_relu_layers(const Graph& g) {
   return fused;
 }
 
+std::vector<BackwardStep> backward_schedule(const Graph& g, const std::vector<int>& fused_relu,
+                                            bool input_gradient) {
+  std::vector<BackwardStep> steps;
+  if (g.logits < 0) return steps;
+  std::vector<bool> reached(g.values.size(), false);
+  reached[g.logits] = true;
+  // Step `s` writes the gradient of v, if wanted: the input's only when asked for.
+  auto write = [&](int v, BackwardStep* s) {
+    if (v == 0 && !input_gradient) return;
+    s->dx = v;
+    s->accumulate = reached[v];
+    reached[v] = true;
+  };
+  for (std::size_t li = g.layers.size(); li-- > 0;) {
+    const Layer& l = g.layers[li];
+    if (!reached[l.output]) continue;  // never reaches the logits (or a fused ReLU)
+    BackwardStep s;
+    s.layer = static_cast<int>(li);
+    switch (l.kind) {
+      case LayerKind::kConv2d: {
+        s.params = true;
+        const int relu = fused_relu[li];
+        const int src = relu >= 0 ? g.layers[relu].inputs[0] : l.inputs[0];
+        if (relu >= 0) s.relu_mask = src;
+        write(src, &s);
+        steps.push_back(s);
+        break;
+      }
+      case LayerKind::kBatchNorm:
+      case LayerKind::kLinear:
+        s.params = true;
+        write(l.inputs[0], &s);
+        steps.push_back(s);
+        break;
+      case LayerKind::kReLU:
+      case LayerKind::kAvgPool:
+      case LayerKind::kGlobalAvgPool:
+        write(l.inputs[0], &s);
+        steps.push_back(s);
+        break;
+      case LayerKind::kWeightedSum:
+        if (l.inputs.empty()) {
+          s.input = -1;
+          steps.push_back(s);
+        }
+        for (std::size_t k = 0; k < l.inputs.size(); ++k) {
+          BackwardStep t = s;
+          t.input = static_cast<int>(k);
+          write(l.inputs[k], &t);
+          steps.push_back(t);
+        }
+        break;
+    }
+  }
+  return steps;
+}
+
 GradientLayout plan_gradients(const Graph& g, const std::vector<int>& fused_relu,
                               bool input_gradient, std::int64_t bytes_per_element) {
   GradientLayout out;
@@ -82,22 +139,15 @@ GradientLayout plan_gradients(const Graph& g, const std::vector<int>& fused_relu
   if (g.logits < 0) return out;
   LifetimeArena arena;
   auto bytes_of = [&](int v) { return g.values[v].numel() * bytes_per_element; };
-  auto reach = [&](int v) {
-    if (v == 0 && !input_gradient) return;  // the input's gradient only when asked for
-    if (out.offset[v] < 0) out.offset[v] = arena.take(bytes_of(v), v);
-  };
-  std::vector<bool> live(g.values.size(), false);
   out.offset[g.logits] = arena.take(bytes_of(g.logits), g.logits);
-  for (std::size_t li = g.layers.size(); li-- > 0;) {
-    const Layer& l = g.layers[li];
-    if (out.offset[l.output] < 0) continue;  // never reaches the logits (or a fused ReLU)
-    if (l.kind == LayerKind::kConv2d && fused_relu[li] >= 0)
-      reach(g.layers[fused_relu[li]].inputs[0]);
-    else
-      for (int v : l.inputs) reach(v);
-    // Every reader of the output has run: its buffer is free for the values upstream. The
-    // offset stays recorded; the executor reads it only up to this layer.
-    arena.give_back(l.output);
+  const std::vector<BackwardStep> steps = backward_schedule(g, fused_relu, input_gradient);
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const BackwardStep& s = steps[i];
+    if (s.dx >= 0 && out.offset[s.dx] < 0) out.offset[s.dx] = arena.take(bytes_of(s.dx), s.dx);
+    // After the layer's last step every reader of its output has run: the buffer is free for
+    // the values upstream. The offset stays recorded; the executor reads it only until then.
+    if (i + 1 == steps.size() || steps[i + 1].layer != s.layer)
+      arena.give_back(g.layers[s.layer].output);
   }
   out.bytes = arena.peak();
   return out;

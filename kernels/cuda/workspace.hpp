@@ -53,10 +53,27 @@ struct WorkspacePlan {
 // that ReLU layer, whose backward the conv's data gradient then applies as a mask; else -1.
 std::vector<int> fused_relu_layers(const Graph& graph);
 
-// Per value: the parameter-gradient-free backward of the graph gives value v a gradient buffer
-// iff grads[v] >= 0. Buffers of values whose gradients are never live at the same time share
-// memory (first fit in reverse execution order, as the backward pass visits the layers).
-// `bytes_per_element` is what one element of a per-sample shape costs (T · batch · 4).
+// One step of the backward pass. The executor runs the steps in order (the layers in reverse);
+// a layer is one step, except a node sum: one step per input, each scaled by its 1/divisor. A
+// layer's output gradient is read by its steps and free after the last of them.
+struct BackwardStep {
+  int layer = -1;
+  int input = 0;            // kWeightedSum: the input this step serves (-1: a sum of nothing)
+  int dx = -1;              // the value whose gradient this step writes; -1: none is wanted
+  bool accumulate = false;  // add into dx's gradient: another reader has written it
+  int relu_mask = -1;       // kConv2d with a fused ReLU: the ReLU's input, whose sign masks dx
+  bool params = false;      // this step also computes the layer's parameter gradients
+};
+// The steps of a backward pass from the logits: layers whose output no gradient reaches (and
+// ReLUs fused into the conv that reads them) have none; the network input's gradient is
+// computed only with input_gradient.
+std::vector<BackwardStep> backward_schedule(const Graph& graph, const std::vector<int>& fused_relu,
+                                            bool input_gradient);
+
+// Per value: the backward_schedule gives value v a gradient buffer iff offset[v] >= 0. Buffers
+// of values whose gradients are never live at the same time share memory (first fit, in the
+// order of the steps). `bytes_per_element` is what one element of a per-sample shape costs
+// (T · batch · 4).
 struct GradientLayout {
   std::vector<std::int64_t> offset;
   std::int64_t bytes = 0;
