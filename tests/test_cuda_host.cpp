@@ -170,8 +170,12 @@ TEST(CudaWorkspace, FixedBuffersAreAlignedDisjointAndInside) {
   }
 }
 
-// Step of the reverse walk at which layer li runs its backward.
-int step_of(const Graph& g, std::size_t li) { return static_cast<int>(g.layers.size() - 1 - li); }
+// The layer that produces value v.
+int step_producer(const Graph& g, int v) {
+  for (std::size_t li = 0; li < g.layers.size(); ++li)
+    if (g.layers[li].output == v) return static_cast<int>(li);
+  return -1;
+}
 
 TEST(CudaWorkspace, GradientBuffersOverlapOnlyWhenNeverLiveTogether) {
   for (const Graph& g : sample_graphs()) {
@@ -179,20 +183,18 @@ TEST(CudaWorkspace, GradientBuffersOverlapOnlyWhenNeverLiveTogether) {
       const std::int64_t per_element = 8 * 8 * 4;  // T = N = 8, float
       const std::vector<int> fused = fused_relu_layers(g);
       const GradientLayout lay = plan_gradients(g, fused, input_gradient, per_element);
-      // Lifetimes recomputed from the graph: a value's gradient is born at the backward of its
-      // last reader (the first one the reverse walk meets) and dies after its producer's.
-      const int L = static_cast<int>(g.layers.size());
-      std::vector<int> born(g.values.size(), -2), dies(g.values.size(), L);
+      const std::vector<BackwardStep> steps = backward_schedule(g, fused, input_gradient);
+      // Lifetimes from the schedule: a buffer is born at the first step that writes it (the
+      // logits' before the first step) and dies after the last step that reads it.
+      const int end = static_cast<int>(steps.size());
+      std::vector<int> born(g.values.size(), -2), dies(g.values.size(), end);
       born[g.logits] = -1;
-      for (std::size_t li = g.layers.size(); li-- > 0;) {
-        const Layer& l = g.layers[li];
-        if (born[l.output] == -2) continue;
-        dies[l.output] = step_of(g, li);
-        std::vector<int> targets = l.inputs;
-        if (l.kind == LayerKind::kConv2d && fused[li] >= 0)
-          targets = {g.layers[fused[li]].inputs[0]};
-        for (int v : targets)
-          if ((v != 0 || input_gradient) && born[v] == -2) born[v] = step_of(g, li);
+      for (int i = 0; i < end; ++i) {
+        const BackwardStep& st = steps[i];
+        if (st.dx >= 0 && born[st.dx] == -2) born[st.dx] = i;
+        dies[st.dy] = i;
+        ASSERT_NE(born[st.dy], -2) << "step " << i << " reads a gradient no step wrote";
+        ASSERT_LE(born[st.dy], i);
       }
       for (std::size_t v = 0; v < g.values.size(); ++v) {
         EXPECT_EQ(lay.offset[v] >= 0, born[v] != -2) << "value " << v;
@@ -217,6 +219,30 @@ TEST(CudaWorkspace, GradientBuffersOverlapOnlyWhenNeverLiveTogether) {
       EXPECT_LE(lay.bytes, separate);
     }
   }
+}
+
+// A BN or average-pool output read only by a node sum is a scaled alias: no buffer, no step of
+// the sum for it, and its layer reads the node's gradient times 1/k.
+TEST(CudaWorkspace, ScaledAliasesReadTheNodeGradient) {
+  const Graph g = build_graph(NetworkConfig::ntk(Dataset::kCifar10), Arch::parse("supernet"));
+  const std::vector<int> fused = fused_relu_layers(g);
+  const std::vector<BackwardStep> steps = backward_schedule(g, fused, false);
+  const GradientLayout lay = plan_gradients(g, fused, false, 4);
+  int aliases = 0;
+  for (const BackwardStep& st : steps) {
+    const Layer& l = g.layers[st.layer];
+    if (st.dy == l.output) {
+      EXPECT_EQ(st.dy_scale, 1.0);
+      continue;
+    }
+    ++aliases;
+    EXPECT_TRUE(l.kind == LayerKind::kBatchNorm || l.kind == LayerKind::kAvgPool);
+    EXPECT_EQ(lay.offset[l.output], -1);
+    EXPECT_EQ(g.layers[step_producer(g, st.dy)].kind, LayerKind::kWeightedSum);
+    EXPECT_GT(st.dy_scale, 0.0);  // 1/k: 1 for a single-op edge or a residual sum
+    EXPECT_LE(st.dy_scale, 1.0);
+  }
+  EXPECT_GT(aliases, 10);  // every mixed edge's BN and pool outputs
 }
 
 TEST(CudaWorkspace, FusedReluOutputsGetNoGradient) {
@@ -336,7 +362,7 @@ TEST(CudaLayerMath, AveragePoolingMatchesOracleAndCpuForward) {
     const std::vector<float> x = test::gaussian(nx, seed++), dy = test::gaussian(ny, seed++);
     std::vector<float> y(ny), dx(nx), cpu(ny);
     for (std::size_t i = 0; i < ny; ++i) y[i] = avg_pool_forward_at(g, i, x.data());
-    for (std::size_t i = 0; i < nx; ++i) dx[i] = avg_pool_backward_at(g, i, dy.data());
+    for (std::size_t i = 0; i < nx; ++i) dx[i] = avg_pool_backward_at(g, i, dy.data(), 1.0f);
     const std::string name = "k" + std::to_string(s.k) + " s" + std::to_string(s.stride) + " p" +
                              std::to_string(s.pad) + " " + std::to_string(s.h);
     EXPECT_LE(rel_error(y, reference::avg_pool_forward(s, to_double(x))), 1e-6) << name;
@@ -486,7 +512,7 @@ std::vector<float> run_schedule(Network<float>& net, int N, const std::vector<fl
   bool reached_input = false;
   for (const BackwardStep& step : backward_schedule(g, fused, input_gradient)) {
     const Layer& l = g.layers[step.layer];
-    const float* dy = grad(l.output);
+    const float* dy = grad(step.dy);  // times step.dy_scale
     float* dx = step.dx >= 0 ? grad(step.dx) : nullptr;
     reached_input = reached_input || step.dx == 0;
     const bool acc = step.accumulate;
@@ -513,8 +539,8 @@ std::vector<float> run_schedule(Network<float>& net, int N, const std::vector<fl
         cpu::batch_norm_forward<float>(N, out.c, out.h * out.w, x, w,
                                        params + g.params[l.bias].offset, 1e-5, y.data(),
                                        mean.data(), invstd.data());
-        cpu::batch_norm_backward<float>(T, N, out.c, out.h * out.w, dy, 1.0, x, mean.data(),
-                                        invstd.data(), w, dx, acc, dw, db, P);
+        cpu::batch_norm_backward<float>(T, N, out.c, out.h * out.w, dy, step.dy_scale, x,
+                                        mean.data(), invstd.data(), w, dx, acc, dw, db, P);
         break;
       }
       case LayerKind::kReLU:
@@ -524,7 +550,7 @@ std::vector<float> run_schedule(Network<float>& net, int N, const std::vector<fl
         if (dx)
           cpu::avg_pool_backward<float>(
               cpu::PoolGeometry{in.c, in.h, in.w, l.kernel, l.stride, l.pad, out.h, out.w}, T * N,
-              dy, 1.0f, dx, acc);
+              dy, static_cast<float>(step.dy_scale), dx, acc);
         break;
       case LayerKind::kGlobalAvgPool:
         if (dx) cpu::global_avg_pool_backward<float>(T * N, in.c, in.h * in.w, dy, dx, acc);

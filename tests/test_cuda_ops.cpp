@@ -244,12 +244,15 @@ TEST_F(CudaOpsTest, BatchNormForwardAndBackwardMatchOracle) {
       rel_error(y.host(), 0, reference::batch_norm_forward(N, C, plane, x, gamma, beta, 1e-5)),
       1e-5);
   // dgamma at [t·8, t·8 + 3), dbeta at [t·8 + 4, t·8 + 7).
-  batch_norm_backward(T, N, C, plane, ddy.get(), dx_.get(), mean.get(), invstd.get(), dg.get(),
+  // The output gradient 0.5 · dy, as for a scaled alias of a node sum with two inputs.
+  batch_norm_backward(T, N, C, plane, ddy.get(), 0.5, dx_.get(), mean.get(), invstd.get(), dg.get(),
                       gx.get(), false, gparams.get(), gparams.get() + 4, 8, stream());
   const std::vector<float> got_x = gx.host(), got_p = gparams.host();
   for (int t = 0; t < T; ++t) {
     Vec rx, rg, rb;
-    reference::batch_norm_backward(N, C, plane, x, gamma, 1e-5, slice(dy, t * n, n), &rx, &rg, &rb);
+    Vec half = slice(dy, t * n, n);
+    for (double& v : half) v *= 0.5;
+    reference::batch_norm_backward(N, C, plane, x, gamma, 1e-5, half, &rx, &rg, &rb);
     EXPECT_LE(rel_error(got_x, t * n, rx), 1e-4) << "cotangent " << t;
     EXPECT_LE(rel_error(got_p, t * 8, rg), 1e-5) << "cotangent " << t;
     EXPECT_LE(rel_error(got_p, t * 8 + 4, rb), 1e-5) << "cotangent " << t;
@@ -298,12 +301,15 @@ TEST_F(CudaOpsTest, AvgPoolMatchesOracle) {
     avg_pool_forward(g, s.batch, dx_.get(), y.get(), stream());
     const std::string name = "k" + std::to_string(s.k) + " s" + std::to_string(s.stride);
     EXPECT_LE(rel_error(y.host(), 0, reference::avg_pool_forward(s, x)), 1e-6) << name;
-    avg_pool_backward(g, T, s.batch, ddy.get(), gx.get(), false, stream());
+    // The output gradient 0.25 · dy, as for a scaled alias.
+    avg_pool_backward(g, T, s.batch, ddy.get(), 0.25f, gx.get(), false, stream());
     const std::vector<float> got = gx.host();
-    for (int t = 0; t < T; ++t)
-      EXPECT_LE(rel_error(got, t * nx, reference::avg_pool_backward(s, slice(dy, t * ny, ny))),
-                1e-6)
+    for (int t = 0; t < T; ++t) {
+      Vec quarter = slice(dy, t * ny, ny);
+      for (double& v : quarter) v *= 0.25;
+      EXPECT_LE(rel_error(got, t * nx, reference::avg_pool_backward(s, quarter)), 1e-6)
           << name << " cotangent " << t;
+    }
   }
 }
 

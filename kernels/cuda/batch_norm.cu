@@ -51,10 +51,11 @@ __global__ void __launch_bounds__(1024)
 // dx = γσ⁻¹·(dy − mean(dy) − x̂·mean(dy·x̂)) = a·dy + b·(x − μ) + d.
 __global__ void __launch_bounds__(1024)
     bn_backward_kernel(int batch, int channels, int plane, const float* __restrict__ dy,
-                       const float* __restrict__ x, const double* __restrict__ mean,
-                       const double* __restrict__ invstd, const float* __restrict__ gamma,
-                       float* __restrict__ dx, bool accumulate, float* __restrict__ dgamma,
-                       float* __restrict__ dbeta, std::int64_t dparam_stride) {
+                       double dy_scale, const float* __restrict__ x,
+                       const double* __restrict__ mean, const double* __restrict__ invstd,
+                       const float* __restrict__ gamma, float* __restrict__ dx, bool accumulate,
+                       float* __restrict__ dgamma, float* __restrict__ dbeta,
+                       std::int64_t dparam_stride) {
   __shared__ double shared[32];
   const int c = blockIdx.x, t = blockIdx.y;
   const std::int64_t count = std::int64_t{batch} * plane;
@@ -68,16 +69,18 @@ __global__ void __launch_bounds__(1024)
     s_dy += dyt[o];
     s_dy_xc += static_cast<double>(dyt[o]) * static_cast<double>(x[o] - m);
   }
-  const double sdy = block_sum(s_dy, shared);
+  // The gradient is dy_scale · dy: the sums (and a, below) are scaled in double, exact for
+  // dy_scale = 1, and the scaled copy is never made.
+  const double sdy = block_sum(s_dy, shared) * dy_scale;
   const double is = invstd[c];
-  const double sum_dy_xhat = block_sum(s_dy_xc, shared) * is;
+  const double sum_dy_xhat = block_sum(s_dy_xc, shared) * dy_scale * is;
   if (threadIdx.x == 0) {
     if (dgamma) dgamma[t * dparam_stride + c] = static_cast<float>(sum_dy_xhat);
     if (dbeta) dbeta[t * dparam_stride + c] = static_cast<float>(sdy);
   }
   if (!dx) return;
   const double k = gamma[c] * is;
-  const float a = static_cast<float>(k);
+  const float a = static_cast<float>(k * dy_scale);
   const float b = static_cast<float>(-k * is * sum_dy_xhat / static_cast<double>(count));
   const float d = static_cast<float>(-k * sdy / static_cast<double>(count));
   float* dxt = dx + t * tensor;
@@ -100,13 +103,13 @@ void batch_norm_forward(int batch, int channels, int plane, const float* x, cons
 }
 
 void batch_norm_backward(int cotangents, int batch, int channels, int plane, const float* dy,
-                         const float* x, const double* mean, const double* invstd,
+                         double dy_scale, const float* x, const double* mean, const double* invstd,
                          const float* gamma, float* dx, bool accumulate, float* dgamma,
                          float* dbeta, std::int64_t dparam_stride, cudaStream_t stream) {
   const Launch l =
       reduction_launch(channels, cotangents, reduction_block(std::int64_t{batch} * plane));
   bn_backward_kernel<<<dim3(l.grid_x, l.grid_y), l.block, 0, stream>>>(
-      batch, channels, plane, dy, x, mean, invstd, gamma, dx, accumulate, dgamma, dbeta,
+      batch, channels, plane, dy, dy_scale, x, mean, invstd, gamma, dx, accumulate, dgamma, dbeta,
       dparam_stride);
   check_launch("bn_backward_kernel");
 }

@@ -334,7 +334,7 @@ class CudaExecutor final : public GraphExecutor {
     bool reached_input = false;
     for (const BackwardStep& step : schedule_[input_gradient ? 1 : 0]) {
       const Layer& l = g.layers[step.layer];
-      const float* dy = grad(l.output);
+      const float* dy = grad(step.dy);  // times step.dy_scale (BN and average pool only)
       float* dx = step.dx >= 0 ? grad(step.dx) : nullptr;
       reached_input = reached_input || step.dx == 0;
       const bool acc = step.accumulate;
@@ -356,7 +356,7 @@ class CudaExecutor final : public GraphExecutor {
           break;
         }
         case LayerKind::kBatchNorm:
-          batch_norm_backward(T, N, out_shape.c, out_shape.h * out_shape.w, dy, x,
+          batch_norm_backward(T, N, out_shape.c, out_shape.h * out_shape.w, dy, step.dy_scale, x,
                               at<double>(plan_.bn_mean[step.layer]),
                               at<double>(plan_.bn_invstd[step.layer]), w, dx, acc, dw, db, P, s);
           break;
@@ -364,7 +364,9 @@ class CudaExecutor final : public GraphExecutor {
           if (dx) relu_backward(T, N * out_shape.numel(), dy, x, dx, acc, s);
           break;
         case LayerKind::kAvgPool:
-          if (dx) avg_pool_backward(pool_geometry(g, l), T, N, dy, dx, acc, s);
+          if (dx)
+            avg_pool_backward(pool_geometry(g, l), T, N, dy, static_cast<float>(step.dy_scale), dx,
+                              acc, s);
           break;
         case LayerKind::kGlobalAvgPool:
           if (dx)

@@ -34,16 +34,18 @@ void conv2d_backward_weight(const ConvGeometry& g, int cotangents, int batch, co
 void batch_norm_forward(int batch, int channels, int plane, const float* x, const float* gamma,
                         const float* beta, double eps, float* y, double* mean, double* invstd,
                         cudaStream_t stream);
+// The output gradient is dy_scale · dy (a node sum's 1/k, for a scaled alias).
 void batch_norm_backward(int cotangents, int batch, int channels, int plane, const float* dy,
-                         const float* x, const double* mean, const double* invstd,
+                         double dy_scale, const float* x, const double* mean, const double* invstd,
                          const float* gamma, float* dx, bool accumulate, float* dgamma,
                          float* dbeta, std::int64_t dparam_stride, cudaStream_t stream);
 
 // --- pooling.cu: count_include_pad = false ---
 void avg_pool_forward(const PoolGeometry& g, int batch, const float* x, float* y,
                       cudaStream_t stream);
-void avg_pool_backward(const PoolGeometry& g, int cotangents, int batch, const float* dy, float* dx,
-                       bool accumulate, cudaStream_t stream);
+// The output gradient is dy_scale · dy.
+void avg_pool_backward(const PoolGeometry& g, int cotangents, int batch, const float* dy,
+                       float dy_scale, float* dx, bool accumulate, cudaStream_t stream);
 void global_avg_pool_forward(int batch, int channels, int plane, const float* x, float* y,
                              cudaStream_t stream);
 void global_avg_pool_backward(int cotangents, int batch, int channels, int plane, const float* dy,

@@ -188,10 +188,10 @@ MICRONAS_HOST_DEVICE void covering_outputs(int i, int k, int s, int pad, int out
   *hi = b < outputs - 1 ? b : outputs - 1;
 }
 
-// Element i of the flat [planes, h, w] input gradient of one cotangent: a gather over the
-// windows that cover it.
+// Element i of the flat [planes, h, w] input gradient of one cotangent for the output gradient
+// dy_scale · dy: a gather over the windows that cover it.
 MICRONAS_HOST_DEVICE float avg_pool_backward_at(const PoolGeometry& g, std::int64_t i,
-                                                const float* dy) {
+                                                const float* dy, float dy_scale) {
   const int ix = static_cast<int>(i % g.w);
   const int iy = static_cast<int>(i / g.w % g.h);
   const std::int64_t plane = i / (std::int64_t{g.w} * g.h);
@@ -202,7 +202,7 @@ MICRONAS_HOST_DEVICE float avg_pool_backward_at(const PoolGeometry& g, std::int6
   float sum = 0.0f;
   for (int oy = oy0; oy <= oy1; ++oy)
     for (int ox = ox0; ox <= ox1; ++ox)
-      sum += dyp[oy * g.wo + ox] / static_cast<float>(avg_pool_divisor(g, oy, ox));
+      sum += dyp[oy * g.wo + ox] * dy_scale / static_cast<float>(avg_pool_divisor(g, oy, ox));
   return sum;
 }
 

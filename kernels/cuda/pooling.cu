@@ -19,13 +19,13 @@ __global__ void avg_pool_forward_kernel(PoolGeometry g, std::int64_t total,
 
 __global__ void avg_pool_backward_kernel(PoolGeometry g, std::int64_t per_cotangent,
                                          std::int64_t dy_stride, const float* __restrict__ dy,
-                                         float* __restrict__ dx, bool accumulate) {
+                                         float dy_scale, float* __restrict__ dx, bool accumulate) {
   const int t = blockIdx.y;
   const float* dyt = dy + t * dy_stride;
   float* dxt = dx + t * per_cotangent;
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < per_cotangent;
        i += std::int64_t{gridDim.x} * blockDim.x) {
-    const float v = avg_pool_backward_at(g, i, dyt);
+    const float v = avg_pool_backward_at(g, i, dyt, dy_scale);
     dxt[i] = accumulate ? dxt[i] + v : v;
   }
 }
@@ -65,13 +65,13 @@ void avg_pool_forward(const PoolGeometry& g, int batch, const float* x, float* y
   check_launch("avg_pool_forward_kernel");
 }
 
-void avg_pool_backward(const PoolGeometry& g, int cotangents, int batch, const float* dy, float* dx,
-                       bool accumulate, cudaStream_t stream) {
+void avg_pool_backward(const PoolGeometry& g, int cotangents, int batch, const float* dy,
+                       float dy_scale, float* dx, bool accumulate, cudaStream_t stream) {
   const std::int64_t per = std::int64_t{batch} * g.channels * g.h * g.w;
   if (per == 0) return;
   const Launch l = elementwise_launch(per, cotangents);
   avg_pool_backward_kernel<<<dim3(l.grid_x, l.grid_y), l.block, 0, stream>>>(
-      g, per, std::int64_t{batch} * g.channels * g.ho * g.wo, dy, dx, accumulate);
+      g, per, std::int64_t{batch} * g.channels * g.ho * g.wo, dy, dy_scale, dx, accumulate);
   check_launch("avg_pool_backward_kernel");
 }
 

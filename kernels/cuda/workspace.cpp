@@ -79,7 +79,21 @@ std::vector<BackwardStep> backward_schedule(const Graph& g, const std::vector<in
                                             bool input_gradient) {
   std::vector<BackwardStep> steps;
   if (g.logits < 0) return steps;
+  const std::size_t layers = g.layers.size();
+  std::vector<int> readers(g.values.size(), 0), producer(g.values.size(), -1);
+  for (std::size_t li = 0; li < layers; ++li) {
+    for (int v : g.layers[li].inputs) ++readers[v];
+    producer[g.layers[li].output] = static_cast<int>(li);
+  }
+  auto aliasable = [&](int v) {
+    const int p = producer[v];
+    return p >= 0 && readers[v] == 1 && v != g.logits &&
+           (g.layers[p].kind == LayerKind::kBatchNorm || g.layers[p].kind == LayerKind::kAvgPool);
+  };
   std::vector<bool> reached(g.values.size(), false);
+  std::vector<int> buffer(g.values.size());  // whose buffer holds v's gradient
+  std::vector<double> scale(g.values.size(), 1.0);
+  for (std::size_t v = 0; v < g.values.size(); ++v) buffer[v] = static_cast<int>(v);
   reached[g.logits] = true;
   // Step `s` writes the gradient of v, if wanted: the input's only when asked for.
   auto write = [&](int v, BackwardStep* s) {
@@ -88,11 +102,13 @@ std::vector<BackwardStep> backward_schedule(const Graph& g, const std::vector<in
     s->accumulate = reached[v];
     reached[v] = true;
   };
-  for (std::size_t li = g.layers.size(); li-- > 0;) {
+  for (std::size_t li = layers; li-- > 0;) {
     const Layer& l = g.layers[li];
     if (!reached[l.output]) continue;  // never reaches the logits (or a fused ReLU)
     BackwardStep s;
     s.layer = static_cast<int>(li);
+    s.dy = buffer[l.output];
+    s.dy_scale = scale[l.output];
     switch (l.kind) {
       case LayerKind::kConv2d: {
         s.params = true;
@@ -121,9 +137,18 @@ std::vector<BackwardStep> backward_schedule(const Graph& g, const std::vector<in
           steps.push_back(s);
         }
         for (std::size_t k = 0; k < l.inputs.size(); ++k) {
+          const int v = l.inputs[k];
+          // The sum is v's only reader, so nothing else has reached v; a sum's output is never
+          // an alias itself, so its gradient is its own buffer.
+          if (aliasable(v)) {
+            reached[v] = true;
+            buffer[v] = s.dy;
+            scale[v] = 1.0 / l.divisors[k];
+            continue;
+          }
           BackwardStep t = s;
           t.input = static_cast<int>(k);
-          write(l.inputs[k], &t);
+          write(v, &t);
           steps.push_back(t);
         }
         break;
@@ -139,15 +164,16 @@ GradientLayout plan_gradients(const Graph& g, const std::vector<int>& fused_relu
   if (g.logits < 0) return out;
   LifetimeArena arena;
   auto bytes_of = [&](int v) { return g.values[v].numel() * bytes_per_element; };
-  out.offset[g.logits] = arena.take(bytes_of(g.logits), g.logits);
   const std::vector<BackwardStep> steps = backward_schedule(g, fused_relu, input_gradient);
+  std::vector<std::size_t> last_read(g.values.size(), 0);
+  for (std::size_t i = 0; i < steps.size(); ++i) last_read[steps[i].dy] = i;
+  out.offset[g.logits] = arena.take(bytes_of(g.logits), g.logits);
   for (std::size_t i = 0; i < steps.size(); ++i) {
     const BackwardStep& s = steps[i];
     if (s.dx >= 0 && out.offset[s.dx] < 0) out.offset[s.dx] = arena.take(bytes_of(s.dx), s.dx);
-    // After the layer's last step every reader of its output has run: the buffer is free for
-    // the values upstream. The offset stays recorded; the executor reads it only until then.
-    if (i + 1 == steps.size() || steps[i + 1].layer != s.layer)
-      arena.give_back(g.layers[s.layer].output);
+    // After the last step that reads it, the buffer is free for the values upstream. The
+    // offset stays recorded; the executor uses it only until then.
+    if (last_read[s.dy] == i) arena.give_back(s.dy);
   }
   out.bytes = arena.peak();
   return out;

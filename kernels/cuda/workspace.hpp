@@ -54,11 +54,16 @@ struct WorkspacePlan {
 std::vector<int> fused_relu_layers(const Graph& graph);
 
 // One step of the backward pass. The executor runs the steps in order (the layers in reverse);
-// a layer is one step, except a node sum: one step per input, each scaled by its 1/divisor. A
-// layer's output gradient is read by its steps and free after the last of them.
+// a layer is one step, except a node sum: one step per input that needs one, each scaled by its
+// 1/divisor. The layer's output gradient is dy_scale times the gradient buffer of value `dy`:
+// a BN or average-pool output read only by a node sum is a scaled alias, whose layer reads the
+// node's gradient with the factor instead of a scaled copy (as the CPU does), so the sum has no
+// step for it and it has no buffer of its own.
 struct BackwardStep {
   int layer = -1;
   int input = 0;            // kWeightedSum: the input this step serves (-1: a sum of nothing)
+  int dy = -1;              // the value whose gradient buffer holds the layer's output gradient
+  double dy_scale = 1.0;    // ... times this factor (!= 1 for BN and average pool only)
   int dx = -1;              // the value whose gradient this step writes; -1: none is wanted
   bool accumulate = false;  // add into dx's gradient: another reader has written it
   int relu_mask = -1;       // kConv2d with a fused ReLU: the ReLU's input, whose sign masks dx
@@ -70,10 +75,11 @@ struct BackwardStep {
 std::vector<BackwardStep> backward_schedule(const Graph& graph, const std::vector<int>& fused_relu,
                                             bool input_gradient);
 
-// Per value: the backward_schedule gives value v a gradient buffer iff offset[v] >= 0. Buffers
-// of values whose gradients are never live at the same time share memory (first fit, in the
-// order of the steps). `bytes_per_element` is what one element of a per-sample shape costs
-// (T · batch · 4).
+// Per value: the backward_schedule gives value v a gradient buffer iff offset[v] >= 0 (a value
+// that no step writes and that is not the logits, such as a scaled alias, has none). A buffer
+// lives from the step that first writes it to the last step that reads it as dy; buffers never
+// live at the same time share memory (first fit, in the order of the steps). `bytes_per_element` is
+// what one element of a per-sample shape costs (T · batch · 4).
 struct GradientLayout {
   std::vector<std::int64_t> offset;
   std::int64_t bytes = 0;
