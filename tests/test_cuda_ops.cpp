@@ -410,5 +410,23 @@ TEST_F(CudaOpsTest, GramAndEigenvaluesMatchCpu) {
   EXPECT_EQ(flags.host()[1], 1);
 }
 
+TEST_F(CudaOpsTest, ContextReusesBlocksGivenBack) {
+  auto ctx = std::make_shared<DeviceContext>(0);
+  void* first = nullptr;
+  {
+    DeviceMemory a(ctx);
+    a.allocate(1 << 20, "a test workspace");
+    first = a.data();
+    EXPECT_GE(a.size(), std::size_t{1} << 20);
+  }
+  EXPECT_EQ(ctx->cached_bytes(), std::size_t{1} << 20);
+  DeviceMemory b(ctx), c(ctx);
+  b.allocate(1 << 19, "a smaller workspace");  // fits in the given-back block
+  EXPECT_EQ(static_cast<void*>(b.data()), first);
+  EXPECT_EQ(ctx->cached_bytes(), 0u);
+  c.allocate(1 << 21, "a larger workspace");  // needs a new one
+  EXPECT_NE(static_cast<void*>(c.data()), first);
+}
+
 }  // namespace
 }  // namespace micronas::cuda

@@ -41,6 +41,7 @@ class CudaExecutor final : public GraphExecutor {
   CudaExecutor(const Graph& graph, std::shared_ptr<DeviceContext> device)
       : graph_(graph),
         device_(std::move(device)),
+        memory_(device_),
         fused_relu_(fused_relu_layers(graph_)),
         columns_(jacobian_columns(graph_)),
         params_(static_cast<std::size_t>(graph_.num_params), 0.0f) {
@@ -390,13 +391,13 @@ class CudaExecutor final : public GraphExecutor {
 
   Graph graph_;
   std::shared_ptr<DeviceContext> device_;
+  DeviceMemory memory_;  // the workspace, laid out by plan_
   std::vector<int> fused_relu_;
   std::vector<BackwardStep> schedule_[2];  // without and with the input's gradient
   std::vector<int> columns_;
   std::vector<float> params_;       // host copy: uploaded again into a grown workspace
   std::vector<float> last_inputs_;  // the last forward's inputs, to rebuild activations
   WorkspacePlan plan_;
-  DeviceMemory memory_;
   PatternSet patterns_;
   int batch_ = 0;
   int jacobian_rows_ = 0;

@@ -1,6 +1,7 @@
 // What one CUDA device needs for the backend: the stream every kernel, copy, cuBLAS and
-// cuSOLVER call of the backend's executors runs on, and the library handles bound to it. Owned
-// by the backend and shared with the executors it compiles (they may outlive it).
+// cuSOLVER call of the backend's executors runs on, the library handles bound to it, and the
+// device memory blocks its executors have given back. Owned by the backend and shared with the
+// executors it compiles (they may outlive it).
 #pragma once
 
 #include <cublas_v2.h>
@@ -8,7 +9,11 @@
 #include <cusolverDn.h>
 
 #include <cstddef>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace micronas::cuda {
 
@@ -27,28 +32,43 @@ class DeviceContext {
   cublasHandle_t cublas() const { return cublas_; }
   cusolverDnHandle_t cusolver() const { return cusolver_; }
 
+  // Device memory for executors' workspaces, kept for reuse: a block given back is handed out
+  // again for any request it can hold, so the executors a search compiles one after another
+  // allocate nothing once the largest workspace has been seen. *granted is the block's size.
+  // Out of memory, the cached blocks are freed and the allocation tried once more before
+  // Error(kOutOfMemory) names `what`.
+  void* acquire(std::size_t bytes, const std::string& what, std::size_t* granted);
+  void release(void* block, std::size_t bytes);
+  std::size_t cached_bytes() const;
+
  private:
+  void free_cache();
+
   int device_;
+  mutable std::mutex mutex_;
+  std::vector<std::pair<void*, std::size_t>> cache_;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
   cusolverDnHandle_t cusolver_ = nullptr;
 };
 
-// One device allocation, freed with its owner.
+// One block of a context's device memory, given back to the context with its owner.
 class DeviceMemory {
  public:
-  DeviceMemory() = default;
+  explicit DeviceMemory(std::shared_ptr<DeviceContext> context) : context_(std::move(context)) {}
   ~DeviceMemory() { reset(); }
   DeviceMemory(const DeviceMemory&) = delete;
   DeviceMemory& operator=(const DeviceMemory&) = delete;
 
-  // Frees the old block, then allocates `bytes` (Error(kOutOfMemory) naming `what`).
+  // Gives the old block back, then takes one of at least `bytes` (Error(kOutOfMemory) naming
+  // `what`).
   void allocate(std::size_t bytes, const std::string& what);
   void reset();
   char* data() const { return data_; }
   std::size_t size() const { return size_; }
 
  private:
+  std::shared_ptr<DeviceContext> context_;
   char* data_ = nullptr;
   std::size_t size_ = 0;
 };
