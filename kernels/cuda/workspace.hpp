@@ -2,8 +2,9 @@
 // allocation holds every activation, BN statistic, gradient buffer, the parameter gradients,
 // J (fp32 and fp64), K, the eigenvalues, the eigensolver's workspace and the pattern hashes of
 // one batch. The plan is a pure function of the graph and the request, unit-tested on the CPU
-// (tests/test_cuda_host.cpp); the executor allocates it once and again only for a larger batch,
-// so no evaluation loop calls cudaMalloc.
+// (tests/test_cuda_host.cpp). The executor takes the block once, and again only for a larger
+// batch, from its device context's cache of given-back blocks (device_context.hpp), so no
+// evaluation loop calls cudaMalloc.
 #pragma once
 
 #include <cstdint>
