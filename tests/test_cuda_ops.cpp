@@ -39,11 +39,11 @@ class CudaOpsTest : public ::testing::Test {
       if (v && std::string(v) == "1") FAIL() << "MICRONAS_REQUIRE_CUDA=1 but no CUDA device";
       GTEST_SKIP() << "no CUDA device";
     }
-    ctx_ = std::make_unique<DeviceContext>(0);
+    ctx_ = std::make_shared<DeviceContext>(0);
   }
   cudaStream_t stream() const { return ctx_->stream(); }
   void sync() const { ctx_->synchronize(); }
-  std::unique_ptr<DeviceContext> ctx_;
+  std::shared_ptr<DeviceContext> ctx_;
 };
 
 // A device copy of a host vector (or n uninitialised values), freed with it.
@@ -356,7 +356,7 @@ TEST_F(CudaOpsTest, PatternHashEqualsCpuBitwise) {
 }
 
 TEST_F(CudaOpsTest, PatternSetCountsDistinctHashesAcrossAppends) {
-  PatternSet set;
+  PatternSet set(ctx_);
   std::set<std::pair<std::uint64_t, std::uint64_t>> want;
   Rng rng(3);
   for (int round = 0; round < 5; ++round) {

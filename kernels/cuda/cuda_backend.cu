@@ -42,6 +42,7 @@ class CudaExecutor final : public GraphExecutor {
       : graph_(graph),
         device_(std::move(device)),
         memory_(device_),
+        patterns_(device_),
         fused_relu_(fused_relu_layers(graph_)),
         columns_(jacobian_columns(graph_)),
         params_(static_cast<std::size_t>(graph_.num_params), 0.0f) {
@@ -243,7 +244,7 @@ class CudaExecutor final : public GraphExecutor {
     want.batch = memory_.data() ? std::max(batch, have.batch) : batch;
     want.cotangents = memory_.data() ? std::max(cotangents, have.cotangents) : cotangents;
     want.input_gradient = input_gradient || (memory_.data() && have.input_gradient);
-    want.solver_bytes = eigenvalue_workspace_bytes(device_->cusolver(), want.cotangents);
+    want.solver_bytes = device_->eigen_workspace_bytes(want.cotangents);
     WorkspacePlan plan = plan_workspace(graph_, want);
     memory_.reset();
     plan_ = WorkspacePlan{};
@@ -392,13 +393,13 @@ class CudaExecutor final : public GraphExecutor {
   Graph graph_;
   std::shared_ptr<DeviceContext> device_;
   DeviceMemory memory_;  // the workspace, laid out by plan_
+  PatternSet patterns_;
   std::vector<int> fused_relu_;
   std::vector<BackwardStep> schedule_[2];  // without and with the input's gradient
   std::vector<int> columns_;
   std::vector<float> params_;       // host copy: uploaded again into a grown workspace
   std::vector<float> last_inputs_;  // the last forward's inputs, to rebuild activations
   WorkspacePlan plan_;
-  PatternSet patterns_;
   int batch_ = 0;
   int jacobian_rows_ = 0;
   std::int64_t recorded_ = 0;

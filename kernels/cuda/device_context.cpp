@@ -1,6 +1,7 @@
 #include "kernels/cuda/device_context.hpp"
 
 #include "kernels/cuda/cuda_check.hpp"
+#include "kernels/cuda/dense.hpp"
 #include "micronas/error.hpp"
 
 namespace micronas::cuda {
@@ -80,6 +81,16 @@ void DeviceContext::free_cache() {
   std::lock_guard<std::mutex> lock(mutex_);
   for (auto& block : cache_) MICRONAS_CUDA_CHECK(cudaFree(block.first));
   cache_.clear();
+}
+
+std::int64_t DeviceContext::eigen_workspace_bytes(int n) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = eigen_bytes_.find(n);
+  if (it != eigen_bytes_.end()) return it->second;
+  activate();
+  const std::int64_t bytes = eigenvalue_workspace_bytes(cusolver_, n);
+  eigen_bytes_.emplace(n, bytes);
+  return bytes;
 }
 
 void DeviceMemory::allocate(std::size_t bytes, const std::string& what) {

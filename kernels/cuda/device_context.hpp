@@ -9,6 +9,8 @@
 #include <cusolverDn.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,12 +43,16 @@ class DeviceContext {
   void release(void* block, std::size_t bytes);
   std::size_t cached_bytes() const;
 
+  // cuSOLVER's workspace for an n x n symmetric eigenproblem (dense.hpp), queried once per n.
+  std::int64_t eigen_workspace_bytes(int n);
+
  private:
   void free_cache();
 
   int device_;
   mutable std::mutex mutex_;
   std::vector<std::pair<void*, std::size_t>> cache_;
+  std::map<int, std::int64_t> eigen_bytes_;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
   cusolverDnHandle_t cusolver_ = nullptr;
@@ -64,8 +70,14 @@ class DeviceMemory {
   // `what`).
   void allocate(std::size_t bytes, const std::string& what);
   void reset();
+  void swap(DeviceMemory& other) {
+    std::swap(context_, other.context_);
+    std::swap(data_, other.data_);
+    std::swap(size_, other.size_);
+  }
   char* data() const { return data_; }
   std::size_t size() const { return size_; }
+  const std::shared_ptr<DeviceContext>& context() const { return context_; }
 
  private:
   std::shared_ptr<DeviceContext> context_;

@@ -32,63 +32,38 @@ __global__ void count_runs_kernel(std::int64_t n, const std::uint64_t* __restric
 
 }  // namespace
 
-PatternSet::~PatternSet() { release(); }
-
-void PatternSet::release() {
-  // Destructors must not throw: a failing free here has nothing left to report to.
-  for (std::uint64_t*& p : words_) {
-    if (p) cudaFree(p);
-    p = nullptr;
-  }
-  if (count_) cudaFree(count_);
-  if (temp_) cudaFree(temp_);
-  count_ = nullptr;
-  temp_ = nullptr;
-  temp_bytes_ = 0;
-  capacity_ = 0;
+std::uint64_t* PatternSet::words(int i) const {
+  return reinterpret_cast<std::uint64_t*>(memory_.data()) + static_cast<std::size_t>(i) * capacity_;
 }
 
 void PatternSet::reserve(std::int64_t capacity, cudaStream_t stream) {
   if (capacity <= capacity_) return;
   if (capacity > std::numeric_limits<int>::max())
     throw Error(Status::kUnsupported, "more than 2^31 activation patterns in one count");
-  // Sort temporary storage for `capacity` keys, queried before anything is allocated.
+  // CUB's temporary storage for `capacity` keys, queried before anything is allocated.
   std::size_t temp_bytes = 0;
   cub::DoubleBuffer<std::uint64_t> keys(nullptr, nullptr), values(nullptr, nullptr);
   MICRONAS_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, temp_bytes, keys, values,
                                                       static_cast<int>(capacity)));
-  const std::size_t words = static_cast<std::size_t>(capacity) * sizeof(std::uint64_t);
-  std::uint64_t* fresh[6] = {};
-  void* temp = nullptr;
-  unsigned long long* count = nullptr;
-  try {
-    for (auto& p : fresh)
-      p = static_cast<std::uint64_t*>(device_malloc(words, "the activation-pattern set"));
-    temp = device_malloc(temp_bytes, "the activation-pattern sort");
-    count = static_cast<unsigned long long*>(
-        device_malloc(sizeof(unsigned long long), "the activation-pattern count"));
-  } catch (...) {
-    for (auto p : fresh)
-      if (p) cudaFree(p);
-    if (temp) cudaFree(temp);
-    throw;
-  }
+  const std::size_t words_bytes = 6 * static_cast<std::size_t>(capacity) * sizeof(std::uint64_t);
+  const std::size_t count_offset = words_bytes;  // 8-byte aligned: a multiple of 8
+  const std::size_t temp_offset = (count_offset + sizeof(unsigned long long) + 255) / 256 * 256;
+  DeviceMemory fresh(memory_.context());
+  fresh.allocate(temp_offset + temp_bytes,
+                 "the activation-pattern set of " + std::to_string(capacity) + " samples");
   if (size_ > 0) {
     const std::size_t used = static_cast<std::size_t>(size_) * sizeof(std::uint64_t);
+    auto* to = reinterpret_cast<std::uint64_t*>(fresh.data());
+    MICRONAS_CUDA_CHECK(cudaMemcpyAsync(to, words(0), used, cudaMemcpyDeviceToDevice, stream));
     MICRONAS_CUDA_CHECK(
-        cudaMemcpyAsync(fresh[0], words_[0], used, cudaMemcpyDeviceToDevice, stream));
-    MICRONAS_CUDA_CHECK(
-        cudaMemcpyAsync(fresh[1], words_[1], used, cudaMemcpyDeviceToDevice, stream));
+        cudaMemcpyAsync(to + capacity, words(1), used, cudaMemcpyDeviceToDevice, stream));
     MICRONAS_CUDA_CHECK(cudaStreamSynchronize(stream));
   }
-  const std::int64_t size = size_;
-  release();
-  for (int i = 0; i < 6; ++i) words_[i] = fresh[i];
-  temp_ = temp;
-  temp_bytes_ = temp_bytes;
-  count_ = count;
+  memory_.swap(fresh);  // the old block goes back to the cache with `fresh`
   capacity_ = capacity;
-  size_ = size;
+  temp_offset_ = temp_offset;
+  temp_bytes_ = temp_bytes;
+  count_offset_ = count_offset;
 }
 
 void PatternSet::append(const std::uint64_t* hash, int count, cudaStream_t stream) {
@@ -100,8 +75,8 @@ void PatternSet::append(const std::uint64_t* hash, int count, cudaStream_t strea
     reserve(capacity, stream);
   }
   const Launch l = elementwise_launch(count);
-  split_hashes_kernel<<<l.grid_x, l.block, 0, stream>>>(count, hash, words_[0] + size_,
-                                                        words_[1] + size_);
+  split_hashes_kernel<<<l.grid_x, l.block, 0, stream>>>(count, hash, words(0) + size_,
+                                                        words(1) + size_);
   check_launch("split_hashes_kernel");
   size_ += count;
 }
@@ -111,26 +86,26 @@ std::int64_t PatternSet::count_distinct(cudaStream_t stream) {
   const int n = static_cast<int>(size_);
   const std::size_t used = static_cast<std::size_t>(size_) * sizeof(std::uint64_t);
   // Sort copies: the store keeps its hashes for later batches.
-  MICRONAS_CUDA_CHECK(
-      cudaMemcpyAsync(words_[2], words_[0], used, cudaMemcpyDeviceToDevice, stream));
-  MICRONAS_CUDA_CHECK(
-      cudaMemcpyAsync(words_[4], words_[1], used, cudaMemcpyDeviceToDevice, stream));
-  cub::DoubleBuffer<std::uint64_t> first(words_[2], words_[3]), second(words_[4], words_[5]);
+  MICRONAS_CUDA_CHECK(cudaMemcpyAsync(words(2), words(0), used, cudaMemcpyDeviceToDevice, stream));
+  MICRONAS_CUDA_CHECK(cudaMemcpyAsync(words(4), words(1), used, cudaMemcpyDeviceToDevice, stream));
+  cub::DoubleBuffer<std::uint64_t> first(words(2), words(3)), second(words(4), words(5));
+  void* temp = memory_.data() + temp_offset_;
   std::size_t temp_bytes = temp_bytes_;
   // Least significant word first; the radix sort is stable, so the second pass keeps ties of
   // the first word in second-word order: lexicographic (first, second) order.
   MICRONAS_CUDA_CHECK(
-      cub::DeviceRadixSort::SortPairs(temp_, temp_bytes, second, first, n, 0, 64, stream));
+      cub::DeviceRadixSort::SortPairs(temp, temp_bytes, second, first, n, 0, 64, stream));
   temp_bytes = temp_bytes_;
   MICRONAS_CUDA_CHECK(
-      cub::DeviceRadixSort::SortPairs(temp_, temp_bytes, first, second, n, 0, 64, stream));
-  MICRONAS_CUDA_CHECK(cudaMemsetAsync(count_, 0, sizeof(unsigned long long), stream));
+      cub::DeviceRadixSort::SortPairs(temp, temp_bytes, first, second, n, 0, 64, stream));
+  auto* count = reinterpret_cast<unsigned long long*>(memory_.data() + count_offset_);
+  MICRONAS_CUDA_CHECK(cudaMemsetAsync(count, 0, sizeof(unsigned long long), stream));
   const Launch l = elementwise_launch(n);
-  count_runs_kernel<<<l.grid_x, l.block, 0, stream>>>(n, first.Current(), second.Current(), count_);
+  count_runs_kernel<<<l.grid_x, l.block, 0, stream>>>(n, first.Current(), second.Current(), count);
   check_launch("count_runs_kernel");
   unsigned long long result = 0;
   MICRONAS_CUDA_CHECK(
-      cudaMemcpyAsync(&result, count_, sizeof result, cudaMemcpyDeviceToHost, stream));
+      cudaMemcpyAsync(&result, count, sizeof result, cudaMemcpyDeviceToHost, stream));
   MICRONAS_CUDA_CHECK(cudaStreamSynchronize(stream));
   return static_cast<std::int64_t>(result);
 }
