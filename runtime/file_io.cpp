@@ -104,10 +104,15 @@ std::string read_input_file(const std::string& path, std::uint64_t max_bytes, co
 
 OutputFile::OutputFile(const std::string& path, Mode mode) : path_(path) {
   if (path.empty()) fail("(empty path)", "no file name given");
-  const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (mode == Mode::kAppend ? O_APPEND : O_TRUNC);
+  const int flags = O_WRONLY | O_CREAT | O_CLOEXEC |
+                    (mode == Mode::kAppend      ? O_APPEND
+                     : mode == Mode::kCreateNew ? O_EXCL
+                                                : O_TRUNC);
   fd_ = ::open(path.c_str(), flags, 0666);
   if (fd_ < 0) {
     const int error = errno;
+    if (error == EEXIST && mode == Mode::kCreateNew)
+      fail(path, "exists already (results are never overwritten: choose another name)");
     struct stat st {};
     if (error == EISDIR || (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)))
       fail(path, "is a directory, not a file");

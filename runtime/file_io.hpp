@@ -40,7 +40,8 @@ std::string read_input_file(const std::string& path, std::uint64_t max_bytes, co
 // An output file: every write and the close are checked.
 class OutputFile {
  public:
-  enum class Mode { kTruncate, kAppend };
+  // kCreateNew: the file must not exist yet (results that are never overwritten).
+  enum class Mode { kTruncate, kAppend, kCreateNew };
   explicit OutputFile(const std::string& path, Mode mode = Mode::kTruncate);
   ~OutputFile();  // closes without checking: call close() to know that the data arrived
   OutputFile(const OutputFile&) = delete;

@@ -632,5 +632,88 @@ TEST(EvaluateCli, CellsWithoutAnAccuracyAreCountedNotHidden) {
       << r.output;
 }
 
+// The sweep's rows without the seconds (wall times), for comparing runs.
+std::vector<std::string> rows_without_seconds(const std::string& path) {
+  return without_seconds(read_file(path));
+}
+
+TEST(SweepShards, MergedShardsEqualTheOneProcessSweepRowForRow) {
+  const std::string dir = temp_dir("sweep_shards"), whole = dir + "/whole.csv";
+  const std::string sweep = "sweep --batch 4 --repeat 1 --seed 5 --no-progress --archs 7";
+  ASSERT_EQ(run_cli(sweep + " --out " + whole).status, 0);
+  std::string shards;
+  for (int i = 0; i < 3; ++i) {
+    auto r = run_cli(sweep + " --shard " + std::to_string(i) + "/3 --out " + dir + "/r.csv");
+    ASSERT_EQ(r.status, 0) << r.output;
+    shards += " " + dir + "/r.shard-00" + std::to_string(i) + "-of-003.csv";
+  }
+  // A shard killed mid-way (its last row cut) and resumed gives the same file.
+  const std::string shard1 = dir + "/r.shard-001-of-003.csv";
+  const std::string complete = read_file(shard1);
+  write_file(shard1, complete.substr(0, complete.size() - 20));
+  auto resumed = run_cli(sweep + " --shard 1/3 --resume --out " + dir + "/r.csv");
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_EQ(rows_without_seconds(shard1), without_seconds(complete));
+
+  // The files must all be there, and merge never overwrites.
+  expect_one_line_error(run_cli("merge --out " + dir + "/m.csv " + dir +
+                                "/r.shard-000-of-003.csv " + shard1),
+                        "shards 2 of 3 are missing");
+  auto r = run_cli("merge --out " + dir + "/merged.csv" + shards);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(rows_without_seconds(dir + "/merged.csv"), rows_without_seconds(whole));
+  expect_one_line_error(run_cli("merge --out " + dir + "/merged.csv" + shards), "never");
+  // The merged file is an ordinary sweep: it resumes as complete.
+  ASSERT_EQ(run_cli(sweep + " --resume --out " + dir + "/merged.csv").status, 0);
+
+  // A shard run with other options does not merge.
+  ASSERT_EQ(run_cli("sweep --batch 4 --repeat 1 --seed 6 --no-progress --archs 7 --shard 2/3 "
+                    "--out " + dir + "/other.csv").status, 0);
+  expect_one_line_error(
+      run_cli("merge --out " + dir + "/m2.csv " + dir + "/r.shard-000-of-003.csv " + shard1 +
+              " " + dir + "/other.shard-002-of-003.csv"),
+      "other options");
+}
+
+TEST(SweepShards, SlurmArrayAndMpiRanksComeFromTheEnvironment) {
+  const std::string dir = temp_dir("sweep_env");
+  const std::string sweep = "sweep --batch 4 --repeat 1 --seed 5 --no-progress --archs 4 --out " +
+                            dir + "/r.csv";
+  auto r = test::run_shell("SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=2 " +
+                      std::string(MICRONAS_CLI) + " " + sweep);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("shard 1/2 from SLURM_ARRAY_TASK_ID"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(dir + "/r.shard-001-of-002.csv"));
+  r = test::run_shell("OMPI_COMM_WORLD_RANK=0 OMPI_COMM_WORLD_SIZE=2 " +
+                      std::string(MICRONAS_CLI) + " " + sweep);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("from OMPI_COMM_WORLD_RANK"), std::string::npos) << r.output;
+  r = run_cli("merge --out " + dir + "/merged.csv " + dir + "/r.shard-000-of-002.csv " + dir +
+              "/r.shard-001-of-002.csv");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(lines_of(read_file(dir + "/merged.csv")).size(), 5u);
+  expect_one_line_error(
+      test::run_shell("SLURM_ARRAY_TASK_ID=3 " + std::string(MICRONAS_CLI) + " " + sweep),
+      "SLURM_ARRAY_TASK_COUNT");
+}
+
+// A real launcher: Open MPI's mpirun starts two ranks on this machine (the flags a container
+// needs: root, more ranks than cores), each scores its shard, and the merge equals one process.
+TEST(SweepShards, MpirunTwoRanksMergeToTheOneProcessSweep) {
+  if (test::run_shell("command -v mpirun").status != 0)
+    GTEST_SKIP() << "mpirun not found (scripts/setup.sh installs Debian's openmpi-bin)";
+  const std::string dir = temp_dir("sweep_mpi");
+  const std::string sweep = std::string(MICRONAS_CLI) +
+                            " sweep --batch 4 --repeat 1 --seed 5 --no-progress --archs 6 --threads 1";
+  ASSERT_EQ(test::run_shell(sweep + " --out " + dir + "/whole.csv").status, 0);
+  auto r = test::run_shell("mpirun --allow-run-as-root --oversubscribe -np 2 " + sweep +
+                           " --out " + dir + "/r.csv");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run_cli("merge --out " + dir + "/merged.csv " + dir + "/r.shard-000-of-002.csv " + dir +
+              "/r.shard-001-of-002.csv");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(rows_without_seconds(dir + "/merged.csv"), rows_without_seconds(dir + "/whole.csv"));
+}
+
 }  // namespace
 }  // namespace micronas

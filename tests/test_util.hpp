@@ -45,6 +45,18 @@ struct CliResult {
   std::string output;  // stdout and stderr together
 };
 
+// Runs a shell command line (environment assignments, launchers such as mpirun), stdout and
+// stderr together.
+inline CliResult run_shell(const std::string& command) {
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  CliResult r{-1, ""};
+  if (!pipe) return r;
+  std::array<char, 4096> buf;
+  while (std::fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
+  r.status = pclose(pipe);
+  return r;
+}
+
 // Runs the built `micronas` program with `args` (shell-quoted by the caller); `redirects` (e.g.
 // "2>&1 >/dev/full") replaces the default of capturing stdout and stderr together.
 inline CliResult run_cli(const std::string& args, const std::string& redirects = "2>&1") {

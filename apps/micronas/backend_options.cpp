@@ -12,17 +12,22 @@ void BackendCliOptions::add_to(CLI::App* cmd) {
                   "cpu | cuda | auto (CUDA when a device is present, else CPU; "
                   "`micronas devices` lists them)")
       ->capture_default_str();
-  cmd->add_option("--device", device, "CUDA device index")
-      ->capture_default_str()
-      ->check(integer_in(0, 1023));
+  device_option_ = cmd->add_option("--device", device,
+                                    "CUDA device index (default: 0, or the process's local rank "
+                                    "in a multi-process job)")
+                       ->capture_default_str()
+                       ->check(integer_in(0, 1023));
   cmd->add_option("--threads", threads, "CPU threads (default: OpenMP's)")
       ->check(integer_in(1, kMaxThreads));
 }
 
-ComputeContext BackendCliOptions::to_context() const {
+ComputeContext BackendCliOptions::to_context(int local_rank) const {
   ComputeContext c;
   c.backend = backend_from_name(backend);
   c.device = device;
+  const std::size_t devices = cuda_devices().size();
+  if (local_rank >= 0 && devices > 0 && !(device_option_ && device_option_->count() > 0))
+    c.device = local_rank % static_cast<int>(devices);
   c.threads = threads;
   const ComputeContext resolved = c.resolved();
   if (c.backend == BackendKind::kAuto)

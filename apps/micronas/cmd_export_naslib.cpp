@@ -12,6 +12,7 @@
 #include "micronas/error.hpp"
 #include "micronas/naslib_export.hpp"
 #include "micronas/sweep.hpp"
+#include "runtime/file_io.hpp"
 
 namespace micronas::cli {
 namespace {
@@ -20,38 +21,15 @@ struct ExportCliOptions {
   std::string results, benchmark, out, dataset = "cifar10", accuracy;
 };
 
-// Creates `path` only if it does not exist yet, and writes `text` whole.
-void write_new_file(const std::string& path, const std::string& text) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
-  if (fd < 0)
-    throw Error(Status::kIoError,
-                "--out: cannot create '" + path + "': " +
-                    (errno == EEXIST ? "it exists (never overwritten)" : std::strerror(errno)));
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n <= 0) {
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      ::unlink(path.c_str());
-      throw Error(Status::kIoError, "--out: cannot write '" + path + "': " + why);
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::close(fd) != 0) {
-    const std::string why = std::strerror(errno);
-    ::unlink(path.c_str());
-    throw Error(Status::kIoError, "--out: cannot write '" + path + "': " + why);
-  }
-}
-
 void run_export(const ExportCliOptions& cli) {
   const Dataset dataset = dataset_from_name(cli.dataset);
   const std::vector<SweepRow> rows = read_sweep_csv(cli.results);
   auto table = load_table(cli.benchmark);
   const std::string accuracy =
       cli.accuracy.empty() ? BenchmarkTable::accuracy_column(dataset) : cli.accuracy;
-  write_new_file(cli.out, naslib_zero_cost_json(rows, dataset, table.get(), accuracy));
+  OutputFile file(cli.out, OutputFile::Mode::kCreateNew);
+  file.write(naslib_zero_cost_json(rows, dataset, table.get(), accuracy));
+  file.close();
 }
 
 }  // namespace

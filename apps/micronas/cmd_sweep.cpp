@@ -18,6 +18,7 @@
 #include "micronas/error.hpp"
 #include "micronas/random.hpp"
 #include "micronas/sweep.hpp"
+#include "micronas/sweep_shard.hpp"
 #include "micronas/threads.hpp"
 #include "progress.hpp"
 #include "runtime/file_io.hpp"
@@ -29,7 +30,7 @@ namespace fs = std::filesystem;
 
 struct SweepCliOptions {
   std::string archs = "all", out, data = "synthetic", init = "released", dataset = "cifar10";
-  std::string target = "stm32f746", benchmark;
+  std::string target = "stm32f746", benchmark, shard;
   std::uint64_t seed = 0;
   int batch = 72, repeats = 3;
   BackendCliOptions backend;
@@ -122,6 +123,20 @@ std::vector<Arch> cells_from_spec(const std::string& spec, std::uint64_t seed,
 // The options that change a row's values. A resumed sweep must use the same ones, or the file
 // would mix rows that cannot be compared. The thread count is not among them: results are
 // bitwise identical for any thread count.
+// The shard of this process: --shard, else the launcher's environment (said on stderr), else
+// none (the whole list in one file).
+std::optional<Shard> sweep_shard(const SweepCliOptions& cli) {
+  if (!cli.shard.empty()) {
+    const Shard s = Shard::parse(cli.shard);
+    return s.count > 1 ? std::optional<Shard>(s) : std::nullopt;
+  }
+  std::optional<Shard> s = shard_from_environment([](const char* name) { return std::getenv(name); });
+  if (s)
+    std::cerr << "micronas: sweep: shard " << s->to_string() << " from " << s->source
+              << " (results in " << s->file_for(cli.out) << ")" << std::endl;
+  return s;
+}
+
 nlohmann::ordered_json run_options(const SweepCliOptions& cli, const ScoreOptions& score,
                                    const mcu::TargetProfile& target) {
   nlohmann::ordered_json j;
@@ -171,6 +186,12 @@ void check_same_options(const std::string& sidecar, const nlohmann::ordered_json
            " (" + (before.contains(key) ? before[key].dump() : std::string("absent")) + " there, " +
            now[key].dump() + " now); rows would not be comparable");
   }
+  if (before.value("shard", nlohmann::ordered_json()) != now.value("shard", nlohmann::ordered_json()))
+    fail("--resume: " + out + " is shard " + before.value("shard", std::string("(none)")) +
+         ", this run is shard " + now.value("shard", std::string("(none)")));
+  if (before.value("cells", nlohmann::ordered_json()) != now.value("cells", nlohmann::ordered_json()))
+    fail("--resume: option --archs: the sweep's list of cells differs from the run that produced " +
+         out);
   if (before.value("target_profile", nlohmann::ordered_json()) != now["target_profile"])
     fail("--resume: option --target: the constants of target '" + now["target"].get<std::string>() +
          "' differ from those that produced " + out + "; rows would not be comparable");
@@ -239,37 +260,48 @@ void run_sweep(const SweepCliOptions& cli) {
   score.init = init_scheme_from_name(cli.init);
   score.data = DataSpec::parse(cli.data);
   score.seed = cli.seed;
-  score.context = cli.backend.to_context();
+  const std::optional<Shard> shard = sweep_shard(cli);
+  score.context = cli.backend.to_context(shard ? shard->local_rank : -1);
   // Draw one batch up front so that unreadable data, too few images or an input size the data
   // cannot give fail before any file is touched.
   InputSampler(score.data, 0).ntk_batch(score.batch, ntk_input_size(score.dataset));
   const mcu::TargetProfile target = mcu::load_target(cli.target);
   const mcu::Nb201CostTable costs(target, NetworkConfig::nb201(score.dataset));
   auto table = load_table(cli.benchmark);
-  const std::vector<Arch> cells = cells_from_spec(cli.archs, cli.seed, table.get());
+  const std::vector<Arch> listed_cells = cells_from_spec(cli.archs, cli.seed, table.get());
 
-  const std::string sidecar = cli.out + ".json";
-  const nlohmann::ordered_json options = run_options(cli, score, target);
+  // A shard scores its part of the list into its own file; `micronas merge` joins the files.
+  const std::string out = shard ? shard->file_for(cli.out) : cli.out;
+  const std::vector<Arch> cells =
+      shard ? shard_cells(listed_cells, *shard, sweep_cell_cost) : listed_cells;
+  const std::string sidecar = out + ".json";
+  nlohmann::ordered_json options = run_options(cli, score, target);
+  if (shard) {
+    options["shard"] = shard->to_string();
+    nlohmann::ordered_json ids = nlohmann::ordered_json::array();
+    for (const Arch& cell : listed_cells) ids.push_back(cell.cell_id());
+    options["cells"] = ids;  // the whole list, in order: what merge checks and orders by
+  }
   // Held until the run ends: a second run on the same file stops here and changes nothing.
-  const FileLock lock(cli.out, "--out");
+  const FileLock lock(out, "--out");
   std::error_code ec;
-  std::uintmax_t size = fs::file_size(cli.out, ec);
-  if (ec) fail("--out: cannot read '" + cli.out + "': " + ec.message());
+  std::uintmax_t size = fs::file_size(out, ec);
+  if (ec) fail("--out: cannot read '" + out + "': " + ec.message());
   if (size > 0 && !cli.resume)
-    fail("--out: '" + cli.out +
+    fail("--out: '" + out +
          "' exists and is not empty; pass --resume to continue it, or delete it to start again");
 
   std::unordered_set<int> done;
   if (size > 0) {
-    check_same_options(sidecar, options, cli.out);
-    size = drop_partial_last_line(cli.out);
+    check_same_options(sidecar, options, out);
+    size = drop_partial_last_line(out);
     if (size > 0) {
       std::unordered_set<int> listed;
       for (const Arch& cell : cells) listed.insert(cell.cell_id());
-      const std::vector<SweepRow> kept = read_sweep_csv(cli.out);
+      const std::vector<SweepRow> kept = read_sweep_csv(out);
       for (std::size_t i = 0; i < kept.size(); ++i) {
         // Blank lines are skipped by the reader, so name the row by its cell.
-        check_kept_row(kept[i], cli.out + " (row " + std::to_string(i + 1) + ")", listed,
+        check_kept_row(kept[i], out + " (row " + std::to_string(i + 1) + ")", listed,
                        table.get(), costs);
         done.insert(kept[i].cell_id);
       }
@@ -277,14 +309,14 @@ void run_sweep(const SweepCliOptions& cli) {
   }
   if (size == 0) {
     write_output_file(sidecar, options.dump(2) + "\n");
-    write_output_file(cli.out, sweep_header_line() + "\n");
+    write_output_file(out, sweep_header_line() + "\n");
   }
 
   std::vector<Arch> todo;
   for (const Arch& cell : cells)
     if (!done.count(cell.cell_id())) todo.push_back(cell);
 
-  OutputFile file(cli.out, OutputFile::Mode::kAppend);
+  OutputFile file(out, OutputFile::Mode::kAppend);
   const auto start = std::chrono::steady_clock::now();
   ProgressBar bar("sweep", static_cast<std::int64_t>(todo.size()), !cli.no_progress);
   SweepScorer scorer(score, costs);
@@ -305,7 +337,7 @@ void run_sweep(const SweepCliOptions& cli) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cout << "sweep: scored " << todo.size() << " cells in " << format_duration(seconds);
   if (!done.empty()) std::cout << " (" << cells.size() - todo.size() << " already in the file)";
-  std::cout << "; " << cli.out << " holds " << done.size() + todo.size() << " rows\n";
+  std::cout << "; " << out << " holds " << done.size() + todo.size() << " rows\n";
 }
 
 }  // namespace
@@ -322,6 +354,10 @@ void add_sweep_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--out", opt->out, "Results CSV (a sidecar OUT.json records the options)")
       ->required();
+  cmd->add_option("--shard", opt->shard,
+                  "I/N: score shard I (from 0) of N of the list, balanced by cost, into "
+                  "OUT.shard-I-of-N (default: from Slurm or MPI's environment; see "
+                  "`micronas merge`)");
   cmd->add_flag("--resume", opt->resume,
                 "Continue an interrupted sweep: keep the rows present, score the missing cells");
   cmd->add_option("--seed", opt->seed,

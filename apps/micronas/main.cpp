@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   add_random_search_command(app);
   add_sweep_command(app);
   add_evaluate_command(app);
+  add_merge_command(app);
   add_export_naslib_command(app);
   add_devices_command(app);
   try {
