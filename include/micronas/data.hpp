@@ -30,7 +30,9 @@ struct DataSpec {
 class InputSampler {
  public:
   // Loads the data eagerly: a missing, truncated or malformed file throws Error(kIoError) naming
-  // the file and the problem (e.g. "record 12 is truncated: 1500 of 3073 bytes"). An npy array
+  // the file and the problem (e.g. "record 12 is truncated: 1500 of 3073 bytes"). The file must
+  // be a regular file (callers such as score_architecture load it more than once, so a pipe like
+  // /dev/stdin is refused as such). An npy array
   // that is not 4-D throws kInvalidArgument; one holding NaN/Inf (or float64 values beyond
   // float32's range) throws kNumericalError naming the first bad element. The sampler owns its
   // random stream: successive calls continue it, so repeated calls give different batches.

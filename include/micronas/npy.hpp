@@ -14,8 +14,11 @@ struct NpyArray {
   std::int64_t numel() const;
 };
 
-// Throws Error(kIoError) naming the file for a missing file, a bad header, a dtype other than
-// <f4/<f8, Fortran order, or a data section shorter than the header promises.
+// Reads the file once. Throws Error(kIoError) naming the file and the problem for a missing
+// file, a path that is not a regular file (a directory, device or pipe: the header is checked
+// against the file's size), a truncated or malformed header (a shape such as (16,,3) or
+// (16abc, 3)), a dtype other than <f4/<f8, Fortran order, or a data section shorter or longer
+// than the shape needs; nothing is allocated before these checks.
 NpyArray read_npy(const std::string& path);
 
 void write_npy(const std::string& path, const std::vector<std::int64_t>& shape, const float* data);
