@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(g++ cmake make pkg-config python3 python3-venv openmpi-bin libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev)
+packages=(g++ cmake make ccache pkg-config python3 python3-venv openmpi-bin libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -21,13 +21,22 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 build_type=${BUILD_TYPE:-Release}
-cmake -S . -B build -DCMAKE_BUILD_TYPE="$build_type" ${MICRONAS_CMAKE_ARGS:-} >/dev/null
+# ccache: the Python package's build below compiles the same sources with the same flags, and
+# CUDA sources take minutes; with ccache the second compile is a cache hit.
+launchers=()
+if command -v ccache >/dev/null; then
+  launchers=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
+fi
+cmake -S . -B build -DCMAKE_BUILD_TYPE="$build_type" "${launchers[@]}" ${MICRONAS_CMAKE_ARGS:-} \
+  >/dev/null
 cmake --build build -j"$(nproc)"
 echo "setup: built ./build/micronas"
 
-# The Python package, built by pip from this checkout with the same CUDA choice as ./build.
-cuda=$(sed -n 's/^MICRONAS_CUDA:STRING=//p' build/CMakeCache.txt)
+# The Python package, built by pip from this checkout with ./build's choices (CUDA, warnings as
+# errors, native code, compiler launcher), so that its compiles are the same as ./build's.
+cached() { sed -n "s/^$1:[A-Z]*=//p" build/CMakeCache.txt; }
 [ -x build/venv/bin/python ] || python3 -m venv build/venv
-MICRONAS_CUDA=${cuda:-AUTO} build/venv/bin/python -m pip install --quiet --disable-pip-version-check \
-  ".[test]"
+MICRONAS_CUDA=$(cached MICRONAS_CUDA) MICRONAS_WERROR=$(cached MICRONAS_WERROR) \
+  MICRONAS_NATIVE=$(cached MICRONAS_NATIVE) CMAKE_ARGS="${launchers[*]}" \
+  build/venv/bin/python -m pip install --quiet --disable-pip-version-check ".[test]"
 echo "setup: installed the micronas Python package into build/venv (source build/venv/bin/activate)"
