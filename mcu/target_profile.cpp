@@ -189,6 +189,13 @@ Runtime runtime_from_name(const std::string& name) {
               "unknown runtime '" + name + "' (expected tflm or codegen)");
 }
 
+LatencyModel latency_model_from_name(const std::string& name) {
+  if (name == "model") return LatencyModel::kAnalytic;
+  if (name == "micronas") return LatencyModel::kMicronasConstantTable;
+  throw Error(Status::kInvalidArgument,
+              "unknown latency table '" + name + "' (expected model or micronas)");
+}
+
 const char* runtime_name(Runtime runtime) { return runtime == Runtime::kTflm ? "tflm" : "codegen"; }
 
 }  // namespace micronas::mcu

@@ -47,6 +47,22 @@ void add_rank_fields(nlohmann::ordered_json& j, const RankedCandidate& rank) {
   j["order"] = rank.order;
 }
 
+nlohmann::ordered_json devices_json() {
+  nlohmann::ordered_json out;
+  out["cpu"] = {{"threads", num_threads()}};
+  out["cuda_compiled"] = cuda_compiled();
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const CudaDevice& d : cuda_devices())
+    list.push_back({{"index", d.index},
+                    {"name", d.name},
+                    {"compute_capability",
+                     std::to_string(d.compute_major) + "." + std::to_string(d.compute_minor)},
+                    {"memory_gib", d.memory_gib}});
+  out["cuda_devices"] = list;
+  out["auto"] = backend_name(ComputeContext::of(BackendKind::kAuto).resolved().backend);
+  return out;
+}
+
 nlohmann::ordered_json score_json(const ScoreResult& r, const ScoreOptions& o) {
   nlohmann::ordered_json out;
   out["arch"] = r.arch.to_string();

@@ -17,6 +17,8 @@ nlohmann::ordered_json json_number(double v);
 nlohmann::ordered_json limits_json(const McuLimits& limits);
 // Adds rank_ntk, rank_regions, rank_flops, rank_latency, score and order to `j`.
 void add_rank_fields(nlohmann::ordered_json& j, const RankedCandidate& rank);
+// The backends this build has and the devices this machine shows (`micronas devices --json`).
+nlohmann::ordered_json devices_json();
 // `micronas score --json`: the options, the means, FLOPs/params and every repeat.
 nlohmann::ordered_json score_json(const ScoreResult& result, const ScoreOptions& options);
 

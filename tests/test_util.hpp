@@ -45,10 +45,10 @@ struct CliResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs a shell command line (environment assignments, launchers such as mpirun), stdout and
-// stderr together.
-inline CliResult run_shell(const std::string& command) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+// Runs a shell command line (environment assignments, launchers such as mpirun) with
+// `redirects` (default: stdout and stderr together).
+inline CliResult run_shell(const std::string& command, const std::string& redirects = "2>&1") {
+  FILE* pipe = popen((command + " " + redirects).c_str(), "r");
   CliResult r{-1, ""};
   if (!pipe) return r;
   std::array<char, 4096> buf;
@@ -60,14 +60,7 @@ inline CliResult run_shell(const std::string& command) {
 // Runs the built `micronas` program with `args` (shell-quoted by the caller); `redirects` (e.g.
 // "2>&1 >/dev/full") replaces the default of capturing stdout and stderr together.
 inline CliResult run_cli(const std::string& args, const std::string& redirects = "2>&1") {
-  std::string cmd = std::string(MICRONAS_CLI) + " " + args + " " + redirects;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  CliResult r{-1, ""};
-  if (!pipe) return r;
-  std::array<char, 4096> buf;
-  while (std::fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
-  r.status = pclose(pipe);
-  return r;
+  return run_shell(std::string(MICRONAS_CLI) + " " + args, redirects);
 }
 
 // The program's exit status (-1 when it did not exit normally).

@@ -237,19 +237,7 @@ void micronas_cancel(micronas_context* context) {
 micronas_status micronas_devices(char** json_out) {
   return guarded([&] {
     require(json_out != nullptr, "json_out is NULL");
-    nlohmann::ordered_json out;
-    out["cpu"] = {{"threads", num_threads()}};
-    out["cuda_compiled"] = cuda_compiled();
-    nlohmann::ordered_json list = nlohmann::ordered_json::array();
-    for (const CudaDevice& d : cuda_devices())
-      list.push_back({{"index", d.index},
-                      {"name", d.name},
-                      {"compute_capability",
-                       std::to_string(d.compute_major) + "." + std::to_string(d.compute_minor)},
-                      {"memory_gib", d.memory_gib}});
-    out["cuda_devices"] = list;
-    out["auto"] = backend_name(ComputeContext::of(BackendKind::kAuto).resolved().backend);
-    write_json(out, json_out);
+    write_json(devices_json(), json_out);
   });
 }
 

@@ -78,15 +78,7 @@ mcu::EstimateOptions OptionsJson::estimate() {
   mcu::EstimateOptions o;
   std::string text;
   if (get("runtime", &text)) o.runtime = mcu::runtime_from_name(text);
-  if (get("latency_table", &text)) {
-    if (text == "model")
-      o.latency_model = mcu::LatencyModel::kAnalytic;
-    else if (text == "micronas")
-      o.latency_model = mcu::LatencyModel::kMicronasConstantTable;
-    else
-      throw Error(Status::kInvalidArgument,
-                  "option 'latency_table' is '" + text + "' (expected model or micronas)");
-  }
+  if (get("latency_table", &text)) o.latency_model = mcu::latency_model_from_name(text);
   if (get("clock_mhz", &o.clock_mhz) && !(o.clock_mhz > 0))
     throw Error(Status::kInvalidArgument, "option 'clock_mhz' must be > 0");
   return o;

@@ -13,8 +13,8 @@ void BackendCliOptions::add_to(CLI::App* cmd) {
                   "`micronas devices` lists them)")
       ->capture_default_str();
   device_option_ = cmd->add_option("--device", device,
-                                    "CUDA device index (default: 0, or the process's local rank "
-                                    "in a multi-process job)")
+                                   "CUDA device index (default: 0, or the process's local rank "
+                                   "in a multi-process job)")
                        ->capture_default_str()
                        ->check(integer_in(0, 1023));
   cmd->add_option("--threads", threads, "CPU threads (default: OpenMP's)")

@@ -5,6 +5,7 @@
 #include "commands.hpp"
 #include "micronas/context.hpp"
 #include "micronas/threads.hpp"
+#include "search/search_json.hpp"
 
 namespace micronas::cli {
 
@@ -15,19 +16,7 @@ void add_devices_command(CLI::App& app) {
   cmd->callback([json] {
     const std::vector<CudaDevice> devices = cuda_devices();
     if (*json) {
-      nlohmann::ordered_json out;
-      out["cpu"] = {{"threads", num_threads()}};
-      out["cuda_compiled"] = cuda_compiled();
-      nlohmann::ordered_json list = nlohmann::ordered_json::array();
-      for (const CudaDevice& d : devices)
-        list.push_back({{"index", d.index},
-                        {"name", d.name},
-                        {"compute_capability",
-                         std::to_string(d.compute_major) + "." + std::to_string(d.compute_minor)},
-                        {"memory_gib", d.memory_gib}});
-      out["cuda_devices"] = list;
-      out["auto"] = backend_name(ComputeContext::of(BackendKind::kAuto).resolved().backend);
-      std::cout << out.dump(2) << "\n";
+      std::cout << devices_json().dump(2) << "\n";
       return;
     }
     std::cout << "cpu: " << num_threads() << " threads\n";

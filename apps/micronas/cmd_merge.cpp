@@ -22,8 +22,9 @@ nlohmann::ordered_json read_sidecar(const std::string& results) {
   try {
     auto j = nlohmann::ordered_json::parse(read_input_file(path, 1 << 20, "a sweep sidecar"));
     if (!j.is_object() || !j.contains("shard") || !j.contains("cells"))
-      throw Error(Status::kParseError, path + ": not the sidecar of a sweep shard (no shard "
-                                              "and cells fields)");
+      throw Error(Status::kParseError, path +
+                                           ": not the sidecar of a sweep shard (no shard "
+                                           "and cells fields)");
     return j;
   } catch (const nlohmann::json::exception& e) {
     throw Error(Status::kParseError, path + ": not valid JSON: " + e.what());
@@ -44,11 +45,14 @@ void run_merge(const MergeCliOptions& cli) {
     } else {
       for (const auto& [key, value] : common.items())
         if (options.value(key, nlohmann::ordered_json()) != value)
-          throw Error(Status::kInvalidArgument,
-                      path + " was run with other options than " + files.front().path + " (" +
-                          key + (key == "cells" ? " differ" : ": " + value.dump() + " there, " +
-                                 options.value(key, nlohmann::ordered_json()).dump() + " here") +
-                          "); only shards of one sweep merge");
+          throw Error(
+              Status::kInvalidArgument,
+              path + " was run with other options than " + files.front().path + " (" + key +
+                  (key == "cells"
+                       ? " differ"
+                       : ": " + value.dump() + " there, " +
+                             options.value(key, nlohmann::ordered_json()).dump() + " here") +
+                  "); only shards of one sweep merge");
     }
     f.rows = read_sweep_csv(path);
     files.push_back(std::move(f));

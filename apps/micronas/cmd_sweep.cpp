@@ -130,7 +130,8 @@ std::optional<Shard> sweep_shard(const SweepCliOptions& cli) {
     const Shard s = Shard::parse(cli.shard);
     return s.count > 1 ? std::optional<Shard>(s) : std::nullopt;
   }
-  std::optional<Shard> s = shard_from_environment([](const char* name) { return std::getenv(name); });
+  std::optional<Shard> s =
+      shard_from_environment([](const char* name) { return std::getenv(name); });
   if (s)
     std::cerr << "micronas: sweep: shard " << s->to_string() << " from " << s->source
               << " (results in " << s->file_for(cli.out) << ")" << std::endl;
@@ -186,10 +187,12 @@ void check_same_options(const std::string& sidecar, const nlohmann::ordered_json
            " (" + (before.contains(key) ? before[key].dump() : std::string("absent")) + " there, " +
            now[key].dump() + " now); rows would not be comparable");
   }
-  if (before.value("shard", nlohmann::ordered_json()) != now.value("shard", nlohmann::ordered_json()))
+  if (before.value("shard", nlohmann::ordered_json()) !=
+      now.value("shard", nlohmann::ordered_json()))
     fail("--resume: " + out + " is shard " + before.value("shard", std::string("(none)")) +
          ", this run is shard " + now.value("shard", std::string("(none)")));
-  if (before.value("cells", nlohmann::ordered_json()) != now.value("cells", nlohmann::ordered_json()))
+  if (before.value("cells", nlohmann::ordered_json()) !=
+      now.value("cells", nlohmann::ordered_json()))
     fail("--resume: option --archs: the sweep's list of cells differs from the run that produced " +
          out);
   if (before.value("target_profile", nlohmann::ordered_json()) != now["target_profile"])
@@ -301,8 +304,8 @@ void run_sweep(const SweepCliOptions& cli) {
       const std::vector<SweepRow> kept = read_sweep_csv(out);
       for (std::size_t i = 0; i < kept.size(); ++i) {
         // Blank lines are skipped by the reader, so name the row by its cell.
-        check_kept_row(kept[i], out + " (row " + std::to_string(i + 1) + ")", listed,
-                       table.get(), costs);
+        check_kept_row(kept[i], out + " (row " + std::to_string(i + 1) + ")", listed, table.get(),
+                       costs);
         done.insert(kept[i].cell_id);
       }
     }

@@ -61,13 +61,11 @@ void CostCliOptions::add_to(CLI::App* cmd) {
 mcu::EstimateOptions CostCliOptions::to_estimate_options() const {
   mcu::EstimateOptions o;
   o.runtime = mcu::runtime_from_name(runtime);
-  if (latency_table == "model")
-    o.latency_model = mcu::LatencyModel::kAnalytic;
-  else if (latency_table == "micronas")
-    o.latency_model = mcu::LatencyModel::kMicronasConstantTable;
-  else
-    throw Error(Status::kInvalidArgument,
-                "unknown --latency-table '" + latency_table + "' (expected model or micronas)");
+  try {
+    o.latency_model = mcu::latency_model_from_name(latency_table);
+  } catch (const Error& e) {  // the option's name in the message
+    throw Error(e.status(), "--latency-table '" + latency_table + "': " + e.what());
+  }
   return o;
 }
 

@@ -79,6 +79,8 @@ enum class LatencyModel {
   kAnalytic,               // this model
   kMicronasConstantTable,  // zero-shot MicroNAS: constant ms per active (edge, op) of the cell
 };
+// "model" (kAnalytic) | "micronas" (kMicronasConstantTable), the --latency-table names.
+LatencyModel latency_model_from_name(const std::string& name);
 
 struct EstimateOptions {
   Runtime runtime = Runtime::kTflm;
