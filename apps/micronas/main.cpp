@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   micronas::cli::add_random_search_command(app);
   micronas::cli::add_sweep_command(app);
   micronas::cli::add_evaluate_command(app);
+  micronas::cli::add_export_command(app);
   micronas::cli::add_export_naslib_command(app);
   micronas::cli::add_devices_command(app);
   try {
