@@ -80,6 +80,12 @@ Weights load_weights(const Graph& graph, const std::string& dir, int* stats_load
 std::vector<double> inference_forward(const Graph& graph, const Weights& weights,
                                       const float* input, int batch);
 
+// The network as exported, in float: the deployed ops of the cost model's lowering with BN
+// folded (NHWC inside); input [batch, C, H, W], returns logits [batch, classes]. Equals
+// inference_forward() up to rounding.
+std::vector<double> deployed_forward(const Graph& graph, const Weights& weights, const float* input,
+                                     int batch);
+
 // ---- Export. ----
 
 struct ExportedModel {

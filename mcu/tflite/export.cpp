@@ -543,6 +543,22 @@ std::vector<double> inference_forward(const Graph& g, const Weights& w, const fl
   return logits;
 }
 
+std::vector<double> deployed_forward(const Graph& g, const Weights& w, const float* input,
+                                     int batch) {
+  const Deployed d = prepare(g, w);
+  const int classes = g.values[g.logits].c;
+  std::vector<double> logits(static_cast<std::size_t>(batch) * classes);
+  const std::int64_t in_numel = g.values[0].numel();
+#pragma omp parallel for schedule(dynamic)
+  for (int n = 0; n < batch; ++n) {
+    std::vector<Tensor3> values;
+    run_deployed(d, input + n * in_numel, values);
+    const Tensor3& out = values[d.low.output_tensor];
+    std::copy(out.begin(), out.end(), logits.begin() + static_cast<std::size_t>(n) * classes);
+  }
+  return logits;
+}
+
 // ---- Export ----
 
 ExportedModel export_model(const Graph& g, const Weights& w, const ImageBatch& calibration,
