@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <iomanip>
@@ -83,16 +84,28 @@ void run_export(const ExportOptions& opt) {
   const NetworkConfig config = NetworkConfig::nb201(dataset);
   const Graph graph = build_graph(config, arch);
   int stats_loaded = 0;
-  const tflite::Weights weights = opt.weights.empty()
-                                      ? tflite::random_weights(graph, opt.seed)
-                                      : tflite::load_weights(graph, opt.weights, &stats_loaded);
+  tflite::Weights weights = opt.weights.empty()
+                                ? tflite::random_weights(graph, opt.seed)
+                                : tflite::load_weights(graph, opt.weights, &stats_loaded);
   InputSampler sampler(spec, opt.seed);
   const ImageBatch calibration = sampler.ntk_batch(opt.calibration_samples, config.input_size);
+  if (opt.weights.empty()) {
+    // Random weights: BN running statistics from the first (up to 16) calibration images.
+    if (calibration.n < 2)
+      throw Error(Status::kInvalidArgument,
+                  "--calibration-samples: random weights need at least 2 images (their batch "
+                  "norm statistics are estimated on them)");
+    ImageBatch first = calibration;
+    first.n = std::min(calibration.n, 16);
+    first.data.resize(static_cast<std::size_t>(first.n) * first.c * first.h * first.w);
+    tflite::estimate_running_stats(graph, weights, first);
+  }
 
   std::ostringstream description;
   description << "MicroNAS NB201 " << arch.to_string() << " " << dataset_name(dataset)
               << " C=" << config.channels << " N=" << config.cells_per_stage << "; weights "
-              << (opt.weights.empty() ? "random (seed " + std::to_string(opt.seed) + ")"
+              << (opt.weights.empty() ? "random (seed " + std::to_string(opt.seed) +
+                                            "), batch norm statistics of calibration images"
                                       : "from .npy files")
               << "; calibrated on " << calibration.n << " " << spec.to_string() << " inputs";
   const tflite::ExportedModel model =

@@ -36,7 +36,13 @@ struct ChannelQuant {
   std::vector<double> scales;
   std::vector<std::int8_t> values;
 };
-ChannelQuant quantize_per_channel(const std::vector<double>& weights, int channels);
+// `min_scales` (empty, or one per channel) raises a channel's scale, e.g. so that its bias fits
+// int32 (see bias_safe_scales).
+ChannelQuant quantize_per_channel(const std::vector<double>& weights, int channels,
+                                  const std::vector<double>& min_scales = {});
+// The smallest weight scale per channel for which round(bias / (input_scale * scale)) fits int32
+// (TFLite's converter widens such weight scales the same way).
+std::vector<double> bias_safe_scales(const std::vector<double>& bias, double input_scale);
 // int32 bias: round(b[c] / (input_scale * weight_scales[c])), saturated (one weight scale for
 // all channels when weight_scales has one entry).
 std::vector<std::int32_t> quantize_bias(const std::vector<double>& bias, double input_scale,
@@ -74,6 +80,12 @@ Weights random_weights(const Graph& graph, std::uint64_t seed);
 // naming a missing or malformed file, Error(kInvalidArgument) for a wrong size.
 // `stats_loaded` (may be null) receives the number of BNs whose statistics were read.
 Weights load_weights(const Graph& graph, const std::string& dir, int* stats_loaded = nullptr);
+
+// Sets every BN's running statistics to the batch statistics (mean, biased variance) of its input
+// over `images` (NCHW), computed in the training-mode forward pass — what a trained network's
+// statistics estimate. Used for random weights, whose untrained BNs would otherwise pass signals
+// that shrink or grow geometrically with depth.
+void estimate_running_stats(const Graph& graph, Weights& weights, const ImageBatch& images);
 
 // The float forward pass of the graph in inference mode (BN with running statistics, eps 1e-5),
 // in double precision, unfolded: input [batch, C, H, W], returns logits [batch, classes].

@@ -379,7 +379,8 @@ std::int8_t quantize_value(double x, const AffineQuant& q) {
   return static_cast<std::int8_t>(std::clamp(v, -128.0, 127.0));
 }
 
-ChannelQuant quantize_per_channel(const std::vector<double>& weights, int channels) {
+ChannelQuant quantize_per_channel(const std::vector<double>& weights, int channels,
+                                  const std::vector<double>& min_scales) {
   ChannelQuant q;
   const std::size_t per = weights.size() / channels;
   q.scales.resize(channels);
@@ -387,13 +388,24 @@ ChannelQuant quantize_per_channel(const std::vector<double>& weights, int channe
   for (int c = 0; c < channels; ++c) {
     double m = 0;
     for (std::size_t i = 0; i < per; ++i) m = std::max(m, std::fabs(weights[c * per + i]));
-    const double scale = m > 0 ? static_cast<double>(static_cast<float>(m / 127.0)) : 1.0;
+    double scale = m / 127.0;
+    if (!min_scales.empty()) scale = std::max(scale, min_scales[c]);
+    scale = scale > 0 ? static_cast<double>(static_cast<float>(scale)) : 1.0;
     q.scales[c] = scale;
     for (std::size_t i = 0; i < per; ++i)
       q.values[c * per + i] = static_cast<std::int8_t>(
           std::clamp(std::round(weights[c * per + i] / scale), -127.0, 127.0));
   }
   return q;
+}
+
+std::vector<double> bias_safe_scales(const std::vector<double>& bias, double input_scale) {
+  std::vector<double> out(bias.size());
+  // A margin below 2^31 - 1 keeps the float32 rounding of the bias scale from crossing it.
+  constexpr double kLimit = 2147483647.0 * 0.999;
+  for (std::size_t c = 0; c < bias.size(); ++c)
+    out[c] = std::fabs(bias[c]) / (input_scale * kLimit);
+  return out;
 }
 
 std::vector<std::int32_t> quantize_bias(const std::vector<double>& bias, double input_scale,
@@ -480,6 +492,40 @@ Weights load_weights(const Graph& graph, const std::string& dir, int* stats_load
 }
 
 // ---- Float reference ----
+
+void estimate_running_stats(const Graph& g, Weights& w, const ImageBatch& images) {
+  if (images.n < 2)
+    throw Error(Status::kInvalidArgument, "batch statistics need at least 2 images");
+  Network<double> net(g);
+  std::copy(w.params.begin(), w.params.end(), net.params());
+  // Training-mode BN normalises with the batch statistics, so each BN's input in this pass is
+  // the input it sees in inference mode once its running statistics are those statistics.
+  std::vector<double> x(images.data.begin(), images.data.end());
+  net.forward(x.data(), images.n);
+  for (const Layer& l : g.layers) {
+    if (l.kind != LayerKind::kBatchNorm) continue;
+    const Shape& s = g.values[l.inputs[0]];
+    const std::vector<double>& v = net.value(l.inputs[0]);
+    const std::int64_t hw = static_cast<std::int64_t>(s.h) * s.w;
+    std::vector<double> mean(s.c, 0.0), var(s.c, 0.0);
+    for (int n = 0; n < images.n; ++n)
+      for (int c = 0; c < s.c; ++c)
+        for (std::int64_t i = 0; i < hw; ++i)
+          mean[c] += v[(static_cast<std::int64_t>(n) * s.c + c) * hw + i];
+    const double count = static_cast<double>(images.n) * hw;
+    for (double& m : mean) m /= count;
+    for (int n = 0; n < images.n; ++n)
+      for (int c = 0; c < s.c; ++c)
+        for (std::int64_t i = 0; i < hw; ++i) {
+          const double d = v[(static_cast<std::int64_t>(n) * s.c + c) * hw + i] - mean[c];
+          var[c] += d * d;
+        }
+    for (double& x2 : var) x2 /= count;
+    const std::string prefix = param_prefix(g.params[l.weight].name);
+    w.stats.mean[prefix] = mean;
+    w.stats.var[prefix] = var;
+  }
+}
 
 std::vector<double> inference_forward(const Graph& g, const Weights& w, const float* input,
                                       int batch) {
@@ -630,7 +676,12 @@ ExportedModel export_model(const Graph& g, const Weights& w, const ImageBatch& c
     const std::string tag = "op" + std::to_string(op_number++);
     for (int t : {p.io.in0, p.io.in1})
       if (t >= 0 && tensor_index[t] < 0) {  // a constant zero node
-        calibrated(t);
+        const int other = t == p.io.in0 ? p.io.in1 : p.io.in0;
+        // Zero is exact at any scale; an ADD's other input's scale keeps ADD's rescaling
+        // multipliers below 1 (TFLite's requirement), else 1/255.
+        q[t] = other >= 0 && quantized[other] ? AffineQuant{q[other].scale, 0}
+                                              : as_stored(AffineQuant{1.0 / 255, 0});
+        quantized[t] = true;
         activation(t, tag + ".zero");
       }
     const AffineQuant& in_q = q[p.io.in0];
@@ -677,7 +728,8 @@ ExportedModel export_model(const Graph& g, const Weights& w, const ImageBatch& c
           ++result.operator_counts["PAD"];
           in0 = padded_index;
         }
-        const ChannelQuant wq = quantize_per_channel(p.weight, co);
+        const ChannelQuant wq =
+            quantize_per_channel(p.weight, co, bias_safe_scales(p.bias, in_q.scale));
         Tensor weight;
         weight.shape = {co, k, k, p.op.input.c};
         weight.name = tag + ".w";
@@ -712,7 +764,9 @@ ExportedModel export_model(const Graph& g, const Weights& w, const ImageBatch& c
       case DeployedOpKind::kFullyConnected: {
         const int co = p.op.output.c;
         // Per-tensor weights, as TFLite's converter writes FULLY_CONNECTED.
-        const ChannelQuant wq = quantize_per_channel(p.weight, 1);
+        std::vector<double> fc_min = bias_safe_scales(p.bias, in_q.scale);
+        const ChannelQuant wq =
+            quantize_per_channel(p.weight, 1, {*std::max_element(fc_min.begin(), fc_min.end())});
         Tensor weight;
         weight.shape = {co, static_cast<int>(p.weight.size() / co)};
         weight.name = tag + ".w";
@@ -741,7 +795,9 @@ ExportedModel export_model(const Graph& g, const Weights& w, const ImageBatch& c
         } else {
           // A stand-alone BN's per-channel constant, [1, 1, 1, C], per-tensor int8.
           const auto [mn, mx] = std::minmax_element(p.weight.begin(), p.weight.end());
-          const AffineQuant cq = as_stored(activation_quant(*mn, *mx));
+          AffineQuant cq = as_stored(activation_quant(*mn, *mx));
+          if (*mn == 0 && *mx == 0) cq = AffineQuant{in_q.scale, 0};  // all zero: any scale;
+          // the input's keeps ADD's rescaling multipliers below 1 as TFLite requires
           std::vector<std::int8_t> values;
           for (double v : p.weight) values.push_back(quantize_value(v, cq));
           Tensor constant;
