@@ -1,6 +1,7 @@
 // Lowering of the network graph to deployed int8 ops (see mcu/lowering.hpp).
 #include "mcu/lowering.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace micronas::mcu {
@@ -23,11 +24,26 @@ class Lowering {
       switch (l.kind) {
         case LayerKind::kConv2d: {
           DeployedOp op = base_op(DeployedOpKind::kConv2d, l);
+          op.constant_inputs = 2;  // weights, bias
           const std::size_t conv_layer = i;
           int bn_layer = -1;
           op.kernel_h = op.kernel_w = l.kernel;
           op.stride_h = op.stride_w = l.stride;
           op.pad_top = op.pad_left = l.pad;
+          int in_tensor = tensor_of_[l.inputs[0]];
+          if (needs_explicit_pad(op)) {
+            DeployedOp pad = base_op(DeployedOpKind::kPad, l);
+            pad.output = pad.input;
+            pad.output.h = (op.output.h - 1) * op.stride_h + op.kernel_h;
+            pad.output.w = (op.output.w - 1) * op.stride_w + op.kernel_w;
+            pad.pad_top = pad.pad_left = l.pad;
+            pad.constant_inputs = 1;  // the paddings
+            const int padded = new_tensor(pad.output.numel(), false);
+            emit_to_tensor(pad, in_tensor, -1, padded, source_of(i));
+            in_tensor = padded;
+            op.input = pad.output;
+            op.pad_top = op.pad_left = 0;
+          }
           int out_value = l.output;
           // BN folds into the conv's weights and bias.
           if (next && next->kind == LayerKind::kBatchNorm && next->inputs[0] == out_value) {
@@ -39,18 +55,22 @@ class Lowering {
           src.layer = static_cast<int>(conv_layer);
           src.bn_layer = bn_layer;
           src.relu_layer = fuse_relu(op, out_value, next, i);
-          emit(op, {l.inputs[0]}, out_value, src);
+          if (tensor_of_[out_value] < 0)
+            tensor_of_[out_value] = new_tensor(g_.values[out_value].numel(), false);
+          emit_to_tensor(op, in_tensor, -1, tensor_of_[out_value], src);
           break;
         }
         case LayerKind::kBatchNorm: {
           // A BN not after a conv (the head's `lastact`): the converter emits MUL + ADD with
           // per-channel constants.
           DeployedOp mul = base_op(DeployedOpKind::kMul, l);
+          mul.constant_inputs = 1;
           int scaled = new_tensor(g_.values[l.output].numel(), false);
           LoweredSource src;
           src.layer = static_cast<int>(i);
           emit_to_tensor(mul, tensor_of_[l.inputs[0]], -1, scaled, src);
           DeployedOp add = base_op(DeployedOpKind::kAdd, l);
+          add.constant_inputs = 1;
           int out_value = l.output;
           src.bn_add = true;
           src.relu_layer = fuse_relu(add, out_value, next, i);
@@ -77,9 +97,11 @@ class Lowering {
           emit(op, {l.inputs[0]}, l.output, source_of(i));
           break;
         }
-        case LayerKind::kLinear:
-          emit(base_op(DeployedOpKind::kFullyConnected, l), {l.inputs[0]}, l.output, source_of(i));
-          break;
+        case LayerKind::kLinear: {
+          DeployedOp fc = base_op(DeployedOpKind::kFullyConnected, l);
+          fc.constant_inputs = 2;  // weights, bias
+          emit(fc, {l.inputs[0]}, l.output, source_of(i));
+        } break;
         case LayerKind::kWeightedSum: weighted_sum(l, static_cast<int>(i)); break;
       }
     }
@@ -103,6 +125,20 @@ class Lowering {
     op.output = g_.values[l.output];
     op.origin = l.origin;
     return op;
+  }
+
+  // TFLite pads a conv only as SAME (total max((out-1)*stride + k - in, 0), the smaller half
+  // before) or VALID; PyTorch pads `pad` on both sides.
+  static bool needs_explicit_pad(const DeployedOp& op) {
+    auto fits = [&](int in, int out, int k, int stride, int pad) {
+      const int after = (out - 1) * stride + k - in - pad;  // rows PyTorch reads past the end
+      if (pad == 0 && after <= 0) return true;              // VALID
+      const int same_out = (in + stride - 1) / stride;
+      const int total = std::max((same_out - 1) * stride + k - in, 0);
+      return same_out == out && total / 2 == pad && total - total / 2 == after;
+    };
+    return !fits(op.input.h, op.output.h, op.kernel_h, op.stride_h, op.pad_top) ||
+           !fits(op.input.w, op.output.w, op.kernel_w, op.stride_w, op.pad_left);
   }
 
   static LoweredSource source_of(std::size_t layer) {

@@ -24,8 +24,11 @@ NetworkEstimate estimate_graph(const TargetProfile& target, const Graph& graph,
   const int n_ops = static_cast<int>(low.ops.size());
   const int n_tensors = static_cast<int>(low.tensor_numel.size());
   std::int64_t persistent = 0;
+  std::int64_t constants = 0;
+  for (bool c : low.tensor_constant) constants += c;
   est.model_flash_bytes =
-      std::llround(target.flash_model_overhead_bytes) + low.constant_flash_bytes;
+      std::llround(target.flash_model_overhead_bytes) + low.constant_flash_bytes +
+      std::llround(target.flash_per_constant_tensor_bytes * static_cast<double>(constants));
   est.layers.resize(n_ops);
   for (int i = 0; i < n_ops; ++i) {
     LayerEstimate& layer = est.layers[i];

@@ -104,7 +104,7 @@ struct ExportedModel {
   std::vector<std::uint8_t> bytes;  // the .tflite file
   AffineQuant input, output;
   int num_operators = 0;
-  int pad_operators = 0;  // PAD ops added before convs whose padding TFLite cannot express
+  int pad_operators = 0;  // the lowering's PAD ops (convs whose padding TFLite's SAME is not)
   std::map<std::string, int> operator_counts;  // by builtin name
 };
 

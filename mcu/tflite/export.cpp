@@ -179,8 +179,11 @@ Deployed prepare(const Graph& g, const Weights& w) {
                 p.weight[((static_cast<std::size_t>(o) * k + y) * k + x) * ci + c] =
                     wt[((static_cast<std::size_t>(o) * ci + c) * k + y) * k + x] * scale[o];
         p.bias = shift;
-        p.pad =
-            pad_plan(p.op.input.h, p.op.input.w, p.op.output.h, p.op.output.w, k, l.stride, l.pad);
+        // An explicit padding is the lowering's PAD op, which this conv reads.
+        p.pad = pad_plan(p.op.input.h, p.op.input.w, p.op.output.h, p.op.output.w, k, l.stride,
+                         p.op.pad_top);
+        if (p.pad.mode == PadMode::kExplicit)
+          throw Error(Status::kInternal, "TFLite export: a conv needing a PAD op has none");
         break;
       }
       case DeployedOpKind::kAveragePool2d: {
@@ -213,7 +216,8 @@ Deployed prepare(const Graph& g, const Weights& w) {
         unsupported(
             "a mixed edge (several ops on one edge): TFLite's ADD and QUANTIZE keep real values, "
             "so the 1/k weight has no int8 op; export a cell with one op per edge");
-      case DeployedOpKind::kRelu: break;
+      case DeployedOpKind::kRelu:
+      case DeployedOpKind::kPad: break;
       case DeployedOpKind::kMean: unsupported("MEAN is not part of the NB201 lowering");
     }
     d.ops.push_back(std::move(p));
@@ -298,6 +302,18 @@ void run_deployed(const Deployed& d, const float* sample, std::vector<Tensor3>& 
         out = in;
         for (double& v : out) v = std::max(v, 0.0);
         break;
+      case DeployedOpKind::kPad: {
+        const Shape& ps = p.op.input;
+        const Shape& os = p.op.output;
+        out.assign(os.numel(), 0.0);
+        for (int y = 0; y < ps.h; ++y)
+          for (int xx = 0; xx < ps.w; ++xx)
+            std::copy_n(
+                &in[(static_cast<std::size_t>(y) * ps.w + xx) * ps.c], ps.c,
+                &out[(static_cast<std::size_t>(y + p.op.pad_top) * os.w + xx + p.op.pad_left) *
+                     os.c]);
+        break;
+      }
       case DeployedOpKind::kFullyConnected: {
         const int n_in = static_cast<int>(in.size());
         out.assign(channels, 0.0);
@@ -685,8 +701,8 @@ ExportedModel export_model(const Graph& g, const Weights& w, const ImageBatch& c
         activation(t, tag + ".zero");
       }
     const AffineQuant& in_q = q[p.io.in0];
-    if (p.op.kind == DeployedOpKind::kAveragePool2d) {
-      q[p.io.out] = in_q;  // TFLite's int8 pooling keeps the input's quantisation
+    if (p.op.kind == DeployedOpKind::kAveragePool2d || p.op.kind == DeployedOpKind::kPad) {
+      q[p.io.out] = in_q;  // TFLite's int8 pooling and PAD keep the input's quantisation
       quantized[p.io.out] = true;
     } else {
       calibrated(p.io.out);
@@ -700,34 +716,6 @@ ExportedModel export_model(const Graph& g, const Weights& w, const ImageBatch& c
     switch (p.op.kind) {
       case DeployedOpKind::kConv2d: {
         const int co = p.op.output.c, k = p.op.kernel_h;
-        if (p.pad.mode == PadMode::kExplicit) {
-          // PyTorch's padding (1 on every side of a stride-2 3x3 conv on an even map) is not
-          // TFLite's SAME (0 before, 1 after): an explicit PAD, then a VALID conv.
-          Shape padded = p.op.input;
-          padded.h += p.pad.top + p.pad.bottom;
-          padded.w += p.pad.left + p.pad.right;
-          Tensor paddings;
-          paddings.shape = {4, 2};
-          paddings.type = TensorType::kInt32;
-          paddings.name = tag + ".paddings";
-          paddings.buffer = m.add_buffer(
-              int32_bytes({0, 0, p.pad.top, p.pad.bottom, p.pad.left, p.pad.right, 0, 0}));
-          Tensor pad_out;
-          pad_out.shape = nhwc(padded);
-          pad_out.name = tag + ".padded";
-          pad_out.quantization = per_tensor(in_q);  // PAD keeps the input's quantisation
-          Operator pad_op;
-          pad_op.opcode_index = m.opcode(BuiltinOperator::kPad, 2);
-          pad_op.inputs = {in0, m.add_tensor(std::move(paddings))};
-          const int padded_index = m.add_tensor(std::move(pad_out));
-          pad_op.outputs = {padded_index};
-          pad_op.options = pad_options();
-          // The PAD runs before the conv: insert it ahead of the conv's own operator.
-          m.operators.push_back(std::move(pad_op));
-          ++result.pad_operators;
-          ++result.operator_counts["PAD"];
-          in0 = padded_index;
-        }
         const ChannelQuant wq =
             quantize_per_channel(p.weight, co, bias_safe_scales(p.bias, in_q.scale));
         Tensor weight;
@@ -761,6 +749,22 @@ ExportedModel export_model(const Graph& g, const Weights& w, const ImageBatch& c
         op.opcode_index = m.opcode(BuiltinOperator::kRelu, 2);
         op.inputs = {in0};
         break;
+      case DeployedOpKind::kPad: {
+        // PyTorch's padding that TFLite's SAME is not (see mcu/lowering.cpp); pads with the
+        // input's zero point, i.e. real zeros.
+        const int bottom = p.op.output.h - p.op.input.h - p.op.pad_top;
+        const int right = p.op.output.w - p.op.input.w - p.op.pad_left;
+        Tensor paddings;
+        paddings.shape = {4, 2};
+        paddings.type = TensorType::kInt32;
+        paddings.name = tag + ".paddings";
+        paddings.buffer =
+            m.add_buffer(int32_bytes({0, 0, p.op.pad_top, bottom, p.op.pad_left, right, 0, 0}));
+        op.opcode_index = m.opcode(BuiltinOperator::kPad, 2);
+        op.inputs = {in0, m.add_tensor(std::move(paddings))};
+        op.options = pad_options();
+        break;
+      }
       case DeployedOpKind::kFullyConnected: {
         const int co = p.op.output.c;
         // Per-tensor weights, as TFLite's converter writes FULLY_CONNECTED.
@@ -817,11 +821,20 @@ ExportedModel export_model(const Graph& g, const Weights& w, const ImageBatch& c
     ++result.operator_counts[builtin_operator_name(m.operator_codes[op.opcode_index].builtin)];
     m.operators.push_back(std::move(op));
   }
+  // The lowering's every all-`none` node is a constant zero tensor in flash, read or not (the cost
+  // model counts each; neither prunes dead parts of a cell).
+  for (int t = 0; t < n_tensors; ++t)
+    if (d.low.tensor_constant[t] && tensor_index[t] < 0) {
+      q[t] = as_stored(AffineQuant{1.0 / 255, 0});
+      quantized[t] = true;
+      activation(t, "zero" + std::to_string(t));
+    }
   m.outputs = {tensor_index[d.low.output_tensor]};
   result.bytes = serialize(m);
   result.input = q[0];
   result.output = q[d.low.output_tensor];
   result.num_operators = static_cast<int>(m.operators.size());
+  result.pad_operators = result.operator_counts["PAD"];
   return result;
 }
 

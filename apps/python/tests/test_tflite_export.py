@@ -8,8 +8,9 @@
   norm, `micronas export --reference`) on 100 real CIFAR-10 images within a bound derived from the
   quantisation scales (see _tolerance).
 - TFLite Micro's arena vs the cost model (`micronas mcu --json`) on 60 cells spanning the space:
-  the memory planner's activation area (the arena head) vs the model's peak of live tensors, and
-  the file size vs the model's flash for the model part. MICRONAS_ARENA_TABLE=path writes the
+  the model's peak of live tensors is the file's max-live bytes exactly; TFLite Micro's arena head
+  is exactly its greedy planner's packing of those tensors (simulated here), at or above the
+  model's bound; the file size is within 1 % of the model's flash for the model part. MICRONAS_ARENA_TABLE=path writes the
   comparison as a Markdown table (the one in mcu/VALIDATION.md).
 """
 
@@ -227,6 +228,61 @@ def _tflm_allocations(model: bytes) -> dict:
     return out
 
 
+def _buffer_lifetimes(model: bytes):
+    """(tensor, aligned bytes, first op, last op) of every non-constant tensor, as TFLite Micro's
+    allocation info builder derives them: created by its producer (inputs: op 0), alive through
+    its last reader (outputs: the last op)."""
+    schema = _need("ai_edge_litert.schema_py_generated", "ai-edge-litert")
+    m = schema.Model.GetRootAsModel(model, 0)
+    g = m.Subgraphs(0)
+    n_ops = g.OperatorsLength()
+    first, last = {}, {}
+
+    def constant(t):
+        return m.Buffers(g.Tensors(t).Buffer()).DataLength() > 0
+
+    for t in g.InputsAsNumpy():
+        first[t] = last[t] = 0
+    for i in range(n_ops):
+        op = g.Operators(i)
+        for t in op.InputsAsNumpy():
+            if t >= 0 and not constant(t):
+                first.setdefault(t, i)
+                last[t] = max(last.get(t, i), i)
+        for t in op.OutputsAsNumpy():
+            first.setdefault(t, i)
+            last[t] = max(last.get(t, i), i)
+    for t in g.OutputsAsNumpy():
+        last[t] = n_ops - 1
+    out = []
+    for t in sorted(first):
+        n = int(np.prod(g.Tensors(t).ShapeAsNumpy()))
+        out.append((t, (n + 15) // 16 * 16, first[t], last[t]))
+    return out
+
+
+def _max_live(buffers) -> int:
+    """The cost model's quantity: the most bytes alive at once (perfect packing)."""
+    n = max(b[3] for b in buffers) + 1
+    return max(sum(size for _, size, f, l in buffers if f <= i <= l) for i in range(n))
+
+
+def _greedy_planner(buffers) -> int:
+    """TFLite Micro's GreedyMemoryPlanner: buffers by size, largest first (equal sizes: the later
+    tensor first), each at the lowest offset clear of the placed buffers alive at the same time."""
+    placed = []
+    for _, size, f, l in sorted(buffers, key=lambda b: (-b[1], -b[0])):
+        offset = 0
+        for o, s, pf, pl in sorted(placed):
+            if pl < f or l < pf:
+                continue
+            if offset + size <= o:
+                break
+            offset = max(offset, o + s)
+        placed.append((offset, size, f, l))
+    return max(o + s for o, s, _, _ in placed)
+
+
 def _arena_cells(count: int):
     rng = random.Random(2026)
     cells = [BEST, _arch(["nor_conv_3x3"] * 6), _arch(["skip_connect"] * 6),
@@ -255,6 +311,11 @@ def test_arena_and_flash_vs_cost_model(tmp_path):
         est = json.loads(_run("mcu", arch, "--json").stdout)
         layers = est["layers"]
         activations = max(l["live_sram_bytes"] - l["scratch_bytes"] for l in layers)
+        buffers = _buffer_lifetimes(model)
+        # The model's schedule is the exported file's: its peak is the file's max-live bytes.
+        assert _max_live(buffers) == activations, arch
+        # TFLite Micro's planner packs them greedily; its arena head is exactly that packing.
+        assert _greedy_planner(buffers) == alloc["head"], arch
         rows.append(dict(arch=arch, head=alloc["head"], predicted_activations=activations,
                          tail=alloc["tail"], total=alloc["total"],
                          persistent_buffers=alloc.get("Persistent buffer data", 0),
@@ -268,15 +329,19 @@ def test_arena_and_flash_vs_cost_model(tmp_path):
                     "| model persistent | TFLM total (x86-64) | model peak SRAM | file bytes "
                     "| model flash | flash diff |\n|" + "---|" * 12 + "\n")
             for r in rows:
-                f.write(f"| `{r['arch']}` | {r['ops']} | {r['head']} | {r['predicted_activations']} "
+                arch = r["arch"].replace("|", "\\|")
+                f.write(f"| `{arch}` | {r['ops']} | {r['head']} | {r['predicted_activations']} "
                         f"| {r['head'] - r['predicted_activations']:+d} | {r['persistent_buffers']} "
                         f"| {r['predicted_persistent']} | {r['total']} | {r['predicted_peak']} "
                         f"| {r['file']} | {r['predicted_flash']} "
                         f"| {100 * (r['file'] / r['predicted_flash'] - 1):+.2f} % |\n")
-    bad = [r for r in rows
-           if abs(r["head"] - r["predicted_activations"])
-           > max(256, 0.02 * r["predicted_activations"])]
-    assert not bad, f"{len(bad)} of {len(rows)} cells outside 2 % / 256 B: {bad[:3]}"
+    # The greedy packing is never tighter than max-live and, on NB201 networks, loses at most two
+    # activation tensors of the first stage (2 x 16 KB); the cost model, which assumes perfect
+    # packing, is a lower bound of TFLite Micro's head (see mcu/VALIDATION.md).
+    within = sum(abs(r["head"] - r["predicted_activations"])
+                 <= max(256, 0.02 * r["predicted_activations"]) for r in rows)
+    print(f"arena head within 2 % / 256 B of the model on {within} of {len(rows)} cells")
+    assert all(0 <= r["head"] - r["predicted_activations"] <= 2 * 16384 + 1040 for r in rows)
     flash_bad = [r for r in rows if abs(r["file"] / r["predicted_flash"] - 1) > FLASH_TOLERANCE]
     assert not flash_bad, f"{len(flash_bad)} of {len(rows)} outside: {flash_bad[:3]}"
 
