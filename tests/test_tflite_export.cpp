@@ -2,13 +2,18 @@
 // (scales, zero points, bias scaling, BN folding) against float references.
 #include <flatbuffers/flatbuffers.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include "mcu/tflite/tflite_writer.hpp"
 #include "micronas/error.hpp"
 #include "micronas/mcu.hpp"
+#include "micronas/network.hpp"
+#include "micronas/npy.hpp"
 #include "micronas/random.hpp"
 #include "micronas/tflite_export.hpp"
 
@@ -269,6 +274,57 @@ TEST(TfliteExport, OperatorsAreTheCostModelsLayers) {
   EXPECT_EQ(m.num_operators, static_cast<int>(est.layers.size()));
   EXPECT_EQ(m.pad_operators, 2);  // the two reductions' stride-2 convs
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(m.bytes.data()) + 4, 4), "TFL3");
+}
+
+TEST(TfliteExport, WeightsAndStatisticsLoadFromNpyFiles) {
+  const Graph g = small_graph(
+      "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|"
+      "nor_conv_1x1~1|none~2|");
+  const Weights w = random_stats(g, 11);
+  const std::string dir = ::testing::TempDir() + "tflite_weights_" + std::to_string(::getpid());
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  for (const Parameter& p : g.params)
+    write_npy(dir + "/" + p.name + ".npy", {p.size}, w.params.data() + p.offset);
+  // Statistics for one BN only: the others take mean 0, variance 1.
+  const auto& [prefix, mean] = *w.stats.mean.begin();
+  write_npy(dir + "/" + prefix + ".running_mean.npy", {static_cast<std::int64_t>(mean.size())},
+            mean.data());
+  const std::vector<double>& var = w.stats.var.at(prefix);
+  write_npy(dir + "/" + prefix + ".running_var.npy", {static_cast<std::int64_t>(var.size())},
+            var.data());
+  int loaded = -1;
+  const Weights back = load_weights(g, dir, &loaded);
+  EXPECT_EQ(back.params, w.params);
+  EXPECT_EQ(loaded, 1);
+  EXPECT_EQ(back.stats.mean.at(prefix), mean);
+  EXPECT_EQ(back.stats.var.at(prefix), var);
+  EXPECT_EQ(back.stats.mean.size(), 1u);
+  std::remove((dir + "/" + g.params[0].name + ".npy").c_str());
+  try {
+    load_weights(g, dir);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), Status::kIoError);
+    EXPECT_NE(std::string(e.what()).find(g.params[0].name), std::string::npos);
+  }
+}
+
+TEST(TfliteExport, RunningStatsMakeInferenceEqualTrainingMode) {
+  // With the batch statistics as running statistics, inference mode on that batch is the
+  // training-mode forward pass.
+  const Graph g = small_graph(
+      "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|"
+      "nor_conv_1x1~1|skip_connect~2|");
+  Weights w = random_weights(g, 4);
+  const ImageBatch x = random_images(4, 8);
+  estimate_running_stats(g, w, x);
+  Network<double> net(g);
+  std::copy(w.params.begin(), w.params.end(), net.params());
+  const std::vector<double> in(x.data.begin(), x.data.end());
+  const std::vector<double> train = net.forward(in.data(), x.n);
+  const std::vector<double> infer = inference_forward(g, w, x.data.data(), x.n);
+  ASSERT_EQ(train.size(), infer.size());
+  for (std::size_t i = 0; i < train.size(); ++i) EXPECT_NEAR(infer[i], train[i], 1e-9);
 }
 
 TEST(TfliteExport, MixedEdgesAreRefused) {
