@@ -10,8 +10,8 @@
 - TFLite Micro's arena vs the cost model (`micronas mcu --json`) on 60 cells spanning the space:
   the model's peak of live tensors is the file's max-live bytes exactly; TFLite Micro's arena head
   is exactly its greedy planner's packing of those tensors (simulated here), at or above the
-  model's bound; the file size is within 1 % of the model's flash for the model part. MICRONAS_ARENA_TABLE=path writes the
-  comparison as a Markdown table (the one in mcu/VALIDATION.md).
+  model's bound; the file size is within 1 % of the model's flash for the model part.
+  MICRONAS_ARENA_TABLE=path writes the comparison as a Markdown table (mcu/VALIDATION.md's).
 """
 
 import importlib
@@ -129,8 +129,8 @@ def _tolerance(ref: np.ndarray, out_scale: float, n_requant: int) -> np.ndarray:
     independent between tensors; what reaches the logits is that noise carried through the
     network, whose gain is unknown but bounded by the calibrated ranges: we allow it a standard
     deviation of s_out per sqrt(number of requantising ops), and accept 6 sigma plus the final
-    rounding. (With 200+ requantisations this is ~100 output steps, under 40 % of the logits'
-    calibrated range; the measured errors are a few steps.)
+    rounding. (For 60-250 ops that is 48-95 output steps, a fifth to a third of the int8 range;
+    the measured errors are 1-2 steps on average, 23 at most.)
     """
     return np.full_like(ref, 0.5 * out_scale + 6.0 * out_scale * np.sqrt(n_requant))
 
