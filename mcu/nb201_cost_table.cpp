@@ -151,12 +151,17 @@ Nb201CostTable::Nb201CostTable(const TargetProfile& target, const NetworkConfig&
       } else if (l.op.origin.edge < 0 && l.op.kind == DeployedOpKind::kAdd) {
         st.add_cycles = l.cost.cycles;
         st.add_persistent = l.cost.persistent_bytes;
+        st.add_flash = l.cost.flash_bytes;
       }
       DeployedOp q;
       q.kind = DeployedOpKind::kQuantize;
       q.input = q.output = l.op.output;
-      st.quantize_cycles = op_cost(target, q, options.runtime).cycles;
+      const OpCost qc = op_cost(target, q, options.runtime);
+      st.quantize_cycles = qc.cycles;
+      st.quantize_flash = qc.flash_bytes;
       st.tensor_bytes = aligned_bytes(target, l.op.output.numel());
+      st.constant_flash =
+          l.op.output.numel() + std::llround(target.flash_per_constant_tensor_bytes);
     }
   }
   // estimate() adds these terms: all of them non-negative and a positive fixed part keep every
@@ -215,7 +220,8 @@ Nb201CostTable::Estimate Nb201CostTable::estimate(const Arch& arch) const noexce
   for (int s = 0; s < 3; ++s) {
     const Stage& st = stages_[s];
     std::int64_t cell_cycles = adds * st.add_cycles + quantizes * st.quantize_cycles;
-    std::int64_t cell_flash = constants * (st.tensor_bytes);
+    std::int64_t cell_flash =
+        constants * st.constant_flash + adds * st.add_flash + quantizes * st.quantize_flash;
     std::int64_t cell_persistent = adds * st.add_persistent;
     for (int op = 1; op < kNumOps; ++op) {
       cell_cycles += ops[op] * st.op_cycles[op];

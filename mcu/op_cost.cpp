@@ -60,6 +60,7 @@ const char* deployed_op_name(DeployedOpKind kind) {
     case DeployedOpKind::kRelu: return "RELU";
     case DeployedOpKind::kQuantize: return "QUANTIZE";
     case DeployedOpKind::kMean: return "MEAN";
+    case DeployedOpKind::kPad: return "PAD";
   }
   return "?";
 }
@@ -110,6 +111,8 @@ CostFamily family_of(const DeployedOp& op) {
     case DeployedOpKind::kRelu: return CostFamily::kRelu;
     case DeployedOpKind::kQuantize: return CostFamily::kQuantize;
     case DeployedOpKind::kMean: return CostFamily::kMean;
+    // A pass over the elements like RELU's (no PAD measurements; every NB201 network has two).
+    case DeployedOpKind::kPad: return CostFamily::kRelu;
   }
   return CostFamily::kAdd;
 }
@@ -204,9 +207,16 @@ OpCost op_cost(const TargetProfile& target, const DeployedOp& op, Runtime runtim
       cost.flash_bytes = cost.macs + std::llround(target.flash_per_out_channel_bytes * co);
       break;
     case DeployedOpKind::kAdd:
-    case DeployedOpKind::kMul: cost.persistent_bytes = target.add_op_data_bytes; break;
+    case DeployedOpKind::kMul:
+      cost.persistent_bytes = target.add_op_data_bytes;
+      cost.flash_bytes = op.constant_inputs * co;  // a BN's per-channel int8 constant
+      break;
+    case DeployedOpKind::kPad: cost.flash_bytes = 32; break;  // int32 paddings [4, 2]
     default: break;
   }
+  // The op's table, its output tensor and its constant tensors' tables in the flatbuffer.
+  cost.flash_bytes += std::llround(target.flash_per_op_bytes +
+                                   target.flash_per_constant_tensor_bytes * op.constant_inputs);
   return cost;
 }
 

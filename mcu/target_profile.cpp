@@ -100,6 +100,9 @@ TargetProfile from_json(const Json& t, const std::string& source) {
   const Json& flash = field(t, "flash", where);
   p.flash_per_out_channel_bytes = number(flash, "per_out_channel_bytes", where + " flash");
   p.flash_model_overhead_bytes = number(flash, "model_overhead_bytes", where + " flash");
+  // Optional (0 when absent): profiles written before whole-network flash was measured.
+  p.flash_per_op_bytes = flash.value("per_op_bytes", 0.0);
+  p.flash_per_constant_tensor_bytes = flash.value("per_constant_tensor_bytes", 0.0);
   p.runtime_code_kb = number(flash, "runtime_code_kb", where + " flash");
   if (p.flash_per_out_channel_bytes < 0 || p.flash_model_overhead_bytes < 0 ||
       p.runtime_code_kb < 0)
@@ -178,6 +181,8 @@ std::string TargetProfile::to_json() const {
   t["arena"]["add_op_data_bytes"] = add_op_data_bytes;
   t["flash"]["per_out_channel_bytes"] = flash_per_out_channel_bytes;
   t["flash"]["model_overhead_bytes"] = flash_model_overhead_bytes;
+  t["flash"]["per_op_bytes"] = flash_per_op_bytes;
+  t["flash"]["per_constant_tensor_bytes"] = flash_per_constant_tensor_bytes;
   t["flash"]["runtime_code_kb"] = runtime_code_kb;
   return t.dump(1) + "\n";
 }

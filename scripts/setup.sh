@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(g++ cmake make ccache pkg-config python3 python3-venv openmpi-bin libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev)
+packages=(g++ cmake make ccache pkg-config python3 python3-venv openmpi-bin libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev libflatbuffers-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -94,6 +94,8 @@ void run_estimate(const McuOptions& opt) {
   out["peak_sram_kb"] = est.peak_sram_kb();
   out["flash_kb"] = est.flash_kb();
   out["model_flash_kb"] = est.model_flash_bytes / 1024.0;
+  out["peak_sram_bytes"] = est.peak_sram_bytes;
+  out["model_flash_bytes"] = est.model_flash_bytes;
   out["macs"] = est.macs;
   out["cycles"] = est.cycles;
   out["fits_sram"] = est.fits_sram;
@@ -116,7 +118,10 @@ void run_estimate(const McuOptions& opt) {
                       {"instructions", std::llround(l.cost.instructions)},
                       {"cycles", l.cost.cycles},
                       {"ms", l.ms},
-                      {"live_sram_bytes", l.live_sram_bytes}});
+                      {"live_sram_bytes", l.live_sram_bytes},
+                      {"scratch_bytes", l.cost.scratch_bytes},
+                      {"persistent_bytes", l.cost.persistent_bytes},
+                      {"flash_bytes", l.cost.flash_bytes}});
   if (opt.json) {
     std::cout << out.dump(2) << "\n";
     return;

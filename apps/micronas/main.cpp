@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   add_sweep_command(app);
   add_evaluate_command(app);
   add_merge_command(app);
+  add_export_command(app);
   add_export_naslib_command(app);
   add_devices_command(app);
   try {

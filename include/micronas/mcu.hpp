@@ -54,8 +54,10 @@ struct TargetProfile {
   int tensor_alignment = 16;               // TFLM arena alignment of each buffer
   int add_op_data_bytes = 0;               // persistent arena bytes per ADD/MUL
   double flash_per_out_channel_bytes = 0;  // int32 bias + per-channel quantisation data
-  double flash_model_overhead_bytes = 0;   // flatbuffer of a one-op model beyond its weights
-  double runtime_code_kb = 0;              // interpreter + kernel code in flash
+  double flash_model_overhead_bytes = 0;   // flatbuffer of a model beyond its ops and constants
+  double flash_per_op_bytes = 0;           // flatbuffer bytes of each op and its output tensor
+  double flash_per_constant_tensor_bytes = 0;  // of each constant tensor beyond its data
+  double runtime_code_kb = 0;                  // interpreter + kernel code in flash
   std::string document;  // the JSON object this profile was read from (keeps the origins)
 
   // The profile as a JSON object in the format of mcu/targets/targets.json's entries; the
@@ -97,7 +99,8 @@ enum class DeployedOpKind {
   kMul,
   kRelu,
   kQuantize,
-  kMean
+  kMean,
+  kPad
 };
 const char* deployed_op_name(DeployedOpKind kind);  // TFLite builtin names, e.g. "CONV_2D"
 
@@ -106,6 +109,7 @@ struct DeployedOp {
   Shape input, output;
   int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_top = 0, pad_left = 0;
   bool fused_relu = false;
+  int constant_inputs = 0;  // constant tensors it reads (weights, bias; a BN's channel vector)
   Origin origin;
 };
 
@@ -152,7 +156,9 @@ struct NetworkEstimate {
 // ReLU-Conv-BN edge keeps its own RELU op; a stand-alone BN becomes MUL + ADD; a node sum of n
 // terms becomes n-1 ADDs (a mixed edge's 1/k scale is absorbed by ADD's per-input rescaling, or
 // is a QUANTIZE op when the node has a single term); an all-`none` node is a constant zero tensor
-// in flash; GAP becomes AVERAGE_POOL_2D.
+// in flash; GAP becomes AVERAGE_POOL_2D; a conv whose PyTorch padding is not TFLite's SAME (the
+// reductions' stride-2 3x3 convs on even maps: 1 before, TFLite 0) reads an explicit PAD op's
+// output and pads nothing itself.
 NetworkEstimate estimate_graph(const TargetProfile& target, const Graph& graph,
                                const EstimateOptions& options = {});
 NetworkEstimate estimate_network(const TargetProfile& target, const NetworkConfig& config,
@@ -191,6 +197,7 @@ class Nb201CostTable {
     std::array<std::int64_t, kNumOps> op_scratch{};  // the conv's im2col scratch
     std::array<std::int64_t, kNumOps> op_persistent{};
     std::int64_t add_cycles = 0, quantize_cycles = 0, add_persistent = 0;
+    std::int64_t add_flash = 0, quantize_flash = 0, constant_flash = 0;  // constant: a zero node
   };
   std::array<Stage, 3> stages_{};
   int cells_per_stage_ = 0;

@@ -1,0 +1,193 @@
+// `micronas export ARCH --out model.tflite`: NB201's evaluation network for the cell as a
+// full-integer int8 TFLite model, lowered exactly as `micronas mcu` models it.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "cli_util.hpp"
+#include "commands.hpp"
+#include "micronas/data.hpp"
+#include "micronas/error.hpp"
+#include "micronas/npy.hpp"
+#include "micronas/tflite_export.hpp"
+
+namespace micronas::cli {
+namespace {
+
+struct ExportOptions {
+  std::string arch, out, weights, calibration = "synthetic", dataset = "cifar10", c_array,
+                                  reference, benchmark;
+  std::uint64_t seed = 0;
+  int calibration_samples = 100;
+  int reference_samples = 100;
+};
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+void refuse_existing(const std::string& option, const std::string& path) {
+  if (exists(path))
+    throw Error(Status::kIoError, option + ": '" + path +
+                                      "' exists (never overwritten; remove it or choose another)");
+}
+
+// Creates `path` only if it does not exist yet, and writes `data` whole.
+void write_new_file(const std::string& option, const std::string& path, const void* data,
+                    std::size_t size) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd < 0)
+    throw Error(Status::kIoError,
+                option + ": cannot create '" + path + "': " +
+                    (errno == EEXIST ? "it exists (never overwritten)" : std::strerror(errno)));
+  const char* p = static_cast<const char*>(data);
+  std::size_t done = 0;
+  bool ok = true;
+  while (done < size) {
+    const ssize_t n = ::write(fd, p + done, size - done);
+    if (n <= 0) {
+      ok = false;
+      break;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::close(fd) != 0) ok = false;
+  if (!ok) {
+    const std::string why = std::strerror(errno);
+    ::unlink(path.c_str());
+    throw Error(Status::kIoError, option + ": cannot write '" + path + "': " + why);
+  }
+}
+
+constexpr const char* kArrayName = "g_model";
+
+void run_export(const ExportOptions& opt) {
+  auto table = load_table(opt.benchmark);
+  const Arch arch = resolve_arch(opt.arch, table.get());
+  const Dataset dataset = dataset_from_name(opt.dataset);
+  const DataSpec spec = DataSpec::parse(opt.calibration);
+  // Every output is checked before any work, so that nothing is computed to be thrown away.
+  refuse_existing("--out", opt.out);
+  if (!opt.c_array.empty()) refuse_existing("--c-array", opt.c_array);
+  if (!opt.reference.empty()) {
+    if (exists(opt.reference)) refuse_existing("--reference", opt.reference);
+  }
+
+  const NetworkConfig config = NetworkConfig::nb201(dataset);
+  const Graph graph = build_graph(config, arch);
+  int stats_loaded = 0;
+  tflite::Weights weights = opt.weights.empty()
+                                ? tflite::random_weights(graph, opt.seed)
+                                : tflite::load_weights(graph, opt.weights, &stats_loaded);
+  InputSampler sampler(spec, opt.seed);
+  const ImageBatch calibration = sampler.ntk_batch(opt.calibration_samples, config.input_size);
+  if (opt.weights.empty()) {
+    // Random weights: BN running statistics from the first (up to 16) calibration images.
+    if (calibration.n < 2)
+      throw Error(Status::kInvalidArgument,
+                  "--calibration-samples: random weights need at least 2 images (their batch "
+                  "norm statistics are estimated on them)");
+    ImageBatch first = calibration;
+    first.n = std::min(calibration.n, 16);
+    first.data.resize(static_cast<std::size_t>(first.n) * first.c * first.h * first.w);
+    tflite::estimate_running_stats(graph, weights, first);
+  }
+
+  std::ostringstream description;
+  description << "MicroNAS NB201 " << arch.to_string() << " " << dataset_name(dataset)
+              << " C=" << config.channels << " N=" << config.cells_per_stage << "; weights "
+              << (opt.weights.empty() ? "random (seed " + std::to_string(opt.seed) +
+                                            "), batch norm statistics of calibration images"
+                                      : "from .npy files")
+              << "; calibrated on " << calibration.n << " " << spec.to_string() << " inputs";
+  const tflite::ExportedModel model =
+      tflite::export_model(graph, weights, calibration, description.str());
+
+  if (!opt.reference.empty()) {
+    const ImageBatch inputs = sampler.ntk_batch(opt.reference_samples, config.input_size);
+    const std::vector<double> logits =
+        tflite::inference_forward(graph, weights, inputs.data.data(), inputs.n);
+    if (::mkdir(opt.reference.c_str(), 0755) != 0)
+      throw Error(Status::kIoError, "--reference: cannot create directory '" + opt.reference +
+                                        "': " + std::strerror(errno));
+    write_npy(opt.reference + "/inputs.npy", {inputs.n, inputs.c, inputs.h, inputs.w},
+              inputs.data.data());
+    write_npy(opt.reference + "/logits.npy",
+              {inputs.n, static_cast<std::int64_t>(logits.size() / inputs.n)}, logits.data());
+  }
+
+  write_new_file("--out", opt.out, model.bytes.data(), model.bytes.size());
+  if (!opt.c_array.empty()) {
+    const std::string source =
+        tflite::c_array_source(model.bytes, kArrayName, "TFLite model: " + description.str());
+    write_new_file("--c-array", opt.c_array, source.data(), source.size());
+  }
+  std::cout << "wrote " << opt.out << ": " << model.bytes.size() << " bytes, "
+            << model.num_operators << " operators (";
+  bool first = true;
+  for (const auto& [name, count] : model.operator_counts) {
+    std::cout << (first ? "" : ", ") << count << " " << name;
+    first = false;
+  }
+  std::cout << ")\n"
+            << std::setprecision(9) << "input int8 [1, " << config.input_size << ", "
+            << config.input_size << ", " << config.input_channels
+            << "] (normalised image, NHWC): scale " << model.input.scale << ", zero point "
+            << model.input.zero_point << "\noutput int8 [1, " << config.num_classes
+            << "] (logits): scale " << model.output.scale << ", zero point "
+            << model.output.zero_point << "\n";
+  if (!opt.weights.empty())
+    std::cout << "batch norm running statistics read for " << stats_loaded << " of " << [&] {
+      int n = 0;
+      for (const Layer& l : graph.layers) n += l.kind == LayerKind::kBatchNorm;
+      return n;
+    }() << " batch norms (the others: mean 0, variance 1)\n";
+}
+
+}  // namespace
+
+void add_export_command(CLI::App& app) {
+  auto opt = std::make_shared<ExportOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "export",
+      "Write NB201's evaluation network (C=16, N=5) for a cell as a full-integer int8 TFLite "
+      "model, with the op lowering `micronas mcu` models");
+  cmd->add_option("ARCH", opt->arch, "NB201 cell string, or an index with --benchmark")->required();
+  cmd->add_option("--out", opt->out, ".tflite file to create (never overwritten)")->required();
+  cmd->add_option("--weights", opt->weights,
+                  "Directory of <state_dict key>.npy files (and <bn>.running_mean.npy / "
+                  "<bn>.running_var.npy; absent: mean 0, variance 1); default: seeded random "
+                  "weights");
+  cmd->add_option("--calibration", opt->calibration,
+                  "Activation calibration inputs: synthetic | cifar10:PATH | cifar100:PATH | "
+                  "npy:PATH")
+      ->capture_default_str();
+  cmd->add_option("--calibration-samples", opt->calibration_samples, "Images used for calibration")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--dataset", opt->dataset, "cifar10 | cifar100 | imagenet16")
+      ->capture_default_str();
+  cmd->add_option("--seed", opt->seed, "Seed for random weights and the choice of inputs")
+      ->capture_default_str();
+  cmd->add_option("--c-array", opt->c_array,
+                  "Also write the model as a C array (alignas(16) g_model, g_model_len) to this "
+                  "file (never overwritten)");
+  cmd->add_option("--reference", opt->reference,
+                  "Create this directory with inputs.npy (further images from the calibration "
+                  "source, NCHW float32) and logits.npy (the float network in inference mode)");
+  cmd->add_option("--reference-samples", opt->reference_samples, "Images in --reference")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--benchmark", opt->benchmark, "NB201 table, to accept an index as ARCH");
+  cmd->callback([opt] { run_export(*opt); });
+}
+
+}  // namespace micronas::cli
