@@ -5,8 +5,8 @@
 #
 #   bench/shared_cores.sh [build/micronas] [REPEATS]
 #
-# OMP_WAIT_POLICY is left to the program (passive unless set); run with OMP_WAIT_POLICY=ACTIVE
-# to see what spinning threads cost.
+# The wait policy is left to the program (a short spin, then sleep, unless set); run with
+# OMP_WAIT_POLICY=ACTIVE to see what spinning threads cost.
 set -euo pipefail
 cli=${1:-build/micronas}
 repeats=${2:-3}
@@ -43,7 +43,7 @@ kill $other 2>/dev/null || true
 
 cat <<JSON
 {"cpu": "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)", "cores": $(nproc),
- "wait_policy": "${OMP_WAIT_POLICY:-default (passive)}",
+ "wait_policy": "${OMP_WAIT_POLICY:-default (passive, spin 200)}",
  "alone_s": $alone, "beside_busy_loop_s": $beside_loop, "beside_micronas_s": $beside_micronas,
  "ratio_busy_loop": $(awk -v a="$beside_loop" -v b="$alone" 'BEGIN {printf "%.2f", a / b}'),
  "ratio_micronas": $(awk -v a="$beside_micronas" -v b="$alone" 'BEGIN {printf "%.2f", a / b}')}

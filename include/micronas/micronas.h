@@ -9,9 +9,10 @@
  * Thread safety: a context is used by one call at a time; micronas_cancel() may be called from
  * any thread while a call runs on the context. Different contexts may run concurrently.
  *
- * Shared cores: the CPU backend uses OpenMP; set OMP_WAIT_POLICY=PASSIVE in the environment
- * before the library is loaded, or idle OpenMP threads spin and a process sharing the cores
- * slows down many times (the micronas program and the Python package do this themselves). */
+ * Shared cores: the CPU backend uses OpenMP; set OMP_WAIT_POLICY=PASSIVE and (GNU OpenMP)
+ * GOMP_SPINCOUNT=200 in the environment before the library is loaded, or idle OpenMP threads
+ * spin and a process sharing the cores slows down many times (the micronas program and the
+ * Python package do this themselves). */
 #ifndef MICRONAS_MICRONAS_H
 #define MICRONAS_MICRONAS_H
 

@@ -82,7 +82,10 @@ def _load() -> ctypes.CDLL:
     # OpenMP threads that spin while idle take shared cores from the threads doing the work;
     # GNU OpenMP reads the policy when it is first loaded, which is here unless another module
     # loaded it before (the user's own OMP_WAIT_POLICY always wins).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # A short spin, then sleep: see apps/micronas/openmp_wait_policy.hpp.
+    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+        os.environ["GOMP_SPINCOUNT"] = "200"
     # CDLL (not PyDLL): ctypes releases the GIL for the duration of every call.
     lib = ctypes.CDLL(_library_path())
     c_char_pp = ctypes.POINTER(ctypes.c_char_p)
