@@ -1,16 +1,23 @@
 #include "micronas/sweep.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <unordered_map>
 
 #include "micronas/error.hpp"
 #include "micronas/random.hpp"
-#include "runtime/proxy_evaluator.hpp"
+#include "micronas/threads.hpp"
 #include "runtime/csv.hpp"
 #include "runtime/file_io.hpp"
+#include "runtime/proxy_evaluator.hpp"
 
 namespace micronas {
 namespace {
@@ -220,6 +227,82 @@ SweepRow SweepScorer::score(const Arch& cell) {
   row.ntk_seconds = score.ntk_seconds;
   row.lr_seconds = score.lr_seconds;
   return row;
+}
+
+}  // namespace micronas
+
+namespace micronas {
+
+void score_sweep_cells(const std::vector<Arch>& cells, const ScoreOptions& options,
+                       const mcu::Nb201CostTable& costs, int workers,
+                       const std::function<void(std::size_t, SweepRow)>& on_row) {
+  if (workers < 1) throw Error(Status::kInvalidArgument, "cell workers must be >= 1");
+  workers = std::min<int>(workers, static_cast<int>(std::max<std::size_t>(cells.size(), 1)));
+  if (workers == 1) {
+    SweepScorer scorer(options, costs);
+    for (std::size_t i = 0; i < cells.size(); ++i) on_row(i, scorer.score(cells[i]));
+    return;
+  }
+  const int total_threads = options.context.threads > 0 ? options.context.threads : num_threads();
+  ScoreOptions worker_options = options;
+  worker_options.context.threads = std::max(1, total_threads / workers);
+
+  std::mutex mutex;
+  std::condition_variable ready;
+  std::vector<std::optional<SweepRow>> rows(cells.size());
+  std::size_t next_cell = 0;
+  bool stop = false;
+  std::exception_ptr error;
+  auto work = [&] {
+    try {
+      // Built on this thread: the CPU backend sets this thread's OpenMP thread count.
+      SweepScorer scorer(worker_options, costs);
+      for (;;) {
+        std::size_t i;
+        {
+          std::lock_guard<std::mutex> lock(mutex);
+          if (stop || next_cell == cells.size()) return;
+          i = next_cell++;
+        }
+        SweepRow row = scorer.score(cells[i]);
+        std::lock_guard<std::mutex> lock(mutex);
+        rows[i] = std::move(row);
+        ready.notify_all();
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!error) error = std::current_exception();
+      stop = true;
+      ready.notify_all();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int w = 0; w < workers; ++w) threads.emplace_back(work);
+  auto stop_and_join = [&] {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stop = true;
+    }
+    for (std::thread& t : threads) t.join();
+  };
+  try {
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      SweepRow row;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        ready.wait(lock, [&] { return rows[i].has_value() || error; });
+        if (!rows[i]) break;  // a worker failed
+        row = std::move(*rows[i]);
+        rows[i].reset();
+      }
+      on_row(i, std::move(row));
+    }
+  } catch (...) {
+    stop_and_join();
+    throw;
+  }
+  stop_and_join();
+  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace micronas

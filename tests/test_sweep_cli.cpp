@@ -656,9 +656,9 @@ TEST(SweepShards, MergedShardsEqualTheOneProcessSweepRowForRow) {
   EXPECT_EQ(rows_without_seconds(shard1), without_seconds(complete));
 
   // The files must all be there, and merge never overwrites.
-  expect_one_line_error(run_cli("merge --out " + dir + "/m.csv " + dir +
-                                "/r.shard-000-of-003.csv " + shard1),
-                        "shards 2 of 3 are missing");
+  expect_one_line_error(
+      run_cli("merge --out " + dir + "/m.csv " + dir + "/r.shard-000-of-003.csv " + shard1),
+      "shards 2 of 3 are missing");
   auto r = run_cli("merge --out " + dir + "/merged.csv" + shards);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(rows_without_seconds(dir + "/merged.csv"), rows_without_seconds(whole));
@@ -668,24 +668,27 @@ TEST(SweepShards, MergedShardsEqualTheOneProcessSweepRowForRow) {
 
   // A shard run with other options does not merge.
   ASSERT_EQ(run_cli("sweep --batch 4 --repeat 1 --seed 6 --no-progress --archs 7 --shard 2/3 "
-                    "--out " + dir + "/other.csv").status, 0);
+                    "--out " +
+                    dir + "/other.csv")
+                .status,
+            0);
   expect_one_line_error(
-      run_cli("merge --out " + dir + "/m2.csv " + dir + "/r.shard-000-of-003.csv " + shard1 +
-              " " + dir + "/other.shard-002-of-003.csv"),
+      run_cli("merge --out " + dir + "/m2.csv " + dir + "/r.shard-000-of-003.csv " + shard1 + " " +
+              dir + "/other.shard-002-of-003.csv"),
       "other options");
 }
 
 TEST(SweepShards, SlurmArrayAndMpiRanksComeFromTheEnvironment) {
   const std::string dir = temp_dir("sweep_env");
-  const std::string sweep = "sweep --batch 4 --repeat 1 --seed 5 --no-progress --archs 4 --out " +
-                            dir + "/r.csv";
+  const std::string sweep =
+      "sweep --batch 4 --repeat 1 --seed 5 --no-progress --archs 4 --out " + dir + "/r.csv";
   auto r = test::run_shell("SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=2 " +
-                      std::string(MICRONAS_CLI) + " " + sweep);
+                           std::string(MICRONAS_CLI) + " " + sweep);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("shard 1/2 from SLURM_ARRAY_TASK_ID"), std::string::npos) << r.output;
   EXPECT_TRUE(fs::exists(dir + "/r.shard-001-of-002.csv"));
-  r = test::run_shell("OMPI_COMM_WORLD_RANK=0 OMPI_COMM_WORLD_SIZE=2 " +
-                      std::string(MICRONAS_CLI) + " " + sweep);
+  r = test::run_shell("OMPI_COMM_WORLD_RANK=0 OMPI_COMM_WORLD_SIZE=2 " + std::string(MICRONAS_CLI) +
+                      " " + sweep);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("from OMPI_COMM_WORLD_RANK"), std::string::npos) << r.output;
   r = run_cli("merge --out " + dir + "/merged.csv " + dir + "/r.shard-000-of-002.csv " + dir +
@@ -703,16 +706,29 @@ TEST(SweepShards, MpirunTwoRanksMergeToTheOneProcessSweep) {
   if (test::run_shell("command -v mpirun").status != 0)
     GTEST_SKIP() << "mpirun not found (scripts/setup.sh installs Debian's openmpi-bin)";
   const std::string dir = temp_dir("sweep_mpi");
-  const std::string sweep = std::string(MICRONAS_CLI) +
-                            " sweep --batch 4 --repeat 1 --seed 5 --no-progress --archs 6 --threads 1";
+  const std::string sweep =
+      std::string(MICRONAS_CLI) +
+      " sweep --batch 4 --repeat 1 --seed 5 --no-progress --archs 6 --threads 1";
   ASSERT_EQ(test::run_shell(sweep + " --out " + dir + "/whole.csv").status, 0);
-  auto r = test::run_shell("mpirun --allow-run-as-root --oversubscribe -np 2 " + sweep +
-                           " --out " + dir + "/r.csv");
+  auto r = test::run_shell("mpirun --allow-run-as-root --oversubscribe -np 2 " + sweep + " --out " +
+                           dir + "/r.csv");
   ASSERT_EQ(r.status, 0) << r.output;
   r = run_cli("merge --out " + dir + "/merged.csv " + dir + "/r.shard-000-of-002.csv " + dir +
               "/r.shard-001-of-002.csv");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(rows_without_seconds(dir + "/merged.csv"), rows_without_seconds(dir + "/whole.csv"));
+}
+
+TEST(SweepCli, CellsAtOnceGiveTheSameRowsInTheSameOrder) {
+  const std::string dir = temp_dir("sweep_workers");
+  const std::string sweep =
+      "sweep --batch 4 --repeat 1 --seed 9 --no-progress --archs 9 --threads 2";
+  ASSERT_EQ(run_cli(sweep + " --cell-workers 1 --out " + dir + "/one.csv").status, 0);
+  auto r = run_cli(sweep + " --cell-workers 2 --out " + dir + "/two.csv");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(rows_without_seconds(dir + "/two.csv"), rows_without_seconds(dir + "/one.csv"));
+  expect_one_line_error(run_cli(sweep + " --cell-workers 0 --out " + dir + "/x.csv"),
+                        "--cell-workers");
 }
 
 }  // namespace

@@ -30,7 +30,7 @@ namespace fs = std::filesystem;
 
 struct SweepCliOptions {
   std::string archs = "all", out, data = "synthetic", init = "released", dataset = "cifar10";
-  std::string target = "stm32f746", benchmark, shard;
+  std::string target = "stm32f746", benchmark, shard, cell_workers = "auto";
   std::uint64_t seed = 0;
   int batch = 72, repeats = 3;
   BackendCliOptions backend;
@@ -252,6 +252,14 @@ void check_kept_row(const SweepRow& row, const std::string& where,
          "written by this sweep");
 }
 
+// Cells scored at once: on the CPU one per thread by default (faster than one cell on all threads,
+// whose small layers leave threads waiting at every barrier: bench/README.md); one on a GPU.
+int cell_workers(const SweepCliOptions& cli, const ComputeContext& context) {
+  if (cli.cell_workers != "auto") return std::stoi(cli.cell_workers);
+  if (context.backend != BackendKind::kCpu) return 1;
+  return context.threads > 0 ? context.threads : num_threads();
+}
+
 void run_sweep(const SweepCliOptions& cli) {
   if (cli.out.empty()) fail("--out is required");
   if (cli.batch < 2) fail("--batch must be >= 2 (an NTK needs at least two samples)");
@@ -322,18 +330,17 @@ void run_sweep(const SweepCliOptions& cli) {
   OutputFile file(out, OutputFile::Mode::kAppend);
   const auto start = std::chrono::steady_clock::now();
   ProgressBar bar("sweep", static_cast<std::int64_t>(todo.size()), !cli.no_progress);
-  SweepScorer scorer(score, costs);
-  for (std::size_t i = 0; i < todo.size(); ++i) {
-    SweepRow row = scorer.score(todo[i]);
-    if (table) {
-      auto table_row = table->find(todo[i]);
-      if (table_row) row.index = table->index(*table_row);
-    }
-    // One unbuffered write per row: an interruption loses at most the row being written,
-    // which --resume recognises by its missing newline.
-    file.write(format_sweep_row(row) + "\n");
-    bar.update(static_cast<std::int64_t>(i + 1));
-  }
+  score_sweep_cells(todo, score, costs, cell_workers(cli, score.context),
+                    [&](std::size_t i, SweepRow row) {
+                      if (table) {
+                        auto table_row = table->find(todo[i]);
+                        if (table_row) row.index = table->index(*table_row);
+                      }
+                      // One unbuffered write per row: an interruption loses at most the row
+                      // being written, which --resume recognises by its missing newline.
+                      file.write(format_sweep_row(row) + "\n");
+                      bar.update(static_cast<std::int64_t>(i + 1));
+                    });
   bar.finish();
   file.close();
   const double seconds =
@@ -357,6 +364,11 @@ void add_sweep_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--out", opt->out, "Results CSV (a sidecar OUT.json records the options)")
       ->required();
+  cmd->add_option("--cell-workers", opt->cell_workers,
+                  "Cells scored at once, each on threads/N threads: auto (one per CPU thread; "
+                  "1 on a GPU) or N")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto"}) | integer_in(1, kMaxThreads));
   cmd->add_option("--shard", opt->shard,
                   "I/N: score shard I (from 0) of N of the list, balanced by cost, into "
                   "OUT.shard-I-of-N (default: from Slurm or MPI's environment; see "

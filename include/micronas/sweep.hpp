@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -72,5 +73,15 @@ class SweepScorer {
   const mcu::Nb201CostTable& costs_;
   std::unique_ptr<ProxyEvaluator> evaluator_;
 };
+
+// Scores `cells` with `workers` cells at once, each worker on its own backend with an equal share
+// of the context's CPU threads (workers = 1: one cell at a time on all of them), and calls
+// on_row(i, row) for cell i in the list's order, on the calling thread, as soon as that row and
+// every row before it are done. Rows are the same for any worker count (the CPU kernels are
+// bitwise invariant to the thread count). An exception from a worker or from on_row stops the
+// others and is rethrown.
+void score_sweep_cells(const std::vector<Arch>& cells, const ScoreOptions& options,
+                       const mcu::Nb201CostTable& costs, int workers,
+                       const std::function<void(std::size_t, SweepRow)>& on_row);
 
 }  // namespace micronas
