@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Search-quality factor study: `micronas search` on real CIFAR-10 inputs over several seeds
+for each setting of one factor at a time (the others at the defaults), reporting the NB201
+test accuracy of the cells found on CIFAR-10, CIFAR-100 and ImageNet16-120 (mean ± sd).
+
+Every search's JSON is kept in --runs (one file per setting and seed), so an interrupted study
+resumes where it stopped and the table can be rebuilt from the files.
+
+    build/venv/bin/python bench/search_factors.py --cifar ../shared/data/cifar/cifar10_test_first846.bin \\
+        --benchmark ../shared/data/nb201/nb201.csv --runs /tmp/factor-runs \\
+        --factors init=released,kaiming batches=shared,per-candidate --seeds 0-4
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+DATASETS = ["cifar10_test", "cifar100_test", "imagenet16_test"]
+
+
+def seeds_from(text):
+    if "-" in text:
+        lo, hi = text.split("-")
+        return list(range(int(lo), int(hi) + 1))
+    return [int(s) for s in text.split(",")]
+
+
+def run(micronas, out, args):
+    if os.path.exists(out):
+        with open(out) as f:
+            return json.load(f)
+    tmp = out + ".partial"
+    cmd = [micronas, "search", "--quiet", "--no-progress", "--out", tmp] + args
+    print("running:", " ".join(cmd), file=sys.stderr, flush=True)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    os.replace(tmp, out)  # only whole results count as done
+    with open(out) as f:
+        return json.load(f)
+
+
+def mean_sd(values):
+    if len(values) < 2:
+        return f"{values[0]:.2f}"
+    return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--micronas", default="build/micronas")
+    p.add_argument("--cifar", required=True)
+    p.add_argument("--benchmark", required=True)
+    p.add_argument("--runs", required=True)
+    p.add_argument("--seeds", default="0-4")
+    p.add_argument("--factors", nargs="+", required=True,
+                   help="OPTION=VALUE,VALUE ...: each a micronas search option without '--'")
+    a = p.parse_args()
+    os.makedirs(a.runs, exist_ok=True)
+    base = ["--data", f"cifar10:{a.cifar}", "--benchmark", a.benchmark]
+    print("| setting | seeds | " + " | ".join(DATASETS) + " | cells found |")
+    print("|---|---|" + "---|" * len(DATASETS) + "---|")
+    for factor in a.factors:
+        option, values = factor.split("=")
+        for value in values.split(","):
+            results = []
+            for seed in seeds_from(a.seeds):
+                out = os.path.join(a.runs, f"{option}={value}.seed{seed}.json")
+                results.append(run(a.micronas, out, base + [f"--{option}", value, "--seed",
+                                                            str(seed)]))
+            accs = {d: [r["benchmark"][d] for r in results] for d in DATASETS}
+            cells = ", ".join(f"#{r['benchmark']['index']}" for r in results)
+            print(f"| --{option} {value} | {len(results)} | " +
+                  " | ".join(mean_sd(accs[d]) for d in DATASETS) + f" | {cells} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
