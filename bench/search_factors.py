@@ -11,11 +11,10 @@ resumes where it stopped and the table can be rebuilt from the files.
         --factors init=released,kaiming batches=shared,per-candidate --seeds 0-4
 """
 import argparse
-import json
 import os
 import statistics
-import subprocess
-import sys
+
+from search_goals import run  # one search, its JSON kept and reused when present
 
 DATASETS = ["cifar10_test", "cifar100_test", "imagenet16_test"]
 
@@ -25,19 +24,6 @@ def seeds_from(text):
         lo, hi = text.split("-")
         return list(range(int(lo), int(hi) + 1))
     return [int(s) for s in text.split(",")]
-
-
-def run(micronas, out, args):
-    if os.path.exists(out):
-        with open(out) as f:
-            return json.load(f)
-    tmp = out + ".partial"
-    cmd = [micronas, "search", "--quiet", "--no-progress", "--out", tmp] + args
-    print("running:", " ".join(cmd), file=sys.stderr, flush=True)
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    os.replace(tmp, out)  # only whole results count as done
-    with open(out) as f:
-        return json.load(f)
 
 
 def mean_sd(values):

@@ -75,8 +75,7 @@ MICRONAS_EXPORT micronas_status micronas_arch_canonical(const char* text, char**
 
 typedef struct micronas_benchmark micronas_benchmark;
 /* An NB201 benchmark table (the CSV that `micronas info --benchmark` reads). */
-MICRONAS_EXPORT micronas_status micronas_benchmark_open(const char* path,
-                                                        micronas_benchmark** out);
+MICRONAS_EXPORT micronas_status micronas_benchmark_open(const char* path, micronas_benchmark** out);
 MICRONAS_EXPORT void micronas_benchmark_close(micronas_benchmark* table);
 MICRONAS_EXPORT micronas_status micronas_benchmark_index(const micronas_benchmark* table,
                                                          const char* arch, int64_t* index);
@@ -96,9 +95,9 @@ MICRONAS_EXPORT micronas_status micronas_score(micronas_context* context, const 
 
 /* A tensor given by the caller, e.g. one parameter named by its PyTorch state_dict key. */
 typedef struct micronas_tensor {
-  const char* name;   /* parameter name; ignored for inputs */
-  const float* data;  /* contiguous, row-major */
-  int64_t size;       /* number of floats */
+  const char* name;  /* parameter name; ignored for inputs */
+  const float* data; /* contiguous, row-major */
+  int64_t size;      /* number of floats */
 } micronas_tensor;
 
 /* The NTK condition number of `arch` on the caller's inputs [n, c, h, w] (c = 3, h = w = the
@@ -106,8 +105,8 @@ typedef struct micronas_tensor {
  * network by name, or none: then they are drawn from options' seed and init). Options: dataset,
  * seed, init. Result: {"ntk_condition", "ntk_condition_tenas", "ntk_valid", "lambda_min",
  * "lambda_max", "eigenvalues", "jacobian_columns"}. */
-MICRONAS_EXPORT micronas_status micronas_ntk_condition(micronas_context* context,
-                                                       const char* arch, const char* options_json,
+MICRONAS_EXPORT micronas_status micronas_ntk_condition(micronas_context* context, const char* arch,
+                                                       const char* options_json,
                                                        const float* inputs, int n, int c, int h,
                                                        int w, const micronas_tensor* params,
                                                        int num_params, char** result_json);
@@ -115,8 +114,7 @@ MICRONAS_EXPORT micronas_status micronas_ntk_condition(micronas_context* context
 /* The number of linear regions of `arch`'s linear-region network on the caller's inputs
  * [n, 1, 3, 3] (one batch: BN statistics over all n), with the caller's parameters where given.
  * Options: dataset, seed, init. */
-MICRONAS_EXPORT micronas_status micronas_linear_regions(micronas_context* context,
-                                                        const char* arch,
+MICRONAS_EXPORT micronas_status micronas_linear_regions(micronas_context* context, const char* arch,
                                                         const char* options_json,
                                                         const float* inputs, int n, int c, int h,
                                                         int w, const micronas_tensor* params,
@@ -125,8 +123,7 @@ MICRONAS_EXPORT micronas_status micronas_linear_regions(micronas_context* contex
 /* `micronas search --json`: the pruning search. Options: those of score plus batches,
  * precision, flops_weight, latency_weight, target, runtime, latency_table, max_latency_ms,
  * max_sram_kb, max_flash_kb, start. Progress counts scored candidates. */
-MICRONAS_EXPORT micronas_status micronas_search(micronas_context* context,
-                                                const char* options_json,
+MICRONAS_EXPORT micronas_status micronas_search(micronas_context* context, const char* options_json,
                                                 micronas_progress_fn progress, void* user,
                                                 char** result_json);
 
@@ -134,8 +131,8 @@ MICRONAS_EXPORT micronas_status micronas_search(micronas_context* context,
  * latency_weight, target, runtime, latency_table and the limits. Progress counts scored cells. */
 MICRONAS_EXPORT micronas_status micronas_random_search(micronas_context* context,
                                                        const char* options_json,
-                                                       micronas_progress_fn progress,
-                                                       void* user, char** result_json);
+                                                       micronas_progress_fn progress, void* user,
+                                                       char** result_json);
 
 /* Rows of `micronas sweep` for the cells in cells_json (a JSON array of arch strings), as JSON:
  * {"columns": [...], "rows": [[...], ...]}. Options: those of score plus target. */
