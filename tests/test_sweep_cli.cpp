@@ -456,6 +456,14 @@ TEST(EvaluateCli, StatisticsMatchIndependentComputations) {
   std::vector<double> rank_ntk = test::brute_force_ranks(ntk);
   std::vector<double> rank_regions = test::brute_force_ranks(negated_regions);
   for (std::size_t i = 0; i < n; ++i) tenas.push_back(-(rank_ntk[i] + rank_regions[i]));
+  // MicroNAS's weighted average with phi = lambda = 0.25: lower FLOPs and latency rank first.
+  std::vector<double> latency, hybrid;
+  for (const SweepRow& row : m.rows) latency.push_back(row.latency_ms);
+  const std::vector<double> rank_flops = test::brute_force_ranks(flops);
+  const std::vector<double> rank_latency = test::brute_force_ranks(latency);
+  for (std::size_t i = 0; i < n; ++i)
+    hybrid.push_back(
+        -(0.25 * (rank_ntk[i] + rank_regions[i]) + 0.25 * rank_flops[i] + 0.25 * rank_latency[i]));
 
   const auto& c10 = j["correlations"]["cifar10_test"];
   const auto& c100 = j["correlations"]["cifar100_test"];
@@ -470,6 +478,11 @@ TEST(EvaluateCli, StatisticsMatchIndependentComputations) {
               test::brute_force_spearman_rho(negated_latency, m.cifar10), 1e-12);
   EXPECT_NEAR(c10["tenas"]["kendall_tau"].get<double>(),
               test::brute_force_kendall_tau(tenas, m.cifar10), 1e-12);
+  EXPECT_NEAR(c10["hybrid(0.25,0.25)"]["kendall_tau"].get<double>(),
+              test::brute_force_kendall_tau(hybrid, m.cifar10), 1e-12);
+  EXPECT_NEAR(c100["hybrid(0.25,0.25)"]["spearman_rho"].get<double>(),
+              test::brute_force_spearman_rho(hybrid, m.cifar100), 1e-12);
+  EXPECT_TRUE(c10.contains("hybrid(0,0.5)") && c10.contains("hybrid(0.5,0)"));
   // Sanity of the data itself: FLOPs rank NB201 cells well (rho 0.75 over all cells).
   EXPECT_GT(c10["flops_m"]["spearman_rho"].get<double>(), 0.6);
 
@@ -541,6 +554,8 @@ TEST(EvaluateCli, BadInputIsOneClearError) {
   expect_one_line_error(run_cli(args + table_path + " --accuracy bogus_test"), "bogus_test");
   expect_one_line_error(run_cli(args + table_path + " --top-k 10,x"), "--top-k");
   expect_one_line_error(run_cli(args + table_path + " --top-k 0"), "--top-k");
+  for (const char* bad : {"0.5", "0.5:x", "0.7:0.4", "-0.1:0.2", "0.1:0.2:0.3"})
+    expect_one_line_error(run_cli(args + table_path + " --hybrid " + bad), "--hybrid");
   // Values no sweep writes: an infinite or negative latency, a NaN condition number.
   std::vector<std::string> rows = lines_of(read_file(results));
   for (const auto& [field, value] : std::vector<std::pair<int, std::string>>{

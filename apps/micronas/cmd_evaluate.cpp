@@ -23,6 +23,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 struct EvaluateCliOptions {
   std::string results, benchmark, svg, top_k = "10,50,100", accuracy = "cifar10_test";
+  std::string hybrid = "0.25:0.25,0:0.5,0.5:0";
   bool json = false;
 };
 
@@ -30,33 +31,80 @@ struct EvaluateCliOptions {
 const char* kSignConvention =
     "scores are oriented so that higher = predicted better: ntk = -ntk_condition (a lower "
     "condition number is better), latency = -latency_ms, tenas = -(rank of ntk_condition "
-    "ascending + rank of linear_regions descending, average ranks for ties); linear_regions, "
-    "flops_m and params_m as they are";
+    "ascending + rank of linear_regions descending) / 2 (average ranks for ties), "
+    "hybrid(phi,lambda) = -(the MicroNAS weighted average of those two ranks and the ranks of "
+    "flops_m and latency_ms ascending, weights (1-phi-lambda)/2, (1-phi-lambda)/2, phi, lambda); "
+    "linear_regions, flops_m and params_m as they are";
 
 struct Proxy {
   std::string name;
   std::vector<double> scores;
 };
 
-std::vector<Proxy> proxy_scores(const std::vector<SweepRow>& rows) {
+struct HybridWeights {
+  double flops = 0, latency = 0;
+};
+
+std::string weight_text(double w) {
+  std::ostringstream s;
+  s << w;
+  return s.str();
+}
+
+std::vector<Proxy> proxy_scores(const std::vector<SweepRow>& rows,
+                                const std::vector<HybridWeights>& hybrids) {
   const std::size_t n = rows.size();
-  std::vector<double> ntk(n), regions(n), flops(n), params(n), latency(n), negated_regions(n);
+  std::vector<double> ntk(n), regions(n), flops(n), params(n), latency(n), negated_latency(n);
   for (std::size_t i = 0; i < n; ++i) {
     ntk[i] = rows[i].ntk_condition;
     regions[i] = rows[i].linear_regions;
-    negated_regions[i] = -rows[i].linear_regions;
     flops[i] = rows[i].flops_m;
     params[i] = rows[i].params_m;
-    latency[i] = -rows[i].latency_ms;
+    latency[i] = rows[i].latency_ms;
+    negated_latency[i] = -rows[i].latency_ms;
   }
-  // TE-NAS's combination: rank 1 = smallest condition number / most linear regions. Average
-  // ranks keep both terms on the same 1..n scale when one proxy has many ties.
-  std::vector<double> rank_ntk = average_ranks(ntk), rank_regions = average_ranks(negated_regions);
-  std::vector<double> tenas(n);
-  for (std::size_t i = 0; i < n; ++i) tenas[i] = -(rank_ntk[i] + rank_regions[i]);
+  std::vector<Proxy> proxies = {{"linear_regions", regions},
+                                {"flops_m", flops},
+                                {"params_m", params},
+                                {"latency", negated_latency},
+                                {"tenas", hybrid_rank_scores(ntk, regions, flops, latency, 0, 0)}};
+  for (const HybridWeights& w : hybrids) {
+    proxies.push_back({"hybrid(" + weight_text(w.flops) + "," + weight_text(w.latency) + ")",
+                       hybrid_rank_scores(ntk, regions, flops, latency, w.flops, w.latency)});
+  }
   for (double& v : ntk) v = -v;
-  return {{"ntk", ntk},         {"linear_regions", regions}, {"flops_m", flops},
-          {"params_m", params}, {"latency", latency},        {"tenas", tenas}};
+  proxies.insert(proxies.begin(), {"ntk", ntk});
+  return proxies;
+}
+
+// "PHI:LAMBDA,PHI:LAMBDA,..."; an empty text means none.
+std::vector<HybridWeights> parse_hybrid(const std::string& text) {
+  std::vector<HybridWeights> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    const std::size_t colon = item.find(':');
+    HybridWeights w;
+    bool ok = colon != std::string::npos;
+    try {
+      std::size_t used_phi = 0, used_lambda = 0;
+      const std::string phi = item.substr(0, colon), lambda = ok ? item.substr(colon + 1) : "";
+      w.flops = ok ? std::stod(phi, &used_phi) : 0;
+      w.latency = ok ? std::stod(lambda, &used_lambda) : 0;
+      ok = ok && used_phi == phi.size() && used_lambda == lambda.size();
+    } catch (const std::exception&) {
+      ok = false;
+    }
+    ok = ok && w.flops >= 0 && w.latency >= 0 && w.flops + w.latency <= 1;
+    if (!ok) {
+      throw Error(Status::kInvalidArgument,
+                  "--hybrid: '" + item +
+                      "' is not PHI:LAMBDA with PHI, LAMBDA >= 0 and PHI + LAMBDA <= 1 (expected "
+                      "e.g. 0.25:0.25,0:0.5)");
+    }
+    out.push_back(w);
+  }
+  return out;
 }
 
 std::vector<int> parse_top_k(const std::string& text) {
@@ -107,6 +155,7 @@ std::string sweep_target(const std::string& results) {
 
 void run_evaluate(const EvaluateCliOptions& cli) {
   const std::vector<int> ks = parse_top_k(cli.top_k);
+  const std::vector<HybridWeights> hybrids = parse_hybrid(cli.hybrid);
   const std::vector<SweepRow> rows = read_sweep_csv(cli.results);
   if (rows.empty()) throw Error(Status::kInvalidArgument, cli.results + ": no result rows");
   const BenchmarkTable table = BenchmarkTable::load(cli.benchmark);
@@ -143,7 +192,7 @@ void run_evaluate(const EvaluateCliOptions& cli) {
     for (std::size_t i = 0; i < n; ++i) acc[i] = table.value(table_rows[i], column);
     return acc;
   };
-  const std::vector<Proxy> proxies = proxy_scores(rows);
+  const std::vector<Proxy> proxies = proxy_scores(rows, hybrids);
 
   nlohmann::ordered_json out;
   out["results"] = cli.results;
@@ -253,11 +302,11 @@ void run_evaluate(const EvaluateCliOptions& cli) {
                  "each correlation uses the cells with a value\n";
   std::cout << kSignConvention << "\n\n";
   std::cout << "rank correlation with benchmark accuracy: Kendall tau-b / Spearman rho\n"
-            << std::left << std::setw(16) << "proxy" << std::right;
+            << std::left << std::setw(20) << "proxy" << std::right;
   for (const std::string& column : accuracy_columns) std::cout << std::setw(22) << column;
   std::cout << "\n";
   for (const Proxy& p : proxies) {
-    std::cout << std::left << std::setw(16) << p.name << std::right;
+    std::cout << std::left << std::setw(20) << p.name << std::right;
     for (const std::string& column : accuracy_columns) {
       const auto& c = correlations[column][p.name];
       auto value = [](const nlohmann::ordered_json& v) {
@@ -272,12 +321,12 @@ void run_evaluate(const EvaluateCliOptions& cli) {
   std::cout << "\ntop-k by proxy: mean / max " << cli.accuracy << " of the k best-scored cells "
             << "(all " << with_accuracy.size() << " cells: best " << cell_text(best, 2, 0)
             << ", mean " << cell_text(mean_all, 2, 0) << ")\n"
-            << std::left << std::setw(16) << "proxy" << std::right;
+            << std::left << std::setw(20) << "proxy" << std::right;
   for (const auto& entry : top["k"])
     std::cout << std::setw(18) << ("k=" + std::to_string(entry["cells"].get<std::size_t>()));
   std::cout << "\n";
   for (const Proxy& p : proxies) {
-    std::cout << std::left << std::setw(16) << p.name << std::right;
+    std::cout << std::left << std::setw(20) << p.name << std::right;
     for (const auto& entry : top["k"]) {
       auto value = [](const nlohmann::ordered_json& v) {
         return v.is_null() ? kNaN : v.get<double>();
@@ -314,6 +363,10 @@ void add_evaluate_command(CLI::App& app) {
   cmd->add_option("--accuracy", opt->accuracy, "Benchmark column for top-k and the Pareto front")
       ->capture_default_str();
   cmd->add_option("--top-k", opt->top_k, "Comma-separated k values")->capture_default_str();
+  cmd->add_option("--hybrid", opt->hybrid,
+                  "MicroNAS hybrid rank combinations to evaluate, PHI:LAMBDA,... (FLOPs and "
+                  "latency weights; empty for none)")
+      ->capture_default_str();
   cmd->add_option("--svg", opt->svg, "Write the Pareto plot to this SVG file");
   cmd->add_flag("--json", opt->json, "Machine-readable JSON output");
   cmd->callback([opt]() { run_evaluate(*opt); });

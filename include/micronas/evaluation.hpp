@@ -24,6 +24,19 @@ double kendall_tau(const std::vector<double>& x, const std::vector<double>& y);
 // sizes differ.
 double spearman_rho(const std::vector<double>& x, const std::vector<double>& y);
 
+// A whole-cell version of the search's rank combination, as a score where higher = predicted
+// better: minus the weighted average of the average ranks (rank 1 = best) of the condition number
+// (ascending), the linear regions (descending), FLOPs (ascending) and latency (ascending), with
+// MicroNAS's weights [(1-φ-λ)/2, (1-φ-λ)/2, φ, λ]; with φ = λ = 0 it orders cells as TE-NAS's
+// rank sum does. Lower FLOPs and latency rank better, as the hardware-aware search prefers them.
+// NaN inputs give NaN scores. Throws Error(kInvalidArgument) when the sizes differ or φ, λ or
+// 1-φ-λ are outside [0, 1].
+std::vector<double> hybrid_rank_scores(const std::vector<double>& ntk_condition,
+                                       const std::vector<double>& linear_regions,
+                                       const std::vector<double>& flops,
+                                       const std::vector<double>& latency, double flops_weight,
+                                       double latency_weight);
+
 struct ParetoPoint {
   double accuracy = 0;  // maximised
   double latency = 0;   // minimised

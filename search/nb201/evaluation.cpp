@@ -113,6 +113,38 @@ std::vector<double> average_ranks(const std::vector<double>& values) {
   return ranks;
 }
 
+std::vector<double> hybrid_rank_scores(const std::vector<double>& ntk_condition,
+                                       const std::vector<double>& linear_regions,
+                                       const std::vector<double>& flops,
+                                       const std::vector<double>& latency, double flops_weight,
+                                       double latency_weight) {
+  require_same_size(ntk_condition, linear_regions, "hybrid_rank_scores");
+  require_same_size(ntk_condition, flops, "hybrid_rank_scores");
+  require_same_size(ntk_condition, latency, "hybrid_rank_scores");
+  const double proxy_weight = (1.0 - flops_weight - latency_weight) / 2.0;
+  auto in_unit = [](double w) { return w >= 0.0 && w <= 1.0; };
+  if (!in_unit(flops_weight) || !in_unit(latency_weight) || !in_unit(2.0 * proxy_weight)) {
+    throw Error(Status::kInvalidArgument,
+                "hybrid rank weights: phi = " + std::to_string(flops_weight) + " and lambda = " +
+                    std::to_string(latency_weight) + " must be in [0, 1] with phi + lambda <= 1");
+  }
+  std::vector<double> negated_regions(linear_regions.size());
+  for (std::size_t i = 0; i < linear_regions.size(); ++i) negated_regions[i] = -linear_regions[i];
+  const std::vector<double> rank_ntk = average_ranks(ntk_condition);
+  const std::vector<double> rank_regions = average_ranks(negated_regions);
+  const std::vector<double> rank_flops = average_ranks(flops);
+  const std::vector<double> rank_latency = average_ranks(latency);
+  std::vector<double> scores(ntk_condition.size());
+  for (std::size_t i = 0; i < scores.size(); ++i) {
+    // A term with weight 0 is left out, so that its NaN ranks do not spoil the others.
+    double sum = proxy_weight * (rank_ntk[i] + rank_regions[i]);
+    if (flops_weight > 0) sum += flops_weight * rank_flops[i];
+    if (latency_weight > 0) sum += latency_weight * rank_latency[i];
+    scores[i] = -sum;
+  }
+  return scores;
+}
+
 double kendall_tau(const std::vector<double>& x, const std::vector<double>& y) {
   require_same_size(x, y, "kendall_tau");
   std::vector<std::pair<double, double>> pairs = complete_pairs(x, y);
