@@ -71,6 +71,25 @@ TEST(Ranking, TiesInTheSumKeepTheNtkOrder) {
   EXPECT_EQ(r[2].order, 2);
 }
 
+TEST(Ranking, RoundedTiesShareARankWhereTeNasCountsOn) {
+  // Δκ 0.12341 and 0.12342 agree to 3 figures: TE-NAS ranks them 2 and 3 in enumeration order,
+  // `rounded` gives both rank 2. ΔR separates them, so the pruning order changes with the mode.
+  std::vector<RankInputs> in = {{0.12341, 0.2, 0, 0}, {0.12342, 0.1, 0, 0}, {0.5, 0.3, 0, 0}};
+  std::vector<RankedCandidate> tenas = rank_candidates(in, 0, 0, RankTies::kTenas);
+  std::vector<RankedCandidate> rounded = rank_candidates(in, 0, 0, RankTies::kRounded);
+  EXPECT_EQ(tenas[2].rank_ntk, 0);
+  EXPECT_EQ(tenas[0].rank_ntk, 1);
+  EXPECT_EQ(tenas[1].rank_ntk, 2);
+  EXPECT_EQ(rounded[0].rank_ntk, 1);
+  EXPECT_EQ(rounded[1].rank_ntk, 1);
+  // Rank sums: TE-NAS 1+1, 2+0, 0+2 (all 2: Δκ order 2, 0, 1); rounded 1+1, 1+0, 0+2.
+  EXPECT_EQ(tenas[2].order, 0);
+  EXPECT_EQ(tenas[0].order, 1);
+  EXPECT_EQ(rounded[1].order, 0);
+  EXPECT_EQ(rank_ties_from_name(rank_ties_name(RankTies::kRounded)), RankTies::kRounded);
+  EXPECT_THROW(rank_ties_from_name("first"), Error);
+}
+
 TEST(Ranking, RejectsWeightsOutsideTheSimplex) {
   std::vector<RankInputs> in(2);
   EXPECT_THROW(rank_candidates(in, 0.6, 0.5), Error);

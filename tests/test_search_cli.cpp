@@ -38,6 +38,7 @@ TEST(SearchCli, JsonHasTheCellEveryRoundTheMcuCostAndAccuracies) {
   ASSERT_FALSE(j["benchmark"].is_null());
   EXPECT_GT(j["benchmark"]["cifar10_test"].get<double>(), 10);
   EXPECT_EQ(j["options"]["batch"], 4);
+  EXPECT_EQ(j["options"]["ties"], "tenas");
 }
 
 TEST(SearchCli, ImpossibleLimitExitsWithFourNamingTheLimit) {
@@ -56,6 +57,9 @@ TEST(SearchCli, BadOptionsAreRejectedWithAClearMessage) {
   EXPECT_NE(r.output.find("sum <= 1"), std::string::npos) << r.output;
   r = run_cli("search --max-latency-ms -3");
   EXPECT_EQ(exit_code(r), 2) << r.output;
+  r = run_cli("search --ties first");
+  EXPECT_EQ(exit_code(r), 2) << r.output;
+  EXPECT_NE(r.output.find("--ties: 'first'"), std::string::npos) << r.output;
   r = run_cli("search --start '|nor_conv_3x3~0|+|bogus~0|'");
   EXPECT_EQ(exit_code(r), 2) << r.output;
   EXPECT_NE(r.output.find("bogus"), std::string::npos) << r.output;

@@ -97,6 +97,7 @@ SearchOptions OptionsJson::search() {
   std::string text;
   if (get("batches", &text)) o.batches = batch_policy_from_name(text);
   get("precision", &o.precision);
+  if (get("ties", &text)) o.ties = rank_ties_from_name(text);
   get("flops_weight", &o.flops_weight);
   get("latency_weight", &o.latency_weight);
   o.target = target();

@@ -24,7 +24,7 @@ struct SearchCliOptions {
   ProxyCliOptions proxies;
   CostCliOptions cost;
   int precision = 3;
-  std::string batches = "shared", start = "supernet", benchmark, out, checkpoint;
+  std::string batches = "shared", ties = "tenas", start = "supernet", benchmark, out, checkpoint;
   bool json = false, no_progress = false, quiet = false;
 };
 
@@ -61,6 +61,7 @@ nlohmann::ordered_json options_json(const SearchOptions& o, const SearchCliOptio
   opts["init"] = init_scheme_name(o.proxies.init);
   opts["batches"] = batch_policy_name(o.batches);
   opts["precision"] = o.precision;
+  opts["ties"] = rank_ties_name(o.ties);
   opts["flops_weight"] = o.flops_weight;
   opts["latency_weight"] = o.latency_weight;
   opts["limits"] = limits_json(o.limits);
@@ -155,6 +156,7 @@ void run_search(const SearchCliOptions& cli) {
   SearchOptions o;
   o.proxies = cli.proxies.to_score_options();
   o.batches = batch_policy_from_name(cli.batches);
+  o.ties = rank_ties_from_name(cli.ties);
   o.precision = cli.precision;
   o.flops_weight = cli.cost.flops_weight;
   o.latency_weight = cli.cost.latency_weight;
@@ -212,6 +214,10 @@ void add_search_command(CLI::App& app) {
   cmd->add_option("--batches", opt->batches,
                   "shared (every candidate of a round on the same batches) | per-candidate "
                   "(TE-NAS's fresh batch per candidate and repeat)")
+      ->capture_default_str();
+  cmd->add_option("--ties", opt->ties,
+                  "tenas (candidates equal to 3 figures take consecutive ranks in enumeration "
+                  "order unless exactly equal, as TE-NAS) | rounded (they share a rank)")
       ->capture_default_str();
   cmd->add_option("--start", opt->start, "Supernet state to start from (none is removed first)")
       ->capture_default_str();

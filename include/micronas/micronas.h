@@ -121,7 +121,7 @@ MICRONAS_EXPORT micronas_status micronas_linear_regions(micronas_context* contex
                                                         int num_params, int64_t* count);
 
 /* `micronas search --json`: the pruning search. Options: those of score plus batches,
- * precision, flops_weight, latency_weight, target, runtime, latency_table, max_latency_ms,
+ * precision, ties, flops_weight, latency_weight, target, runtime, latency_table, max_latency_ms,
  * max_sram_kb, max_flash_kb, start. Progress counts scored candidates. */
 MICRONAS_EXPORT micronas_status micronas_search(micronas_context* context, const char* options_json,
                                                 micronas_progress_fn progress, void* user,

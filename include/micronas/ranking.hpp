@@ -3,6 +3,7 @@
 // with FLOPs and latency ranks.
 #pragma once
 
+#include <string>
 #include <vector>
 
 namespace micronas {
@@ -33,15 +34,26 @@ struct RankedCandidate {
   int order = 0;     // position in the final pruning order (0 = pruned first)
 };
 
+// How candidates whose values agree to three significant figures are ranked.
+enum class RankTies {
+  // TE-NAS: they share a rank only when their raw values are equal; otherwise they take
+  // consecutive ranks in enumeration order, so an op's position in the list can decide a round.
+  kTenas,
+  // They share a rank: what the 3-figure sort key says is a tie is treated as one.
+  kRounded,
+};
+const char* rank_ties_name(RankTies ties);
+RankTies rank_ties_from_name(const std::string& name);  // tenas | rounded
+
 // Ranks candidates given in TE-NAS's enumeration order (edge 0..5, op 0..4).
 //  - Each quantity is stable-sorted on round_significant(value, 3) (Δκ, FLOPs and latency
-//    descending, ΔR ascending); along that order ranks are dense and shared only when the raw
-//    values are equal.
+//    descending, ΔR ascending); along that order ranks are dense, shared as `ties` says.
 //  - With flops_weight = latency_weight = 0 the score is rank_ntk + rank_regions (TE-NAS);
 //    otherwise the weighted average with weights [(1-φ-λ)/2, (1-φ-λ)/2, φ, λ] (MicroNAS).
 //  - The pruning order is a stable sort on the score of the candidates listed in Δκ order, so
 //    ties keep the Δκ order.
 std::vector<RankedCandidate> rank_candidates(const std::vector<RankInputs>& candidates,
-                                             double flops_weight, double latency_weight);
+                                             double flops_weight, double latency_weight,
+                                             RankTies ties = RankTies::kTenas);
 
 }  // namespace micronas

@@ -262,7 +262,7 @@ class Searcher {
     std::vector<RankInputs> inputs;
     for (const CandidateResult& c : candidates) inputs.push_back(c.deltas);
     std::vector<RankedCandidate> ranks =
-        rank_candidates(inputs, o_.flops_weight, o_.latency_weight);
+        rank_candidates(inputs, o_.flops_weight, o_.latency_weight, o_.ties);
     std::vector<int> by_order(candidates.size());
     for (std::size_t i = 0; i < candidates.size(); ++i) {
       candidates[i].rank = ranks[i];

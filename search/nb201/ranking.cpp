@@ -37,7 +37,7 @@ double rounded_relative_change(double current, double candidate, int digits) {
 namespace {
 
 // Dense ranks of `values` along a stable sort on their 3-significant-figure keys.
-std::vector<int> dense_ranks(const std::vector<double>& values, bool descending,
+std::vector<int> dense_ranks(const std::vector<double>& values, bool descending, RankTies ties,
                              std::vector<int>* sorted_order = nullptr) {
   std::vector<int> order(values.size());
   std::iota(order.begin(), order.end(), 0);
@@ -48,7 +48,9 @@ std::vector<int> dense_ranks(const std::vector<double>& values, bool descending,
   std::vector<int> rank(values.size(), 0);
   for (std::size_t k = 1; k < order.size(); ++k) {
     const int prev = order[k - 1], cur = order[k];
-    rank[cur] = values[cur] == values[prev] ? rank[prev] : rank[prev] + 1;
+    const bool tied =
+        ties == RankTies::kTenas ? values[cur] == values[prev] : key[cur] == key[prev];
+    rank[cur] = tied ? rank[prev] : rank[prev] + 1;
   }
   if (sorted_order) *sorted_order = order;
   return rank;
@@ -56,8 +58,17 @@ std::vector<int> dense_ranks(const std::vector<double>& values, bool descending,
 
 }  // namespace
 
+const char* rank_ties_name(RankTies ties) { return ties == RankTies::kTenas ? "tenas" : "rounded"; }
+
+RankTies rank_ties_from_name(const std::string& name) {
+  if (name == "tenas") return RankTies::kTenas;
+  if (name == "rounded") return RankTies::kRounded;
+  throw Error(Status::kInvalidArgument, "--ties: '" + name + "' is not tenas or rounded");
+}
+
 std::vector<RankedCandidate> rank_candidates(const std::vector<RankInputs>& candidates,
-                                             double flops_weight, double latency_weight) {
+                                             double flops_weight, double latency_weight,
+                                             RankTies ties) {
   if (!(flops_weight >= 0) || !(latency_weight >= 0) || flops_weight + latency_weight > 1)
     throw Error(Status::kInvalidArgument,
                 "the FLOPs and latency weights must be >= 0 with a sum <= 1");
@@ -70,10 +81,10 @@ std::vector<RankedCandidate> rank_candidates(const std::vector<RankInputs>& cand
     latency[i] = candidates[i].latency;
   }
   std::vector<int> ntk_order;
-  std::vector<int> rank_ntk = dense_ranks(ntk, /*descending=*/true, &ntk_order);
-  std::vector<int> rank_regions = dense_ranks(regions, /*descending=*/false);
-  std::vector<int> rank_flops = dense_ranks(flops, /*descending=*/true);
-  std::vector<int> rank_latency = dense_ranks(latency, /*descending=*/true);
+  std::vector<int> rank_ntk = dense_ranks(ntk, /*descending=*/true, ties, &ntk_order);
+  std::vector<int> rank_regions = dense_ranks(regions, /*descending=*/false, ties);
+  std::vector<int> rank_flops = dense_ranks(flops, /*descending=*/true, ties);
+  std::vector<int> rank_latency = dense_ranks(latency, /*descending=*/true, ties);
 
   const bool tenas = flops_weight == 0 && latency_weight == 0;
   const double proxy_weight = (1 - flops_weight - latency_weight) / 2;

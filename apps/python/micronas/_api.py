@@ -225,7 +225,7 @@ def search(*, progress: Optional[ProgressFn] = None, context: Optional[Context] 
     """TE-NAS's pruning search with MicroNAS's hybrid ranks and hard limits, as
     ``micronas search --json``: the cell found, every round's scores and ranks, and the MCU cost.
     Options are the CLI's, with '_' for '-': dataset, data, seed, batch, repeat, init,
-    batches, precision, flops_weight, latency_weight, target, runtime, latency_table,
+    batches, precision, ties, flops_weight, latency_weight, target, runtime, latency_table,
     max_latency_ms, max_sram_kb, max_flash_kb, start. Raises InfeasibleError when no cell
     satisfies the limits."""
     ctx = _context(context)
