@@ -201,6 +201,10 @@ LatencyModel latency_model_from_name(const std::string& name) {
               "unknown latency table '" + name + "' (expected model or micronas)");
 }
 
+const char* latency_model_name(LatencyModel model) {
+  return model == LatencyModel::kAnalytic ? "model" : "micronas";
+}
+
 const char* runtime_name(Runtime runtime) { return runtime == Runtime::kTflm ? "tflm" : "codegen"; }
 
 }  // namespace micronas::mcu

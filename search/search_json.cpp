@@ -47,6 +47,57 @@ void add_rank_fields(nlohmann::ordered_json& j, const RankedCandidate& rank) {
   j["order"] = rank.order;
 }
 
+nlohmann::ordered_json cost_json(const mcu::Nb201CostTable::Estimate& cost,
+                                 const std::string& target, const mcu::EstimateOptions& options) {
+  return {{"target", target},
+          {"runtime", mcu::runtime_name(options.runtime)},
+          {"latency_model", mcu::latency_model_name(options.latency_model)},
+          {"latency_ms", cost.latency_ms},
+          {"cycles", cost.cycles},
+          {"peak_sram_kb", static_cast<double>(cost.peak_sram_bytes) / 1024.0},
+          {"flash_kb", static_cast<double>(cost.flash_bytes) / 1024.0}};
+}
+
+nlohmann::ordered_json random_search_cell_json(const RandomSearchCell& cell,
+                                               const std::string& target,
+                                               const mcu::EstimateOptions& options) {
+  nlohmann::ordered_json j;
+  j["arch"] = cell.score.arch.to_string();
+  j["ntk_condition"] = json_number(cell.score.ntk_condition);
+  j["ntk_valid"] = cell.score.ntk_valid;
+  j["linear_regions"] = cell.score.linear_regions;
+  j["proxy_flops"] = cell.proxy_flops;
+  j["mcu"] = cost_json(cell.cost, target, options);
+  add_rank_fields(j, cell.rank);
+  return j;
+}
+
+nlohmann::ordered_json network_totals_json(const Arch& arch, Dataset dataset,
+                                           const mcu::TargetProfile& target,
+                                           const mcu::EstimateOptions& options,
+                                           const mcu::NetworkEstimate& est) {
+  nlohmann::ordered_json out;
+  out["arch"] = arch.to_string();
+  out["target"] = target.name;
+  out["clock_mhz"] = est.clock_mhz;
+  out["runtime"] = mcu::runtime_name(est.runtime);
+  out["dataset"] = dataset_name(dataset);
+  out["latency_model"] = mcu::latency_model_name(options.latency_model);
+  out["latency_ms"] = est.latency_ms;
+  out["analytic_latency_ms"] = est.analytic_latency_ms;
+  out["micronas_table_ms"] = est.micronas_table_ms;
+  out["peak_sram_kb"] = est.peak_sram_kb();
+  out["flash_kb"] = est.flash_kb();
+  out["model_flash_kb"] = static_cast<double>(est.model_flash_bytes) / 1024.0;
+  out["peak_sram_bytes"] = est.peak_sram_bytes;
+  out["model_flash_bytes"] = est.model_flash_bytes;
+  out["macs"] = est.macs;
+  out["cycles"] = est.cycles;
+  out["fits_sram"] = est.fits_sram;
+  out["fits_flash"] = est.fits_flash;
+  return out;
+}
+
 nlohmann::ordered_json devices_json() {
   nlohmann::ordered_json out;
   out["cpu"] = {{"threads", num_threads()}};

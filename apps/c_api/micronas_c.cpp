@@ -102,15 +102,6 @@ struct Progress {
   }
 };
 
-nlohmann::ordered_json cost_json(const mcu::Nb201CostTable::Estimate& cost,
-                                 const std::string& target) {
-  return {{"target", target},
-          {"latency_ms", cost.latency_ms},
-          {"cycles", cost.cycles},
-          {"peak_sram_kb", static_cast<double>(cost.peak_sram_bytes) / 1024.0},
-          {"flash_kb", static_cast<double>(cost.flash_bytes) / 1024.0}};
-}
-
 // Copies the caller's parameters into `net` by name; every parameter must be given once.
 void set_named_parameters(ProxyNetwork& net, const micronas_tensor* params, int count) {
   require(count >= 0, "num_params must be >= 0");
@@ -379,7 +370,7 @@ micronas_status micronas_search(micronas_context* context, const char* options_j
     out["arch"] = r.arch.to_string();
     out["flops_m"] = r.size.flops_m();
     out["params_m"] = r.size.params_m();
-    out["mcu"] = cost_json(r.cost, o.target);
+    out["mcu"] = cost_json(r.cost, o.target, o.mcu);
     nlohmann::ordered_json rounds = nlohmann::ordered_json::array();
     for (const SearchRound& round : r.rounds) rounds.push_back(round_to_json(round));
     out["rounds"] = rounds;
@@ -407,17 +398,8 @@ micronas_status micronas_random_search(micronas_context* context, const char* op
     out["arch"] = r.arch.to_string();
     out["feasible_cells"] = r.feasible_cells;
     nlohmann::ordered_json cells = nlohmann::ordered_json::array();
-    for (const RandomSearchCell& cell : r.cells) {
-      nlohmann::ordered_json j;
-      j["arch"] = cell.score.arch.to_string();
-      j["ntk_condition"] = json_number(cell.score.ntk_condition);
-      j["ntk_valid"] = cell.score.ntk_valid;
-      j["linear_regions"] = cell.score.linear_regions;
-      j["proxy_flops"] = cell.proxy_flops;
-      j["mcu"] = cost_json(cell.cost, o.target);
-      add_rank_fields(j, cell.rank);
-      cells.push_back(j);
-    }
+    for (const RandomSearchCell& cell : r.cells)
+      cells.push_back(random_search_cell_json(cell, o.target, o.mcu));
     out["cells"] = cells;
     out["backend"] = o.proxies.context.describe();
     out["seconds"] = r.seconds;
@@ -479,20 +461,7 @@ micronas_status micronas_mcu_estimate(const char* arch, const char* options_json
     const Arch a = Arch::parse(arch);
     const mcu::NetworkEstimate est =
         mcu::estimate_network(target, NetworkConfig::nb201(dataset), a, eo);
-    nlohmann::ordered_json out;
-    out["arch"] = a.to_string();
-    out["target"] = target.name;
-    out["clock_mhz"] = est.clock_mhz;
-    out["runtime"] = mcu::runtime_name(est.runtime);
-    out["latency_ms"] = est.latency_ms;
-    out["analytic_latency_ms"] = est.analytic_latency_ms;
-    out["micronas_table_ms"] = est.micronas_table_ms;
-    out["peak_sram_kb"] = est.peak_sram_kb();
-    out["flash_kb"] = est.flash_kb();
-    out["macs"] = est.macs;
-    out["cycles"] = est.cycles;
-    out["fits_sram"] = est.fits_sram;
-    out["fits_flash"] = est.fits_flash;
+    const nlohmann::ordered_json out = network_totals_json(a, dataset, target, eo, est);
     write_json(out, result_json);
   });
 }

@@ -14,6 +14,7 @@
 #include "micronas/mcu.hpp"
 #include "runtime/csv.hpp"
 #include "runtime/file_io.hpp"
+#include "search/search_json.hpp"
 
 namespace micronas::cli {
 namespace {
@@ -81,25 +82,8 @@ void run_estimate(const McuOptions& opt) {
     if (l.op.origin.block == BlockKind::kCell && l.op.origin.edge >= 0)
       edge_op_ms[{l.op.origin.edge, static_cast<int>(l.op.origin.op)}] += l.ms;
 
-  nlohmann::ordered_json out;
-  out["arch"] = arch.to_string();
-  out["target"] = target.name;
-  out["clock_mhz"] = est.clock_mhz;
-  out["runtime"] = mcu::runtime_name(est.runtime);
-  out["dataset"] = opt.dataset;
-  out["latency_model"] = opt.micronas_table ? "micronas-constant-table" : "analytic";
-  out["latency_ms"] = est.latency_ms;
-  out["analytic_latency_ms"] = est.analytic_latency_ms;
-  out["micronas_table_ms"] = est.micronas_table_ms;
-  out["peak_sram_kb"] = est.peak_sram_kb();
-  out["flash_kb"] = est.flash_kb();
-  out["model_flash_kb"] = est.model_flash_bytes / 1024.0;
-  out["peak_sram_bytes"] = est.peak_sram_bytes;
-  out["model_flash_bytes"] = est.model_flash_bytes;
-  out["macs"] = est.macs;
-  out["cycles"] = est.cycles;
-  out["fits_sram"] = est.fits_sram;
-  out["fits_flash"] = est.fits_flash;
+  nlohmann::ordered_json out =
+      network_totals_json(arch, dataset_from_name(opt.dataset), target, eo, est);
   auto& edges = out["edge_ops"] = nlohmann::ordered_json::array();
   for (int e = 0; e < kNumEdges; ++e)
     for (Op op : arch.ops(e))

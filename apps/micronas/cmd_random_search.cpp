@@ -23,7 +23,7 @@ struct RandomSearchCliOptions {
 };
 
 nlohmann::ordered_json result_json(const RandomSearchResult& r, const RandomSearchOptions& o,
-                                   const RandomSearchCliOptions& cli, const BenchmarkTable* table) {
+                                   const BenchmarkTable* table) {
   nlohmann::ordered_json out;
   const RandomSearchCell* best = nullptr;
   for (const RandomSearchCell& c : r.cells)
@@ -32,7 +32,7 @@ nlohmann::ordered_json result_json(const RandomSearchResult& r, const RandomSear
   out["cell_id"] = r.arch.cell_id();
   out["flops_m"] = best->score.size.flops_m();
   out["params_m"] = best->score.size.params_m();
-  out["mcu"] = cost_json(best->cost, cli.cost);
+  out["mcu"] = cost_json(best->cost, o.target, o.mcu);
   out["benchmark"] = benchmark_json(table, r.arch);
   out["options"] = {{"dataset", dataset_name(o.proxies.dataset)},
                     {"data", o.proxies.data.to_string()},
@@ -49,14 +49,7 @@ nlohmann::ordered_json result_json(const RandomSearchResult& r, const RandomSear
   out["feasible_cells"] = r.feasible_cells;
   nlohmann::ordered_json cells = nlohmann::ordered_json::array();
   for (const RandomSearchCell& c : r.cells) {
-    nlohmann::ordered_json j;
-    j["arch"] = c.score.arch.to_string();
-    j["ntk_condition"] = json_number(c.score.ntk_condition);
-    j["ntk_valid"] = c.score.ntk_valid;
-    j["linear_regions"] = c.score.linear_regions;
-    j["proxy_flops"] = c.proxy_flops;
-    j["latency_ms"] = c.cost.latency_ms;
-    add_rank_fields(j, c.rank);
+    nlohmann::ordered_json j = random_search_cell_json(c, o.target, o.mcu);
     j["benchmark"] = benchmark_json(table, c.score.arch);
     cells.push_back(j);
   }
@@ -79,7 +72,7 @@ void run_random_search(const RandomSearchCliOptions& cli) {
   o.progress = [&bar](int done, int) { bar.update(done); };
   RandomSearchResult r = random_search(o);
   bar.finish();
-  nlohmann::ordered_json j = result_json(r, o, cli, table.get());
+  nlohmann::ordered_json j = result_json(r, o, table.get());
   if (!cli.out.empty()) write_json_file(cli.out, j);
   if (cli.json) {
     std::cout << j.dump(2) << "\n";

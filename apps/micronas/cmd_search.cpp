@@ -37,7 +37,7 @@ nlohmann::ordered_json result_json(const SearchResult& r, const SearchOptions& o
   out["cell_id"] = r.arch.cell_id();
   out["flops_m"] = r.size.flops_m();
   out["params_m"] = r.size.params_m();
-  out["mcu"] = cost_json(r.cost, cli.cost);
+  out["mcu"] = cost_json(r.cost, o.target, o.mcu);
   out["benchmark"] = benchmark_json(table, r.arch);
   out["options"] = options_json(o, cli);
   nlohmann::ordered_json rounds = nlohmann::ordered_json::array();

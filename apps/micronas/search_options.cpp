@@ -69,17 +69,6 @@ mcu::EstimateOptions CostCliOptions::to_estimate_options() const {
   return o;
 }
 
-nlohmann::ordered_json cost_json(const mcu::Nb201CostTable::Estimate& cost,
-                                 const CostCliOptions& options) {
-  return {{"target", options.target},
-          {"runtime", options.runtime},
-          {"latency_model", options.latency_table},
-          {"latency_ms", cost.latency_ms},
-          {"cycles", cost.cycles},
-          {"peak_sram_kb", static_cast<double>(cost.peak_sram_bytes) / 1024.0},
-          {"flash_kb", static_cast<double>(cost.flash_bytes) / 1024.0}};
-}
-
 void write_json_file(const std::string& path, const nlohmann::ordered_json& j) {
   write_output_file(path, j.dump(2) + "\n");
 }

@@ -33,8 +33,6 @@ struct CostCliOptions {
   mcu::EstimateOptions to_estimate_options() const;
 };
 
-nlohmann::ordered_json cost_json(const mcu::Nb201CostTable::Estimate& cost,
-                                 const CostCliOptions& options);
 // Writes `j` (indented) to `path`; throws Error(kIoError) when it cannot.
 void write_json_file(const std::string& path, const nlohmann::ordered_json& j);
 // The cell's row of the benchmark: official index and every numeric column; null when absent.

@@ -83,6 +83,7 @@ enum class LatencyModel {
 };
 // "model" (kAnalytic) | "micronas" (kMicronasConstantTable), the --latency-table names.
 LatencyModel latency_model_from_name(const std::string& name);
+const char* latency_model_name(LatencyModel model);
 
 struct EstimateOptions {
   Runtime runtime = Runtime::kTflm;
