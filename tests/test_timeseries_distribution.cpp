@@ -9,19 +9,12 @@
 #include "micronas/error.hpp"
 #include "micronas/random.hpp"
 #include "micronas/timeseries_distribution.hpp"
+#include "tests/timeseries_spaces.hpp"
 
 namespace micronas::timeseries {
 namespace {
 
-Space tiny() {
-  SpaceOptions o;
-  o.kernels = {3};
-  o.time_width_max = 4;
-  o.bottleneck_max = 8;
-  o.block_width_max = 16;
-  o.scale = 1;
-  return Space(16, 2, 2, o);
-}
+using test::tiny;
 
 TEST(TimeseriesDistribution, OneHotThenArgmaxIsTheArchitecture) {
   const Space small = tiny();

@@ -11,26 +11,15 @@
 #include "micronas/error.hpp"
 #include "micronas/random.hpp"
 #include "micronas/timeseries_space.hpp"
+#include "tests/timeseries_spaces.hpp"
 
 namespace micronas::timeseries {
 namespace {
 
 const char* kExample = "tr:k5w8|tr:k3w12|tr:k7w16|sf:b16[3,7]w32r|sf:skip|sf:b8[5]w24";
 
-Space uci_har() { return Space(128, 9, 6); }
-
-// A space small enough to enumerate: 1 Time-Reduce choice, a reducing Sensor-Fusion cell of
-// 1 bottleneck x 7 branch sets x 2 widths x 2 residuals = 28 choices, and one non-reducing cell
-// of 28 + 1 (skip) choices: 812 architectures.
-Space tiny() {
-  SpaceOptions o;
-  o.kernels = {3};
-  o.time_width_max = 4;
-  o.bottleneck_max = 8;
-  o.block_width_max = 16;
-  o.scale = 1;
-  return Space(16, 2, 2, o);
-}
+using test::tiny;
+using test::uci_har;
 
 TEST(TimeseriesSpace, MacroStructureFollowsTheWindow) {
   Space har = uci_har();
