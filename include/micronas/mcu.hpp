@@ -1,5 +1,7 @@
-// Microcontroller cost model: latency, peak SRAM and flash of an NB201 network deployed as an
-// int8 TensorFlow Lite Micro + CMSIS-NN model (or a code-generated runtime) on a Cortex-M target.
+// Microcontroller cost model: latency, peak SRAM and flash of a network deployed as an int8
+// TensorFlow Lite Micro + CMSIS-NN model (or a code-generated runtime) on a Cortex-M target.
+// NB201 networks here; the time-series space's networks through the same model in
+// micronas/timeseries_cost.hpp.
 //
 // Latency of each deployed op = CPI(core, op family) x instructions(op shape) + per-op interpreter
 // overhead; instruction counts are linear forms in shape features fitted on QEMU counts of the
