@@ -14,6 +14,8 @@ What is fitted, and on what:
         from the grid's, e.g. in the 1x1 inner loop), on the FIT rows only.
   * CPI per op family and core on measured_ops_cmsis_tflm.csv (FIT rows only): relative least
     squares of cycles = CPI x predicted instructions.
+  * TFLM MEAN and SOFTMAX have no instruction counts: their forms are in cycles (CPI 1), fitted
+    on the boards' global_average_pooling2d and softmax rows (SOFTMAX on all of its few rows).
   * Per-op interpreter overhead = invoke_cycles - kernel_cycles; per-inference overhead =
     total_cycles - invoke_cycles (medians).
 FIT rows: within each (device, op family) group of measured_ops_cmsis_tflm.csv, rows with an even
