@@ -1,6 +1,8 @@
 // Lowering of a network graph to deployed int8 ops (internal): the one description of "the
 // deployed network" that both the cost model (network_estimate.cpp) and the TFLite export
-// (mcu/tflite/) read, so that the model's predictions are about the exported file.
+// (mcu/tflite/) read, so that the model's predictions are about the exported file. Other spaces
+// lower their networks to the same `Lowered` form (the time-series space:
+// search/timeseries/cost.cpp) and share estimate_lowered().
 #pragma once
 
 #include <cstdint>
@@ -35,5 +37,13 @@ struct Lowered {
 
 // See estimate_graph() in micronas/mcu.hpp for the rules.
 Lowered lower_graph(const Graph& graph);
+
+// Latency (per op and total), peak SRAM (schedule_peak over the tensors' lifetimes, plus
+// persistent data and the fixed arena) and flash of any lowered network: the one model behind
+// estimate_graph() and every other space's estimate. Sets latency_ms to the analytic latency
+// (micronas_table_ms stays 0). Throws Error(kNumericalError) when the target's constants give a
+// latency that is not positive and finite.
+NetworkEstimate estimate_lowered(const TargetProfile& target, Lowered low,
+                                 const EstimateOptions& options);
 
 }  // namespace micronas::mcu

@@ -113,6 +113,11 @@ std::vector<MeasuredOp> read_measured_ops(const std::string& csv_path) {
       d.input = hwc(t, r, c_in);
       d.output = Shape{d.input.c, 1, 1};
       m.supported = true;
+    } else if (m.op == "softmax") {
+      d.kind = DeployedOpKind::kSoftmax;
+      d.input = hwc(t, r, c_in);
+      d.output = hwc(t, r, c_out);
+      m.supported = true;
     }
     rows.push_back(m);
   }
@@ -132,7 +137,7 @@ OpPrediction predict_measured(const TargetProfile& target, const MeasuredOp& row
   if (!row.supported)
     throw Error(Status::kUnsupported, "line " + std::to_string(row.line) + ": op '" + row.op +
                                           "' is not modelled (conv2d, add, "
-                                          "global_average_pooling2d are)");
+                                          "global_average_pooling2d, softmax are)");
   OpPrediction p;
   OpCost cost = op_cost(target, row.deployed, Runtime::kCodegen);  // the kernel alone
   p.family = cost.family;
@@ -167,7 +172,8 @@ TargetProfile calibrate(const TargetProfile& base, const std::vector<MeasuredOp>
   for (int c : count) total += c;
   if (total == 0)
     throw Error(Status::kInvalidArgument,
-                "calibration needs at least one conv2d, add or global_average_pooling2d row");
+                "calibration needs at least one conv2d, add, global_average_pooling2d or softmax "
+                "row");
   TargetProfile p = base;
   p.name = new_name;
   p.description = base.description + " (calibrated on " + std::to_string(total) + " measured ops)";

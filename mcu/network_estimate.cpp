@@ -1,5 +1,6 @@
-// Whole-network estimate: the deployed int8 ops of the lowered graph (mcu/lowering.cpp), their
-// costs, and the tensor-lifetime schedule for peak SRAM.
+// Whole-network estimate: the costs of a lowered network's deployed int8 ops and the
+// tensor-lifetime schedule for peak SRAM; NB201 graphs are lowered by mcu/lowering.cpp, other
+// spaces by their own lowering to the same Lowered form.
 #include <cmath>
 #include <memory>
 
@@ -11,10 +12,9 @@
 
 namespace micronas::mcu {
 
-NetworkEstimate estimate_graph(const TargetProfile& target, const Graph& graph,
-                               const EstimateOptions& options) {
+NetworkEstimate estimate_lowered(const TargetProfile& target, Lowered low,
+                                 const EstimateOptions& options) {
   if (options.clock_mhz < 0) throw Error(Status::kInvalidArgument, "clock must be > 0 MHz");
-  Lowered low = lower_graph(graph);
   NetworkEstimate est;
   est.target = target.name;
   est.clock_mhz = options.clock_mhz > 0 ? options.clock_mhz : target.clock_mhz;
@@ -60,12 +60,18 @@ NetworkEstimate estimate_graph(const TargetProfile& target, const Graph& graph,
                 "target '" + target.name + "' gives a latency of " +
                     std::to_string(est.analytic_latency_ms) +
                     " ms for a whole network; its constants cannot describe a real target");
-  est.micronas_table_ms = micronas_constant_table_ms(graph.arch);
-  est.latency_ms = options.latency_model == LatencyModel::kMicronasConstantTable
-                       ? est.micronas_table_ms
-                       : est.analytic_latency_ms;
+  est.latency_ms = est.analytic_latency_ms;
   est.fits_sram = est.peak_sram_bytes <= target.sram_kb * 1024.0;
   est.fits_flash = est.flash_bytes <= target.flash_kb * 1024.0;
+  return est;
+}
+
+NetworkEstimate estimate_graph(const TargetProfile& target, const Graph& graph,
+                               const EstimateOptions& options) {
+  NetworkEstimate est = estimate_lowered(target, lower_graph(graph), options);
+  est.micronas_table_ms = micronas_constant_table_ms(graph.arch);
+  if (options.latency_model == LatencyModel::kMicronasConstantTable)
+    est.latency_ms = est.micronas_table_ms;
   return est;
 }
 

@@ -46,6 +46,7 @@ const char* cost_family_name(CostFamily family) {
     case CostFamily::kRelu: return "relu";
     case CostFamily::kQuantize: return "quantize";
     case CostFamily::kMean: return "mean";
+    case CostFamily::kSoftmax: return "softmax";
   }
   return "?";
 }
@@ -61,6 +62,7 @@ const char* deployed_op_name(DeployedOpKind kind) {
     case DeployedOpKind::kQuantize: return "QUANTIZE";
     case DeployedOpKind::kMean: return "MEAN";
     case DeployedOpKind::kPad: return "PAD";
+    case DeployedOpKind::kSoftmax: return "SOFTMAX";
   }
   return "?";
 }
@@ -94,7 +96,8 @@ const std::vector<std::string>& family_feature_names(CostFamily family) {
     case CostFamily::kAveragePool: return pool;
     case CostFamily::kAdd:
     case CostFamily::kRelu:
-    case CostFamily::kQuantize: return elementwise;
+    case CostFamily::kQuantize:
+    case CostFamily::kSoftmax: return elementwise;
     case CostFamily::kMean: return mean;
   }
   return elementwise;
@@ -113,6 +116,7 @@ CostFamily family_of(const DeployedOp& op) {
     case DeployedOpKind::kMean: return CostFamily::kMean;
     // A pass over the elements like RELU's (no PAD measurements; every NB201 network has two).
     case DeployedOpKind::kPad: return CostFamily::kRelu;
+    case DeployedOpKind::kSoftmax: return CostFamily::kSoftmax;
   }
   return CostFamily::kAdd;
 }
@@ -160,7 +164,8 @@ std::vector<double> op_features(const DeployedOp& op) {
     }
     case CostFamily::kAdd:
     case CostFamily::kRelu:
-    case CostFamily::kQuantize: return {static_cast<double>(op.output.numel()), 1.0};
+    case CostFamily::kQuantize:
+    case CostFamily::kSoftmax: return {static_cast<double>(op.output.numel()), 1.0};
     case CostFamily::kMean:
       return {static_cast<double>(op.input.numel()), static_cast<double>(op.output.numel()), 1.0};
   }

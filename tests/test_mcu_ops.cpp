@@ -6,6 +6,7 @@
 // with an even ordinal were used to fit the instruction forms and CPIs; odd ordinals are held out.
 // The bound is the 5 % MAPE for every (board, family, split) that has rows. The L552 has
 // a single global_average_pooling2d row, which falls in the fit half: it has no held-out pool row.
+// SOFTMAX (2 rows on the F446RE, 1 on the L552) is fitted on every row, so all its rows are FIT.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -27,6 +28,7 @@ struct Errors {
 std::string group_of(const MeasuredOp& r) {
   if (r.op == "conv2d") return "conv";
   if (r.op == "add") return "add";
+  if (r.op == "softmax") return "softmax";
   return "pool";
 }
 
@@ -39,7 +41,7 @@ std::map<std::string, std::pair<Errors, Errors>> board_errors(const std::string&
   std::map<std::string, std::pair<Errors, Errors>> out;
   for (const MeasuredOp& r : all) {
     if (!r.supported || r.device != target.measured_device) continue;
-    const bool fit = ordinal[group_of(r)]++ % 2 == 0;
+    const bool fit = ordinal[group_of(r)]++ % 2 == 0 || group_of(r) == "softmax";
     OpPrediction p = predict_measured(target, r);
     double err = std::fabs(static_cast<double>(p.kernel_cycles) / r.kernel_cycles - 1.0) * 100;
     Errors& e = fit ? out[group_of(r)].first : out[group_of(r)].second;
@@ -51,7 +53,8 @@ std::map<std::string, std::pair<Errors, Errors>> board_errors(const std::string&
 
 void expect_board_mape(const std::string& target_name, double bound_pct) {
   auto errors = board_errors(target_name);
-  ASSERT_TRUE(errors.count("conv") && errors.count("add") && errors.count("pool"));
+  ASSERT_TRUE(errors.count("conv") && errors.count("add") && errors.count("pool") &&
+              errors.count("softmax"));
   for (const auto& [group, e] : errors) {
     std::printf("%s %-5s fit MAPE %.2f%% (%d rows)  held-out MAPE %.2f%% (%d rows)\n",
                 target_name.c_str(), group.c_str(), e.first.mape(), e.first.n, e.second.mape(),

@@ -145,10 +145,11 @@ void run_predict(const McuOptions& opt) {
   int supported = 0;
   for (const auto& r : rows) supported += r.supported ? 1 : 0;
   if (supported == 0)
-    throw Error(Status::kInvalidArgument,
-                opt.lut + ": none of its " + std::to_string(rows.size()) +
-                    " rows is of a modelled op (conv2d, add, global_average_pooling2d): nothing "
-                    "to predict");
+    throw Error(
+        Status::kInvalidArgument,
+        opt.lut + ": none of its " + std::to_string(rows.size()) +
+            " rows is of a modelled op (conv2d, add, global_average_pooling2d, softmax): nothing "
+            "to predict");
   std::string csv =
       csv_record({"line", "device", "op", "input_shape", "output_shape", "kernel", "stride",
                   "family", "measured_cycles", "predicted_cycles", "error_pct", "predicted_ms",

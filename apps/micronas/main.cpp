@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   app.footer(exit_status_help());
   add_info_command(app);
   add_mcu_command(app);
+  add_ts_cost_command(app);
   add_score_command(app);
   add_search_command(app);
   add_random_search_command(app);

@@ -1,5 +1,7 @@
-// Microcontroller cost model: latency, peak SRAM and flash of an NB201 network deployed as an
-// int8 TensorFlow Lite Micro + CMSIS-NN model (or a code-generated runtime) on a Cortex-M target.
+// Microcontroller cost model: latency, peak SRAM and flash of a network deployed as an int8
+// TensorFlow Lite Micro + CMSIS-NN model (or a code-generated runtime) on a Cortex-M target.
+// NB201 networks here; the time-series space's networks through the same model in
+// micronas/timeseries_cost.hpp.
 //
 // Latency of each deployed op = CPI(core, op family) x instructions(op shape) + per-op interpreter
 // overhead; instruction counts are linear forms in shape features fitted on QEMU counts of the
@@ -28,9 +30,10 @@ enum class CostFamily : std::uint8_t {
   kAdd,             // int8 ADD / MUL with requantisation of both inputs and the output
   kRelu,            // stand-alone TFLM int8 RELU
   kQuantize,        // int8 -> int8 requantisation (a 1/k-scaled single-term node)
-  kMean,            // TFLM reference MEAN (Keras GlobalAveragePooling2D export); predict only
+  kMean,            // TFLM reference MEAN (Keras GlobalAveragePooling2D export)
+  kSoftmax,         // int8 SOFTMAX (arm_softmax_s8) over a vector of class scores
 };
-inline constexpr int kNumCostFamilies = 8;
+inline constexpr int kNumCostFamilies = 9;
 const char* cost_family_name(CostFamily family);  // "conv_im2col", ... (the JSON keys)
 
 // A linear instruction-count form over the family's features (see op_cost.cpp for their order).
@@ -101,7 +104,8 @@ enum class DeployedOpKind {
   kRelu,
   kQuantize,
   kMean,
-  kPad
+  kPad,
+  kSoftmax
 };
 const char* deployed_op_name(DeployedOpKind kind);  // TFLite builtin names, e.g. "CONV_2D"
 
@@ -215,7 +219,7 @@ class Nb201CostTable {
 struct MeasuredOp {
   int line = 0;
   std::string device, op, input_shape, output_shape, kernel, stride;
-  bool supported = false;  // conv2d, add, global_average_pooling2d
+  bool supported = false;  // conv2d, add, global_average_pooling2d, softmax
   DeployedOp deployed;
   std::int64_t kernel_cycles = 0;
   std::int64_t invoke_cycles = -1;  // -1: column absent

@@ -14,6 +14,8 @@ What is fitted, and on what:
         from the grid's, e.g. in the 1x1 inner loop), on the FIT rows only.
   * CPI per op family and core on measured_ops_cmsis_tflm.csv (FIT rows only): relative least
     squares of cycles = CPI x predicted instructions.
+  * TFLM MEAN and SOFTMAX have no instruction counts: their forms are in cycles (CPI 1), fitted
+    on the boards' global_average_pooling2d and softmax rows (SOFTMAX on all of its few rows).
   * Per-op interpreter overhead = invoke_cycles - kernel_cycles; per-inference overhead =
     total_cycles - invoke_cycles (medians).
 FIT rows: within each (device, op family) group of measured_ops_cmsis_tflm.csv, rows with an even
@@ -81,7 +83,8 @@ def shape(text):
 
 # ---- data ---------------------------------------------------------------------------------------
 def family_of_measured(op):
-    return {"conv2d": "conv", "add": "add", "global_average_pooling2d": "mean"}.get(op)
+    return {"conv2d": "conv", "add": "add", "global_average_pooling2d": "mean",
+            "softmax": "softmax"}.get(op)
 
 
 def load_measured(data_dir):
@@ -97,7 +100,8 @@ def load_measured(data_dir):
         if group is None:
             continue
         key = (r["device"], group)
-        r["fit"] = ordinal[key] % 2 == 0
+        # SOFTMAX has 2 rows on one board and 1 on the other: too few to hold any out.
+        r["fit"] = ordinal[key] % 2 == 0 or group == "softmax"
         ordinal[key] += 1
         r["cycles"] = int(r["kernel_cycles"])
         if r["op"] == "conv2d":
@@ -109,6 +113,8 @@ def load_measured(data_dir):
                                    same_pad(h, ho, kh, sh), same_pad(w, wo, kw, sw))
         elif r["op"] == "add":
             fam, f = "add", [int(r["out_elems"]), 1]
+        elif r["op"] == "softmax":
+            fam, f = "softmax", [int(r["out_elems"]), 1]
         else:
             h, w, c = shape(r["input_shape"])
             fam, f = "mean", [h * w * c, c, 1]
@@ -233,6 +239,13 @@ def main():
         t = pred / y
         return float(t.sum() / (t * t).sum()), len(sel)
 
+    # TFLM int8 SOFTMAX (arm_softmax_s8) has no instruction counts either: a form in cycles
+    # (CPI 1) fitted exactly on the F446RE's two rows; a board with fewer rows scales that form to
+    # its own rows (one ratio, like a CPI).
+    f446_softmax = [r for r in measured if r["device"] == "NUCLEOF446RE" and r["family"] == "softmax"]
+    softmax_coef = relative_lstsq([r["features"] for r in f446_softmax],
+                                  [r["cycles"] for r in f446_softmax])
+
     targets = []
     boards = {"stm32f446re": "NUCLEOF446RE", "stm32l552": "NUCLEO"}
     for name, device in boards.items():
@@ -260,6 +273,21 @@ def main():
                                f"counts available); CPI fixed to 1")
         cpi["mean"] = 1.0
         cpi_origin["mean"] = "form is in cycles"
+        sel = [r for r in measured if r["device"] == device and r["family"] == "softmax"]
+        if len(sel) >= 2:
+            coef = relative_lstsq([r["features"] for r in sel], [r["cycles"] for r in sel])
+            how = f"least squares in cycles on its {len(sel)} softmax rows"
+        else:
+            ratio = np.mean([r["cycles"] / np.dot(r["features"], softmax_coef) for r in sel])
+            coef = [v * ratio for v in softmax_coef]
+            how = (f"the STM32F446RE form scaled by {ratio:.4f} to its {len(sel)} softmax "
+                   f"row(s)")
+        models["softmax"] = model(ELEMENTWISE_FEATURES, coef,
+                                  f"TFLM int8 SOFTMAX on {device}: {how} of "
+                                  f"measured_ops_cmsis_tflm.csv (no instruction counts available; "
+                                  f"every row is used, none held out); CPI fixed to 1")
+        cpi["softmax"] = 1.0
+        cpi_origin["softmax"] = "form is in cycles"
         for fam, src in (("fully_connected", "conv_1x1"), ("average_pool", "add"),
                          ("relu", "add"), ("quantize", "add")):
             cpi[fam] = cpi[src]
@@ -300,8 +328,11 @@ def main():
     f446_cpi_add = next(t for t in out_targets if t["name"] == "stm32f446re")["cpi"]["add"]
     models["mean"] = model(MEAN_FEATURES, [v / f446_cpi_add for v in f446_mean["coefficients"]],
                            "TFLM reference MEAN: the STM32F446RE cycle form divided by that "
-                           "board's ADD CPI (instruction-equivalent); not used by the deployment "
-                           "model, which exports GAP as AVERAGE_POOL_2D")
+                           "board's ADD CPI (instruction-equivalent); the time-series networks' "
+                           "GAP (NB201's is exported as AVERAGE_POOL_2D)")
+    models["softmax"] = model(ELEMENTWISE_FEATURES, [v / f446_cpi_add for v in softmax_coef],
+                              "TFLM int8 SOFTMAX: the STM32F446RE cycle form divided by that "
+                              "board's ADD CPI (instruction-equivalent)")
     m7_cpi = 1.0
     cpi = {k: m7_cpi for k in models}
     cpi_origin = {k: "no Cortex-M7 cycle measurements in the data; dual-issue M7 CPI estimated "

@@ -218,7 +218,10 @@ Deployed prepare(const Graph& g, const Weights& w) {
             "so the 1/k weight has no int8 op; export a cell with one op per edge");
       case DeployedOpKind::kRelu:
       case DeployedOpKind::kPad: break;
-      case DeployedOpKind::kMean: unsupported("MEAN is not part of the NB201 lowering");
+      case DeployedOpKind::kMean:
+      case DeployedOpKind::kSoftmax:
+        unsupported(std::string(deployed_op_name(p.op.kind)) +
+                    " is not part of the NB201 lowering");
     }
     d.ops.push_back(std::move(p));
   }
