@@ -1,5 +1,5 @@
-// Hard limits on the deployed network's microcontroller cost, and which cells of a supernet
-// state satisfy them. The searches keep at least one satisfying cell inside their state at every
+// Which cells of an NB201 supernet state satisfy hard limits on the deployed network's cost
+// (limits.hpp). The searches keep at least one satisfying cell inside their state at every
 // step, so the architecture they return always satisfies every limit given.
 #pragma once
 
@@ -9,19 +9,10 @@
 #include <string>
 
 #include "micronas/arch.hpp"
+#include "micronas/limits.hpp"
 #include "micronas/mcu.hpp"
 
 namespace micronas {
-
-struct McuLimits {
-  static constexpr double kNone = std::numeric_limits<double>::infinity();
-  double max_latency_ms = kNone;  // in the chosen latency model
-  double max_sram_kb = kNone;     // peak SRAM (arena), KiB
-  double max_flash_kb = kNone;    // model + runtime code, KiB
-  bool any() const { return max_latency_ms < kNone || max_sram_kb < kNone || max_flash_kb < kNone; }
-  // Throws Error(kInvalidArgument) for a limit that is NaN or <= 0.
-  void validate() const;
-};
 
 // Calls `visit` for every cell (one op per edge) inside a supernet state, in cell-id order.
 void for_each_cell(const Arch& state, const std::function<void(const Arch&)>& visit);

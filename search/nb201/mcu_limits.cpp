@@ -35,16 +35,6 @@ std::vector<LimitView> given_limits(const McuLimits& l) {
 
 }  // namespace
 
-void McuLimits::validate() const {
-  auto check = [](double v, const char* option) {
-    if (!(v > 0))
-      throw Error(Status::kInvalidArgument, std::string(option) + " must be a positive number");
-  };
-  check(max_latency_ms, "--max-latency-ms");
-  check(max_sram_kb, "--max-sram-kb");
-  check(max_flash_kb, "--max-flash-kb");
-}
-
 void for_each_cell(const Arch& state, const std::function<void(const Arch&)>& visit) {
   std::array<std::vector<Op>, kNumEdges> choices;
   for (int e = 0; e < kNumEdges; ++e) {
