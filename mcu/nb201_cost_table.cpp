@@ -250,6 +250,10 @@ std::int64_t Nb201CostTable::arena_plan_bytes(const Arch& arch) const {
   std::vector<ScheduleOp> ops;
   std::vector<std::int64_t> bytes;
   std::vector<int> def;
+  const std::size_t size_hint = 64 + 3 * static_cast<std::size_t>(cells_per_stage_) * kMaxCellOps;
+  ops.reserve(size_hint);
+  bytes.reserve(size_hint);
+  def.reserve(size_hint);
   auto add_tensor = [&](std::int64_t b, int producer) {
     bytes.push_back(b);
     def.push_back(producer);

@@ -45,10 +45,13 @@ namespace {
 void time_neighbours(const std::vector<ArenaBuffer>& b, std::vector<int>& start,
                      std::vector<int>& index) {
   const int n = static_cast<int>(b.size());
-  std::vector<int> by_first(n);
-  std::iota(by_first.begin(), by_first.end(), 0);
-  std::stable_sort(by_first.begin(), by_first.end(),
-                   [&](int x, int y) { return b[x].first < b[y].first; });
+  // Counting sort by first use (ops from -1: the input).
+  int last_first = -1;
+  for (const ArenaBuffer& x : b) last_first = std::max(last_first, x.first);
+  std::vector<int> bucket(last_first + 3, 0), by_first(n);
+  for (const ArenaBuffer& x : b) ++bucket[x.first + 2];
+  std::partial_sum(bucket.begin(), bucket.end(), bucket.begin());
+  for (int i = 0; i < n; ++i) by_first[bucket[b[i].first + 1]++] = i;
   std::vector<std::pair<int, int>> pairs;
   std::vector<int> active;
   for (int i : by_first) {
@@ -73,18 +76,17 @@ std::int64_t greedy_arena_plan(const std::vector<ArenaBuffer>& buffers,
   const int n = static_cast<int>(buffers.size());
   // TFLite Micro lists the buffers last to first, then bubble-sorts them by decreasing size
   // (stable): equal sizes keep the later buffer first.
-  std::vector<int> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](int x, int y) {
-    return buffers[x].bytes != buffers[y].bytes ? buffers[x].bytes > buffers[y].bytes : x > y;
-  });
+  std::vector<std::pair<std::int64_t, int>> order(n);  // (-bytes, -index): ascending
+  for (int i = 0; i < n; ++i) order[i] = {-buffers[i].bytes, -i};
+  std::sort(order.begin(), order.end());
   std::vector<int> start, index;
   time_neighbours(buffers, start, index);
 
   std::vector<std::int64_t> offset(n, -1);
   std::vector<std::pair<std::int64_t, std::int64_t>> placed;  // [offset, end) of neighbours
   std::int64_t head = 0;
-  for (int id : order) {
+  for (const auto& key : order) {
+    const int id = -key.second;
     placed.clear();
     for (int k = start[id]; k < start[id + 1]; ++k) {
       const int j = index[k];
