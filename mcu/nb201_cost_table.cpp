@@ -4,7 +4,10 @@
 // depends on the whole network's tensor lifetimes: the network's schedule is assembled from the
 // cell's (built once per architecture) and the fixed blocks' (read off the lowering once) and
 // planned as the layer model plans it.
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <vector>
 
 #include "mcu/lowering.hpp"
 #include "mcu/op_cost.hpp"
