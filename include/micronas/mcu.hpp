@@ -132,7 +132,8 @@ struct LayerEstimate {
   DeployedOp op;
   OpCost cost;
   double ms = 0;
-  std::int64_t live_sram_bytes = 0;  // live activations + this op's scratch (a lower bound)
+  // Live activations + this op's scratch; their maximum over the ops bounds the plan below.
+  std::int64_t live_sram_bytes = 0;
 };
 
 struct NetworkEstimate {
