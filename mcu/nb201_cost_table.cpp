@@ -1,11 +1,17 @@
-// Whole-network NB201 estimates in O(edges): every block outside the cells costs the same for
-// any cell, and a cell's cost is a sum over its ops, so latency, flash and persistent arena are
-// sums of per-(stage, op) terms taken from the layer model. Peak SRAM needs the cell's schedule:
-// all tensors of a stage have the same size, so the cell is simulated once in units of "live
-// tensors" and scaled per stage.
+// Whole-network NB201 estimates: every block outside the cells costs the same for any cell, and
+// a cell's cost is a sum over its ops, so latency, flash and persistent arena are sums of
+// per-(stage, op) terms taken from the layer model. Peak SRAM is TFLite Micro's arena plan, which
+// depends on the whole network's tensor lifetimes: the network's schedule is assembled from the
+// cell's (built once per architecture) and the fixed blocks' (read off the lowering once) and
+// planned as the layer model plans it.
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <vector>
 
+#include "mcu/lowering.hpp"
 #include "mcu/op_cost.hpp"
+#include "mcu/schedule.hpp"
 #include "micronas/error.hpp"
 #include "micronas/mcu.hpp"
 
@@ -21,14 +27,11 @@ enum CellOpType : std::uint8_t { kRelu, kConv1x1Op, kConv3x3Op, kPool, kAdd, kQu
 struct CellSchedule {
   int n_ops = 0, n_tensors = 0;
   std::array<std::uint8_t, kMaxCellOps> type{};
-  std::array<int, kMaxCellOps> in0{}, in1{};
-  std::array<int, kMaxCellTensors> def{};
+  std::array<int, kMaxCellOps> in0{}, in1{}, out{};
   std::array<bool, kMaxCellTensors> constant{};
-  int output = 0;           // tensor of node 3
-  bool input_used = false;  // an op reads x0 or node 3 is x0
+  int output = 0;  // tensor of node 3; tensor 0 is the cell's input
 
   int add_tensor(bool is_constant) {
-    def[n_tensors] = n_ops;
     constant[n_tensors] = is_constant;
     return n_tensors++;
   }
@@ -36,9 +39,8 @@ struct CellSchedule {
     type[n_ops] = t;
     in0[n_ops] = a;
     in1[n_ops] = b;
-    int out = add_tensor(false);
-    ++n_ops;
-    return out;
+    out[n_ops] = add_tensor(false);
+    return out[n_ops++];
   }
 };
 
@@ -46,7 +48,6 @@ struct CellSchedule {
 void build_cell(const Arch& arch, CellSchedule& s) {
   std::array<int, kNumNodes> node{};
   node[0] = s.add_tensor(false);
-  s.def[0] = -1;
   for (int to = 1; to < kNumNodes; ++to) {
     std::array<int, 16> terms{};
     int n_terms = 0, single_k = 1;
@@ -79,30 +80,6 @@ void build_cell(const Arch& arch, CellSchedule& s) {
     }
   }
   s.output = node[3];
-  s.input_used = s.output == 0;
-  for (int i = 0; i < s.n_ops; ++i) s.input_used = s.input_used || s.in0[i] == 0 || s.in1[i] == 0;
-}
-
-// Live arena tensors while each op runs, for one placement of the cell.
-void live_counts(const CellSchedule& s, bool input_constant, bool output_to_end,
-                 std::array<int, kMaxCellOps>& count) {
-  std::array<int, kMaxCellTensors> last{};
-  for (int t = 0; t < s.n_tensors; ++t) last[t] = s.def[t];
-  if (output_to_end) last[s.output] = s.n_ops - 1;
-  for (int i = 0; i < s.n_ops; ++i) {
-    if (s.in0[i] >= 0 && last[s.in0[i]] < i) last[s.in0[i]] = i;
-    if (s.in1[i] >= 0 && last[s.in1[i]] < i) last[s.in1[i]] = i;
-  }
-  std::array<int, kMaxCellOps + 1> diff{};
-  for (int t = 0; t < s.n_tensors; ++t) {
-    if (s.constant[t] || (t == 0 && input_constant)) continue;
-    int begin = s.def[t] < 0 ? 0 : s.def[t];
-    if (last[t] < begin) continue;
-    ++diff[begin];
-    --diff[last[t] + 1];
-  }
-  int running = 0;
-  for (int i = 0; i < s.n_ops; ++i) count[i] = running += diff[i];
 }
 
 }  // namespace
@@ -126,8 +103,6 @@ Nb201CostTable::Nb201CostTable(const TargetProfile& target, const NetworkConfig&
   EstimateOptions analytic = options;
   analytic.latency_model = LatencyModel::kAnalytic;
   const NetworkEstimate all = estimate_network(target, config, Arch(), analytic);
-  const NetworkEstimate empty = estimate_network(
-      target, config, Arch(std::array<OpMask, kNumEdges>{1, 1, 1, 1, 1, 1}), analytic);
   const int n = config.cells_per_stage;
   std::array<int, 3> first_cell = {0, n + 1, 2 * n + 2};
   fixed_flash_ = all.model_flash_bytes;
@@ -135,7 +110,6 @@ Nb201CostTable::Nb201CostTable(const TargetProfile& target, const NetworkConfig&
     if (l.op.origin.block != BlockKind::kCell) {
       fixed_cycles_ += l.cost.cycles;
       fixed_persistent_ += l.cost.persistent_bytes;
-      outside_peak_live_ = std::max(outside_peak_live_, l.live_sram_bytes);
       continue;
     }
     fixed_flash_ -= l.cost.flash_bytes;  // cell flash is added per op below
@@ -146,7 +120,8 @@ Nb201CostTable::Nb201CostTable(const TargetProfile& target, const NetworkConfig&
         int op = static_cast<int>(l.op.origin.op);
         st.op_cycles[op] += l.cost.cycles;
         st.op_flash[op] += l.cost.flash_bytes;
-        st.op_scratch[op] = std::max(st.op_scratch[op], l.cost.scratch_bytes);
+        st.op_scratch[op] =
+            std::max(st.op_scratch[op], aligned_bytes(target, l.cost.scratch_bytes));
         st.op_persistent[op] += l.cost.persistent_bytes;
       } else if (l.op.origin.edge < 0 && l.op.kind == DeployedOpKind::kAdd) {
         st.add_cycles = l.cost.cycles;
@@ -176,13 +151,44 @@ Nb201CostTable::Nb201CostTable(const TargetProfile& target, const NetworkConfig&
                 "target '" + target.name +
                     "' gives negative cycles for some op of the NB201 network; its constants "
                     "cannot describe a real target");
-  for (const LayerEstimate& l : empty.layers)
-    if (l.op.origin.block != BlockKind::kCell)
-      outside_peak_live_constant_cell_ =
-          std::max(outside_peak_live_constant_cell_, l.live_sram_bytes);
+  read_fixed_blocks(target, config, all);
 }
 
-Nb201CostTable::Estimate Nb201CostTable::estimate(const Arch& arch) const noexcept {
+void Nb201CostTable::read_fixed_blocks(const TargetProfile& target, const NetworkConfig& config,
+                                       const NetworkEstimate& all) {
+  // The lowering of the network whose layers `all` estimates: the ops outside the cells, in
+  // runs (stem, reduction, reduction, head) between the cells.
+  const Lowered low = lower_graph(build_graph(config, Arch()));
+  input_bytes_ = aligned_bytes(target, low.tensor_numel[0]);
+  int block = -1, block_start = 0, block_input = -1;
+  for (std::size_t i = 0; i < low.ops.size(); ++i) {
+    if (low.ops[i].origin.block == BlockKind::kCell) continue;
+    if (block < 0 || low.ops[i - 1].origin.block == BlockKind::kCell) {
+      if (++block == static_cast<int>(blocks_.size())) break;
+      block_start = static_cast<int>(i);
+      block_input = -1;
+    }
+    const ScheduleOp& io = low.schedule[i];
+    auto local = [&](int t) {
+      if (t < 0) return -1;
+      if (low.tensor_def[t] >= block_start) return low.tensor_def[t] - block_start;
+      if (block_input >= 0 && block_input != t)
+        throw Error(Status::kInternal, "Nb201CostTable: a fixed block reads two outside tensors");
+      block_input = t;
+      return kBlockInput;
+    };
+    BlockOp op;
+    op.in0 = local(io.in0);
+    op.in1 = local(io.in1);
+    op.out_bytes = aligned_bytes(target, low.tensor_numel[io.out]);
+    op.scratch = aligned_bytes(target, all.layers[i].cost.scratch_bytes);
+    blocks_[block].push_back(op);
+  }
+  if (block != static_cast<int>(blocks_.size()) - 1)
+    throw Error(Status::kInternal, "Nb201CostTable: the network is not stem, cells, head");
+}
+
+Nb201CostTable::Estimate Nb201CostTable::costs(const Arch& arch) const noexcept {
   Estimate est;
   // Per-cell op counts (stage independent).
   std::array<int, kNumOps> ops{};
@@ -204,19 +210,8 @@ Nb201CostTable::Estimate Nb201CostTable::estimate(const Arch& arch) const noexce
     if (terms[node] == 1 && single_k[node] > 1) ++quantizes;
     if (terms[node] >= 2) adds += terms[node] - 1;
   }
-  CellSchedule cell;
-  build_cell(arch, cell);
-  const bool output_constant = cell.constant[cell.output];
   const int n = cells_per_stage_;
-  // Placements: first cell (input from the stem/reduction), middle cells, last cell (output
-  // read by the next block). A cell reads its predecessor's output only if input_used.
-  std::array<std::array<int, kMaxCellOps>, 3> counts;
-  live_counts(cell, false, n == 1 || cell.input_used, counts[0]);
-  live_counts(cell, output_constant, cell.input_used, counts[1]);
-  live_counts(cell, output_constant, true, counts[2]);
-
   std::int64_t cycles = fixed_cycles_, flash = fixed_flash_, persistent = fixed_persistent_;
-  std::int64_t peak = output_constant ? outside_peak_live_constant_cell_ : outside_peak_live_;
   for (int s = 0; s < 3; ++s) {
     const Stage& st = stages_[s];
     std::int64_t cell_cycles = adds * st.add_cycles + quantizes * st.quantize_cycles;
@@ -231,28 +226,85 @@ Nb201CostTable::Estimate Nb201CostTable::estimate(const Arch& arch) const noexce
     cycles += n * cell_cycles;
     flash += n * cell_flash;
     persistent += n * cell_persistent;
-    const std::array<std::int64_t, 6> scratch = {0,
-                                                 st.op_scratch[static_cast<int>(Op::kConv1x1)],
-                                                 st.op_scratch[static_cast<int>(Op::kConv3x3)],
-                                                 0,
-                                                 0,
-                                                 0};
-    for (int placement = 0; placement < 3; ++placement) {
-      if (placement == 1 && n < 3) continue;
-      if (placement == 2 && n < 2) continue;
-      for (int i = 0; i < cell.n_ops; ++i) {
-        std::int64_t live = counts[placement][i] * st.tensor_bytes + scratch[cell.type[i]];
-        if (live > peak) peak = live;
-      }
-    }
   }
   est.cycles = cycles;
   est.latency_ms = latency_model_ == LatencyModel::kMicronasConstantTable
                        ? micronas_constant_table_ms(arch)
                        : cycles / cycles_per_ms_;
-  est.peak_sram_bytes = peak + persistent + arena_fixed_;
+  est.peak_sram_bytes = persistent + arena_fixed_;
   est.flash_bytes = flash + runtime_code_bytes_;
   return est;
+}
+
+Nb201CostTable::Estimate Nb201CostTable::estimate(const Arch& arch) const noexcept {
+  Estimate est = costs(arch);
+  est.peak_sram_bytes += arena_plan_bytes(arch);
+  return est;
+}
+
+double Nb201CostTable::latency_ms(const Arch& arch) const noexcept {
+  return costs(arch).latency_ms;
+}
+
+std::int64_t Nb201CostTable::arena_plan_bytes(const Arch& arch) const {
+  CellSchedule cell;
+  build_cell(arch, cell);
+  // The whole network's schedule, as the lowering numbers it: tensors in order of creation.
+  std::vector<ScheduleOp> ops;
+  std::vector<std::int64_t> bytes;
+  std::vector<int> def;
+  const std::size_t size_hint = 64 + 3 * static_cast<std::size_t>(cells_per_stage_) * kMaxCellOps;
+  ops.reserve(size_hint);
+  bytes.reserve(size_hint);
+  def.reserve(size_hint);
+  auto add_tensor = [&](std::int64_t b, int producer) {
+    bytes.push_back(b);
+    def.push_back(producer);
+    return static_cast<int>(bytes.size()) - 1;
+  };
+  auto add_block = [&](const std::vector<BlockOp>& block, int in) {
+    const int base = static_cast<int>(bytes.size());  // op k of the block writes tensor base + k
+    auto tensor = [&](int t) { return t == kBlockInput ? in : t < 0 ? -1 : base + t; };
+    for (const BlockOp& b : block) {
+      ScheduleOp op;
+      op.in0 = tensor(b.in0);
+      op.in1 = tensor(b.in1);
+      op.scratch = b.scratch;
+      op.out = add_tensor(b.out_bytes, static_cast<int>(ops.size()));
+      ops.push_back(op);
+    }
+    return static_cast<int>(bytes.size()) - 1;
+  };
+  std::array<int, kMaxCellTensors> producer;
+  producer.fill(-1);
+  for (int i = 0; i < cell.n_ops; ++i) producer[cell.out[i]] = i;
+  auto add_cell = [&](const Stage& st, int in) {
+    const int first_op = static_cast<int>(ops.size());
+    std::array<int, kMaxCellTensors> id;
+    id[0] = in;
+    for (int t = 1; t < cell.n_tensors; ++t)
+      id[t] =
+          add_tensor(cell.constant[t] ? 0 : st.tensor_bytes, first_op + std::max(producer[t], 0));
+    for (int i = 0; i < cell.n_ops; ++i) {
+      ScheduleOp op;
+      op.in0 = cell.in0[i] >= 0 ? id[cell.in0[i]] : -1;
+      op.in1 = cell.in1[i] >= 0 ? id[cell.in1[i]] : -1;
+      op.out = id[cell.out[i]];
+      if (cell.type[i] == kConv1x1Op) op.scratch = st.op_scratch[static_cast<int>(Op::kConv1x1)];
+      if (cell.type[i] == kConv3x3Op) op.scratch = st.op_scratch[static_cast<int>(Op::kConv3x3)];
+      ops.push_back(op);
+    }
+    return id[cell.output];
+  };
+  int x = add_block(blocks_[0], add_tensor(input_bytes_, -1));
+  for (int s = 0; s < 3; ++s) {
+    if (s > 0) x = add_block(blocks_[s], x);
+    for (int c = 0; c < cells_per_stage_; ++c) x = add_cell(stages_[s], x);
+  }
+  x = add_block(blocks_[3], x);
+  std::vector<ArenaBuffer> buffers;
+  schedule_buffers(ops, bytes, def, {x}, buffers);
+  return greedy_arena_plan(buffers);
 }
 
 std::array<std::array<double, kNumOps>, kNumEdges> Nb201CostTable::pruning_deltas_ms(

@@ -1,8 +1,7 @@
-// Whole-network estimate: the costs of a lowered network's deployed int8 ops and the
-// tensor-lifetime schedule for peak SRAM; NB201 graphs are lowered by mcu/lowering.cpp, other
+// Whole-network estimate: the costs of a lowered network's deployed int8 ops and TFLite Micro's
+// arena plan of their tensors for peak SRAM; NB201 graphs are lowered by mcu/lowering.cpp, other
 // spaces by their own lowering to the same Lowered form.
 #include <cmath>
-#include <memory>
 
 #include "mcu/lowering.hpp"
 #include "mcu/op_cost.hpp"
@@ -35,24 +34,28 @@ NetworkEstimate estimate_lowered(const TargetProfile& target, Lowered low,
     layer.op = low.ops[i];
     layer.cost = op_cost(target, layer.op, options.runtime);
     layer.ms = layer.cost.cycles / cycles_per_ms;
-    low.schedule[i].scratch = layer.cost.scratch_bytes;
+    low.schedule[i].scratch = aligned_bytes(target, layer.cost.scratch_bytes);
     est.cycles += layer.cost.cycles;
     est.macs += layer.cost.macs;
     persistent += layer.cost.persistent_bytes;
     est.model_flash_bytes += layer.cost.flash_bytes;
   }
-  std::vector<std::int64_t> arena(n_tensors), live(n_ops);
-  std::vector<int> last_use(n_tensors);
-  std::unique_ptr<bool[]> to_end(new bool[n_tensors]);
-  for (int t = 0; t < n_tensors; ++t) {
+  std::vector<std::int64_t> arena(n_tensors);
+  for (int t = 0; t < n_tensors; ++t)
     arena[t] = low.tensor_constant[t] ? 0 : aligned_bytes(target, low.tensor_numel[t]);
-    to_end[t] = t == low.output_tensor;
-  }
-  std::int64_t peak_live =
-      schedule_peak(low.schedule.data(), n_ops, arena.data(), low.tensor_def.data(), to_end.get(),
-                    n_tensors, last_use.data(), live.data());
+  std::vector<ArenaBuffer> buffers;
+  std::vector<std::int64_t> live;
+  schedule_buffers(low.schedule, arena, low.tensor_def, {low.output_tensor}, buffers);
+  live_bytes(buffers, n_ops, live);
   for (int i = 0; i < n_ops; ++i) est.layers[i].live_sram_bytes = live[i];
-  est.peak_sram_bytes = peak_live + persistent + target.arena_fixed_bytes;
+  est.arena_plan_bytes = greedy_arena_plan(buffers);
+  // Without the scratch buffers (listed last): the plan of TFLite Micro's reference kernels,
+  // which ask for no scratch.
+  std::size_t scratch_buffers = 0;
+  for (const ScheduleOp& op : low.schedule) scratch_buffers += op.scratch > 0;
+  buffers.resize(buffers.size() - scratch_buffers);
+  est.activation_plan_bytes = greedy_arena_plan(buffers);
+  est.peak_sram_bytes = est.arena_plan_bytes + persistent + target.arena_fixed_bytes;
   est.flash_bytes = est.model_flash_bytes + std::llround(target.runtime_code_kb * 1024.0);
   est.analytic_latency_ms = est.cycles / cycles_per_ms;
   if (!(est.analytic_latency_ms > 0) || !std::isfinite(est.analytic_latency_ms))

@@ -1,40 +1,45 @@
-// Tensor-lifetime schedule (internal): the live arena bytes while each op runs, for ops executed
-// in order with no in-place reuse (TFLM's planner gives every live tensor its own buffer).
+// Tensor-lifetime schedule and arena plan (internal): which buffers TFLite Micro places in its
+// arena's non-persistent head, and where its GreedyMemoryPlanner puts them. Generic over any
+// schedule of ops (NB201, time-series networks): nothing here knows a search space.
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace micronas::mcu {
 
 struct ScheduleOp {
-  int in0 = -1, in1 = -1;  // tensor ids read (-1: none or a constant)
+  int in0 = -1, in1 = -1;  // tensor ids read (-1: none)
   int out = -1;            // tensor id written
   std::int64_t scratch = 0;
 };
 
-// A tensor lives from its producing op (`def`; -1: it exists before the first op) through its
-// last reader; `live_to_end` tensors (outputs read after these ops) live through the last op.
-// Constant tensors (arena_bytes 0) take no arena. Writes the live bytes + scratch of every op to
-// `live` (may be null) and returns their maximum. `last_use` is caller-provided space for
-// n_tensors ints, so that the function allocates nothing.
-inline std::int64_t schedule_peak(const ScheduleOp* ops, int n_ops, const std::int64_t* arena_bytes,
-                                  const int* def, const bool* live_to_end, int n_tensors,
-                                  int* last_use, std::int64_t* live) {
-  for (int t = 0; t < n_tensors; ++t) last_use[t] = live_to_end[t] ? n_ops - 1 : def[t];
-  for (int i = 0; i < n_ops; ++i) {
-    const ScheduleOp& op = ops[i];
-    if (op.in0 >= 0 && last_use[op.in0] < i) last_use[op.in0] = i;
-    if (op.in1 >= 0 && last_use[op.in1] < i) last_use[op.in1] = i;
-  }
-  std::int64_t peak = 0;
-  for (int i = 0; i < n_ops; ++i) {
-    std::int64_t bytes = ops[i].scratch;
-    for (int t = 0; t < n_tensors; ++t)
-      if (def[t] <= i && i <= last_use[t]) bytes += arena_bytes[t];
-    if (live) live[i] = bytes;
-    if (bytes > peak) peak = bytes;
-  }
-  return peak;
-}
+// One buffer of the arena plan, live from op `first` through op `last` (inclusive; -1 is before
+// the first op: the network input).
+struct ArenaBuffer {
+  std::int64_t bytes = 0;
+  int first = 0, last = 0;
+};
+
+// The buffers TFLite Micro's allocator hands its planner, in its order: every tensor with arena
+// bytes (0: a constant, not in the arena) by id, live from its producer `def` (-1: exists before
+// the first op) through its last reader (`outputs`, read after the ops: through the last op);
+// then each op's non-zero scratch, by op, live while the op runs. `arena_bytes` are the aligned
+// sizes. Replaces the contents of `out`.
+void schedule_buffers(const std::vector<ScheduleOp>& ops,
+                      const std::vector<std::int64_t>& arena_bytes, const std::vector<int>& def,
+                      const std::vector<int>& outputs, std::vector<ArenaBuffer>& out);
+
+// Bytes live while each of `n_ops` ops runs (live[i]; scratch of op i included). Their maximum
+// is the lifetime-overlap bound: no plan of these buffers is smaller.
+void live_bytes(const std::vector<ArenaBuffer>& buffers, int n_ops,
+                std::vector<std::int64_t>& live);
+
+// TFLite Micro's GreedyMemoryPlanner: buffers in order of decreasing size (equal sizes: the later
+// buffer of `buffers` first), each at the lowest offset where it overlaps no already placed buffer
+// live at the same time. Returns the planned size (the arena head: max offset + size); writes
+// each buffer's offset to `offsets` when given.
+std::int64_t greedy_arena_plan(const std::vector<ArenaBuffer>& buffers,
+                               std::vector<std::int64_t>* offsets = nullptr);
 
 }  // namespace micronas::mcu

@@ -90,6 +90,8 @@ nlohmann::ordered_json network_totals_json(const Arch& arch, Dataset dataset,
   out["flash_kb"] = est.flash_kb();
   out["model_flash_kb"] = static_cast<double>(est.model_flash_bytes) / 1024.0;
   out["peak_sram_bytes"] = est.peak_sram_bytes;
+  out["arena_plan_bytes"] = est.arena_plan_bytes;
+  out["activation_plan_bytes"] = est.activation_plan_bytes;
   out["model_flash_bytes"] = est.model_flash_bytes;
   out["macs"] = est.macs;
   out["cycles"] = est.cycles;

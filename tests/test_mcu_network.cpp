@@ -61,6 +61,23 @@ TEST(McuNetwork, FastTableEqualsLayerModelForSupernetStates) {
       }
 }
 
+TEST(McuNetwork, FastTableEqualsLayerModelForOtherStageDepths) {
+  // The table assembles the network's schedule for its arena plan: one and two cells per stage
+  // put the first cell next to the last and the blocks around them.
+  TargetProfile target = load_target("stm32f446re");
+  for (int n : {1, 2}) {
+    NetworkConfig config = NetworkConfig::nb201(Dataset::kCifar100);
+    config.cells_per_stage = n;
+    Nb201CostTable table(target, config);
+    for (int id = 0; id < kNumCells; id += 97) {
+      const Arch a = Arch::from_cell_id(id);
+      EXPECT_EQ(estimate_network(target, config, a).peak_sram_bytes,
+                table.estimate(a).peak_sram_bytes)
+          << n << " " << a.to_string();
+    }
+  }
+}
+
 TEST(McuNetwork, MoreChannelsOrResolutionNeverLowersCost) {
   TargetProfile target = load_target("stm32f746");
   for (const Arch& arch : {kAllConv3x3, kMixed, Arch::from_cell_id(1234)}) {

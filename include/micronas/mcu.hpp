@@ -6,8 +6,9 @@
 // Latency of each deployed op = CPI(core, op family) x instructions(op shape) + per-op interpreter
 // overhead; instruction counts are linear forms in shape features fitted on QEMU counts of the
 // CMSIS-NN kernels, CPIs on cycle measurements (see mcu/targets/targets.json for every constant's
-// origin, mcu/VALIDATION.md for the errors). Peak SRAM is the maximum over a tensor-lifetime
-// schedule; flash counts int8 weights, per-channel data and model/runtime overheads.
+// origin, mcu/VALIDATION.md for the errors). Peak SRAM simulates TFLite Micro's arena: its greedy
+// memory planner over the tensors' lifetimes and the kernels' scratch buffers, plus persistent
+// data; flash counts int8 weights, per-channel data and model/runtime overheads.
 // All functions are host-only, deterministic and thread-safe on distinct objects.
 #pragma once
 
@@ -135,7 +136,8 @@ struct LayerEstimate {
   DeployedOp op;
   OpCost cost;
   double ms = 0;
-  std::int64_t live_sram_bytes = 0;  // live activations + this op's scratch
+  // Live activations + this op's scratch; their maximum over the ops bounds the plan below.
+  std::int64_t live_sram_bytes = 0;
 };
 
 struct NetworkEstimate {
@@ -147,7 +149,11 @@ struct NetworkEstimate {
   double latency_ms = 0;  // analytic, or the MicroNAS table when that option is chosen
   double analytic_latency_ms = 0;
   double micronas_table_ms = 0;
-  std::int64_t peak_sram_bytes = 0;  // max live + scratch, + persistent data + fixed arena
+  // TFLite Micro's arena: the greedy plan of the tensors and the kernels' scratch buffers (its
+  // non-persistent head), + persistent data + the fixed arena.
+  std::int64_t peak_sram_bytes = 0;
+  std::int64_t arena_plan_bytes = 0;       // the head
+  std::int64_t activation_plan_bytes = 0;  // the plan without scratch (reference kernels')
   std::int64_t model_flash_bytes = 0;
   std::int64_t flash_bytes = 0;  // model + runtime code
   std::int64_t macs = 0;
@@ -173,9 +179,11 @@ NetworkEstimate estimate_network(const TargetProfile& target, const NetworkConfi
 // 24.02, none 0, summed over the active (edge, op) pairs of the cell.
 double micronas_constant_table_ms(const Arch& arch);
 
-// Whole-network NB201 estimates in O(edges) per architecture from per-(stage, op) costs
-// precomputed with the layer model; equal to estimate_network() (cycles, peak SRAM and flash
-// exactly). The config must be NB201's skeleton with all three stages (depth <= 0).
+// Whole-network NB201 estimates from per-(stage, op) costs precomputed with the layer model:
+// latency and flash in O(edges), peak SRAM by TFLite Micro's planner over the network's schedule
+// assembled from the cell's and the fixed blocks' (no graph, no lowering); equal to
+// estimate_network() (cycles, peak SRAM and flash exactly). The config must be NB201's skeleton
+// with all three stages (depth <= 0).
 class Nb201CostTable {
  public:
   Nb201CostTable(const TargetProfile& target, const NetworkConfig& config,
@@ -188,7 +196,7 @@ class Nb201CostTable {
     std::int64_t flash_bytes = 0;  // model + runtime code
   };
   Estimate estimate(const Arch& arch) const noexcept;
-  double latency_ms(const Arch& arch) const noexcept { return estimate(arch).latency_ms; }
+  double latency_ms(const Arch& arch) const noexcept;  // estimate(arch).latency_ms, faster
   // Latency removed from the whole network when each active (edge, op) is pruned:
   // latency(arch) - latency(arch.without(edge, op)); pruning an edge's only op leaves `none`;
   // 0 for inactive pairs.
@@ -204,10 +212,24 @@ class Nb201CostTable {
     std::int64_t add_cycles = 0, quantize_cycles = 0, add_persistent = 0;
     std::int64_t add_flash = 0, quantize_flash = 0, constant_flash = 0;  // constant: a zero node
   };
+  // An op of a block outside the cells (stem, the two reductions, the head), deployed alike for
+  // every cell: it writes one new tensor and reads the block's input or earlier ops' outputs.
+  static constexpr int kBlockInput = -2;
+  struct BlockOp {
+    int in0 = -1, in1 = -1;  // kBlockInput, the index of an earlier op of the block, or -1
+    std::int64_t out_bytes = 0, scratch = 0;
+  };
+  // All but the arena plan: peak_sram_bytes holds the persistent and fixed arena only.
+  Estimate costs(const Arch& arch) const noexcept;
+  std::int64_t arena_plan_bytes(const Arch& arch) const;
+  void read_fixed_blocks(const TargetProfile& target, const NetworkConfig& config,
+                         const NetworkEstimate& all);
+
   std::array<Stage, 3> stages_{};
   int cells_per_stage_ = 0;
   std::int64_t fixed_cycles_ = 0, fixed_flash_ = 0, fixed_persistent_ = 0;
-  std::int64_t outside_peak_live_ = 0, outside_peak_live_constant_cell_ = 0;
+  std::array<std::vector<BlockOp>, 4> blocks_;
+  std::int64_t input_bytes_ = 0;
   std::int64_t arena_fixed_ = 0, runtime_code_bytes_ = 0;
   double cycles_per_ms_ = 1;
   LatencyModel latency_model_ = LatencyModel::kAnalytic;
