@@ -139,7 +139,8 @@ double Trainer::train_epoch(const Samples& data) {
     ++step_;
   }
   ++epoch_;
-  return loss_sum / loss_count;
+  losses_.push_back(loss_sum / loss_count);
+  return losses_.back();
 }
 
 std::vector<int> Trainer::predict(const float* x, int count) const {
@@ -171,6 +172,7 @@ std::string Trainer::checkpoint(const std::string& fingerprint) const {
   put_vector(out, params_);
   put_vector(out, state_);
   put_vector(out, optimizer_->state());
+  put_vector(out, losses_);
   return out;
 }
 
@@ -190,13 +192,15 @@ void Trainer::restore(const std::string& bytes, const std::string& fingerprint,
   std::vector<float> params = r.get_vector<float>(params_.size());
   std::vector<float> state = r.get_vector<float>(state_.size());
   std::vector<double> opt = r.get_vector<double>(optimizer_->state().size());
-  if (!r.done()) r.fail("trailing bytes");
   if (epoch < 0 || epoch > options_.epochs || step < 0) r.fail("epoch or step out of range");
+  std::vector<double> losses = r.get_vector<double>(static_cast<std::uint64_t>(epoch));
+  if (!r.done()) r.fail("trailing bytes");
   optimizer_->set_state(opt);
   params_ = std::move(params);
   state_ = std::move(state);
   epoch_ = static_cast<int>(epoch);
   step_ = step;
+  losses_ = std::move(losses);
 }
 
 Scores classification_scores(const std::vector<int>& predicted, const int* labels, int count,

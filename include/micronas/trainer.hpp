@@ -48,6 +48,8 @@ class Trainer {
   // Class predictions (argmax of the output) in eval mode.
   std::vector<int> predict(const float* x, int count) const;
   int epochs_done() const { return epoch_; }
+  // The mean training loss of every epoch done (kept in checkpoints).
+  const std::vector<double>& losses() const { return losses_; }
   std::int64_t steps_done() const { return step_; }
   const std::vector<float>& parameters() const { return params_; }
 
@@ -65,6 +67,7 @@ class Trainer {
   std::unique_ptr<Optimizer> optimizer_;
   int epoch_ = 0;
   std::int64_t step_ = 0;
+  std::vector<double> losses_;
   std::int64_t total_steps_ = 0;  // of the whole run, known after the first epoch's data
 };
 
