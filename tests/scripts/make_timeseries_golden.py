@@ -81,9 +81,9 @@ class Supernet:
                             self.params[name + ".bn.beta"], training=True, momentum=0.1, eps=1e-5)
 
 
-def build(gen):
+def build(gen, c=CONFIG):
+    """The supernet of space options `c`, its Time-Reduce and Sensor-Fusion cell counts."""
     net = Supernet(gen)
-    c = CONFIG
     t, s, cin = c["length"], c["sensors"], 1
     cells = []
     while len(cells) == 0 or (t + 1) // 2 >= c["min_time"]:
@@ -142,8 +142,7 @@ def mask(gen, step, top):
                          for ch in range(top)], dtype=torch.float64)
 
 
-def mixing_values(net, gen, n_sensor):
-    c = CONFIG
+def mixing_values(net, gen, c=CONFIG):
     for name in list(net.mixing):
         cell, what = name.split(".")
         if what == "kernel":
@@ -164,14 +163,16 @@ def mixing_values(net, gen, n_sensor):
         net.mixing[name] = v
 
 
-def forward(net, x, n_time, n_sensor):
-    c = CONFIG
+def forward(net, x, n_time, n_sensor, c=CONFIG, dropout=0.0):
+    """Log-probabilities; Dropout2d(dropout) on every cell's output (before the skip mixing)."""
     m = net.mixing
     for i in range(n_time):
         name = "tr%d" % (i + 1)
         y = sum(m[name + ".kernel"][j] * net.conv("%s.conv_k%d" % (name, k), x, (2, 1))
                 for j, k in enumerate(c["kernels"]))
         x = y * m[name + ".width"][None, :, None, None]
+        if dropout > 0:
+            x = F.dropout2d(x, dropout, training=True)
     for i in range(n_sensor):
         name = "sf%d" % (i + 1)
         reduces = i % (c["scale"] + 1) == 0
@@ -182,6 +183,8 @@ def forward(net, x, n_time, n_sensor):
                 for j, k in enumerate(BRANCHES))
         y = y + m[name + ".residual"][0] * net.conv(name + ".residual", x, (1, sw))
         y = y * m[name + ".width"][None, :, None, None]
+        if dropout > 0:
+            y = F.dropout2d(y, dropout, training=True)
         x = y if reduces else m[name + ".skip"][0] * x + m[name + ".skip"][1] * y
     w = net.params["head.conv.weight"]
     logits = F.relu(F.conv2d(x, w, net.params["head.conv.bias"])).mean(dim=(2, 3))
@@ -194,7 +197,7 @@ def main():
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(SEED)
     net, n_time, n_sensor = build(gen)
-    mixing_values(net, gen, n_sensor)
+    mixing_values(net, gen)
     x = torch.randn((BATCH, 1, CONFIG["length"], CONFIG["sensors"]), generator=gen,
                     dtype=torch.float64)
     labels = torch.tensor([0, 2, 1, 2])
