@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "micronas/timeseries_data.hpp"
 #include "tests/test_util.hpp"
 
 namespace micronas {
@@ -101,6 +102,35 @@ TEST(TsTrainCli, CheckpointResumesToTheUninterruptedResult) {
     EXPECT_NE(other.output.find("other options"), std::string::npos) << other.output;
   }
   std::filesystem::remove_all(std::filesystem::path(temp_path("x")).parent_path());
+}
+
+// UCI-HAR's directory layout, on a small copy written here (12 windows per split, 2 per class).
+TEST(TsTrainCli, UciHarLayout) {
+  const std::string root = temp_path("har");
+  for (const std::string split : {"train", "test"}) {
+    std::filesystem::create_directories(root + "/" + split + "/Inertial Signals");
+    std::ofstream y(root + "/" + split + "/y_" + split + ".txt");
+    for (int n = 0; n < 12; ++n) y << (n % 6) + 1 << "\n";
+    for (int s = 0; s < 9; ++s) {
+      std::ofstream f(root + "/" + split + "/Inertial Signals/" +
+                      timeseries::uci_har_channels()[s] + "_" + split + ".txt");
+      for (int n = 0; n < 12; ++n) {
+        for (int t = 0; t < 128; ++t) f << " " << ((n % 6) * 0.1 + (t % 7) * 0.01 + s * 0.001);
+        f << "\n";
+      }
+    }
+  }
+  auto r =
+      run_cli("ts-train " + kSmall + " --data 'uci-har:" + root + "' --epochs 2 --batch 4 --json",
+              "2>/dev/null");
+  std::filesystem::remove_all(std::filesystem::path(root).parent_path());
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["window"]["length"], 128);
+  EXPECT_EQ(j["window"]["sensors"], 9);
+  EXPECT_EQ(j["window"]["classes"], 6);
+  EXPECT_EQ(j["cases"]["train"], 12);
+  EXPECT_EQ(j["cases"]["test"], 12);
 }
 
 // Real smartwatch data: a small hand-picked architecture reaches at least 95 % test accuracy

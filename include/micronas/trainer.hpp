@@ -38,7 +38,8 @@ struct Samples {
 
 class Trainer {
  public:
-  // Parameters initialised from `init_seed` (TrainingGraph::initial_parameters).
+  // Parameters initialised from `init_seed` (TrainingGraph::initial_parameters). `graph` must
+  // outlive the trainer.
   Trainer(const TrainingGraph& graph, MixingValues mixing, const TrainerOptions& options,
           std::uint64_t init_seed);
 

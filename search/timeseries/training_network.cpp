@@ -53,9 +53,7 @@ TrainingGraph exact_network(const Space& space, const Arch& arch, const NetworkO
     switch (l.kind) {
       case LayerKind::kConv: {
         // A Time-Reduce conv carries its kernel in its name, as in the supernet.
-        const bool time_reduce = l.name.size() > 5 &&
-                                 l.name.compare(l.name.size() - 5, 5, ".conv") == 0 &&
-                                 l.name.rfind("tr", 0) == 0;
+        const bool time_reduce = l.cell >= 0 && l.cell < space.time_reduce_cells();
         const std::string name = time_reduce ? l.name + "_k" + std::to_string(l.kh) : l.name;
         const int c = g.conv(name, x, l.out.c, l.kh, l.kw, l.sh, l.sw);
         node[i] = l.batch_norm ? g.batch_norm(name + ".bn", g.relu(c)) : g.relu(c);
