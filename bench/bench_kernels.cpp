@@ -22,13 +22,12 @@ std::vector<float> random_floats(std::size_t n, std::uint64_t seed) {
 cpu::ConvGeometry geometry(const benchmark::State& state) {
   int cin = static_cast<int>(state.range(1)), hw = static_cast<int>(state.range(2));
   int cout = static_cast<int>(state.range(3)), k = static_cast<int>(state.range(4));
-  int stride = static_cast<int>(state.range(5)), pad = k / 2;
-  int out = (hw + 2 * pad - k) / stride + 1;
-  return {cin, hw, hw, cout, k, stride, pad, out, out};
+  int stride = static_cast<int>(state.range(5));
+  return square_conv_geometry(cin, hw, hw, cout, k, stride, k / 2);
 }
 
 double conv_flops(const cpu::ConvGeometry& g, int batch) {
-  return 2.0 * batch * g.cout * g.ho * g.wo * g.cin * g.k * g.k;
+  return 2.0 * batch * g.cout * g.ho * g.wo * g.cin * g.kh * g.kw;
 }
 
 enum class ConvPass { kForward, kBackwardData, kBackwardWeight };
@@ -38,7 +37,7 @@ void BM_conv2d(benchmark::State& state) {
   const int batch = static_cast<int>(state.range(0));
   cpu::ConvGeometry g = geometry(state);
   auto x = random_floats(std::size_t(batch) * g.cin * g.h * g.w, 1);
-  auto w = random_floats(std::size_t(g.cout) * g.cin * g.k * g.k, 2);
+  auto w = random_floats(std::size_t(g.cout) * g.cin * g.kh * g.kw, 2);
   auto y = random_floats(std::size_t(batch) * g.cout * g.ho * g.wo, 3);
   std::vector<float> dw(w.size());
   for (auto _ : state) {

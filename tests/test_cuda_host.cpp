@@ -303,7 +303,7 @@ void weight_gradient(const ConvGeometry& g, int batch, const float* dy, const fl
     for (int ci = 0; ci < g.cin; ++ci) {
       float acc[K * K] = {};
       for (std::int64_t p = 0; p < std::int64_t{batch} * g.ho * g.wo; ++p)
-        conv_weight_contribution<K>(g, p, co, ci, dy, x, acc);
+        conv_weight_contribution<K, K>(g, p, co, ci, dy, x, acc);
       for (int j = 0; j < K * K; ++j) (*dw)[(co * g.cin + ci) * K * K + j] = acc[j];
     }
   }
@@ -320,7 +320,7 @@ TEST(CudaLayerMath, ConvolutionMatchesOracleAndCpuForward) {
   std::uint64_t seed = 100;
   for (const Case& c : cases) {
     const reference::ConvShape s{c.batch, c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad};
-    const ConvGeometry g{c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad, s.ho(), s.wo()};
+    const ConvGeometry g = s.geometry();
     const std::size_t nx = static_cast<std::size_t>(c.batch) * c.cin * c.h * c.w;
     const std::size_t ny = static_cast<std::size_t>(c.batch) * c.cout * s.ho() * s.wo();
     const std::size_t nw = static_cast<std::size_t>(c.cout) * c.cin * c.k * c.k;
@@ -341,9 +341,7 @@ TEST(CudaLayerMath, ConvolutionMatchesOracleAndCpuForward) {
     EXPECT_LE(rel_error(y, reference::conv2d_forward(s, to_double(x), to_double(w))), 1e-5) << name;
     EXPECT_LE(rel_error(dx, rx), 1e-5) << name;
     EXPECT_LE(rel_error(dw, rw), 1e-5) << name;
-    cpu::conv2d_forward(
-        cpu::ConvGeometry{c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad, s.ho(), s.wo()}, c.batch,
-        x.data(), w.data(), cpu.data());
+    cpu::conv2d_forward(s.geometry(), c.batch, x.data(), w.data(), cpu.data());
     EXPECT_EQ(differing(y, cpu), 0u) << name << ": the forward is not the CPU's bit for bit";
   }
 }
@@ -524,8 +522,8 @@ std::vector<float> run_schedule(Network<float>& net, int N, const std::vector<fl
     float* db = l.bias >= 0 ? dparams.data() + g.params[l.bias].offset : nullptr;
     switch (l.kind) {
       case LayerKind::kConv2d: {
-        const cpu::ConvGeometry geo{in.c,     in.h,  in.w,  out.c, l.kernel,
-                                    l.stride, l.pad, out.h, out.w};
+        const cpu::ConvGeometry geo{in.c,     in.h,     in.w,  out.c, l.kernel, l.kernel,
+                                    l.stride, l.stride, l.pad, l.pad, out.h,    out.w};
         if (step.params) cpu::conv2d_backward_weight<float>(geo, T, N, dy, x, nullptr, dw, P);
         if (dx)
           cpu::conv2d_backward_data<float>(

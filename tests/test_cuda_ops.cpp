@@ -105,7 +105,7 @@ TEST_F(CudaOpsTest, Conv2dForwardAndBackwardMatchOracle) {
   const int T = 3;
   for (const ConvCase& c : cases) {
     const reference::ConvShape s{c.batch, c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad};
-    const ConvGeometry g{c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad, s.ho(), s.wo()};
+    const ConvGeometry g = s.geometry();
     const std::size_t nx = static_cast<std::size_t>(c.batch) * c.cin * c.h * c.w;
     const std::size_t ny = static_cast<std::size_t>(c.batch) * c.cout * s.ho() * s.wo();
     const std::size_t nw = static_cast<std::size_t>(c.cout) * c.cin * c.k * c.k;
@@ -161,12 +161,9 @@ TEST_F(CudaOpsTest, ForwardKernelsEqualCpuKernelsBitwise) {
     const std::vector<float> w =
         test::gaussian(static_cast<std::size_t>(c.cout) * c.cin * c.k * c.k, seed++);
     std::vector<float> cpu(static_cast<std::size_t>(c.batch) * c.cout * s.ho() * s.wo());
-    cpu::conv2d_forward(
-        cpu::ConvGeometry{c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad, s.ho(), s.wo()}, c.batch,
-        x.data(), w.data(), cpu.data());
+    cpu::conv2d_forward(s.geometry(), c.batch, x.data(), w.data(), cpu.data());
     Dev<float> dx(x), dw(w), y(cpu.size());
-    conv2d_forward(ConvGeometry{c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad, s.ho(), s.wo()},
-                   c.batch, dx.get(), dw.get(), y.get(), stream());
+    conv2d_forward(s.geometry(), c.batch, dx.get(), dw.get(), y.get(), stream());
     EXPECT_EQ(differing(y.host(), cpu), 0u) << "conv k" << c.k << " s" << c.stride;
   }
   {

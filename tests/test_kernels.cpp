@@ -69,7 +69,7 @@ TYPED_TEST(KernelTest, Conv2dForwardAndBackward) {
   const int N = 3, T = 2;
   for (const ConvCase& c : kConvCases) {
     reference::ConvShape s{N, c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad};
-    cpu::ConvGeometry g{c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad, s.ho(), s.wo()};
+    cpu::ConvGeometry g = s.geometry();
     Vec x = random_vec(std::size_t(N) * c.cin * c.h * c.w, 1);
     Vec w = random_vec(std::size_t(c.cout) * c.cin * c.k * c.k, 2);
     const std::size_t ny = std::size_t(N) * c.cout * s.ho() * s.wo();
@@ -115,7 +115,7 @@ TYPED_TEST(KernelTest, Conv2dFusedBackwardEqualsSeparateKernelsBitwise) {
   int fused_cases = 0;
   for (const ConvCase& c : cases) {
     reference::ConvShape s{N, c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad};
-    cpu::ConvGeometry g{c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad, s.ho(), s.wo()};
+    cpu::ConvGeometry g = s.geometry();
     const std::size_t nx = std::size_t(N) * c.cin * c.h * c.w;
     std::vector<R> pre = cast<R>(random_vec(nx, 31)), x(nx);
     for (std::size_t i = 0; i < nx; ++i) x[i] = std::max(pre[i], R(0));
@@ -167,7 +167,7 @@ TYPED_TEST(KernelTest, Conv2dBackwardDataFusedRelu) {
   const int N = 3, T = 2;
   for (const ConvCase& c : kConvCases) {
     reference::ConvShape s{N, c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad};
-    cpu::ConvGeometry g{c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad, s.ho(), s.wo()};
+    cpu::ConvGeometry g = s.geometry();
     Vec x = random_vec(std::size_t(N) * c.cin * c.h * c.w, 21);
     Vec pre = random_vec(x.size(), 22);  // the ReLU's input: about half the mask is open
     Vec w = random_vec(std::size_t(c.cout) * c.cin * c.k * c.k, 23);

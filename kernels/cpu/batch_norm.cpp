@@ -39,6 +39,36 @@ void batch_norm_forward(int batch, int channels, int plane, const R* x, const R*
   }
 }
 
+template <class R>
+void batch_norm_update_running(int channels, double count, const double* mean, const double* invstd,
+                               double eps, double momentum, R* running_mean, R* running_var) {
+  // The biased batch variance back from σ⁻¹ = 1/sqrt(var + eps) (double: exact to ~1e-16
+  // relative), made unbiased by count / (count - 1) as PyTorch does for the running estimate.
+  const double unbias = count > 1 ? count / (count - 1) : 1.0;
+  for (int c = 0; c < channels; ++c) {
+    const double var = 1.0 / (invstd[c] * invstd[c]) - eps;
+    running_mean[c] = static_cast<R>((1.0 - momentum) * running_mean[c] + momentum * mean[c]);
+    running_var[c] = static_cast<R>((1.0 - momentum) * running_var[c] + momentum * var * unbias);
+  }
+}
+
+template <class R>
+void batch_norm_eval_forward(int batch, int channels, int plane, const R* x, const R* gamma,
+                             const R* beta, const R* running_mean, const R* running_var, double eps,
+                             R* y) {
+#pragma omp parallel for schedule(static)
+  for (int nc = 0; nc < batch * channels; ++nc) {
+    const int c = nc % channels;
+    const double is = 1.0 / std::sqrt(double(running_var[c]) + eps);
+    const R scale = static_cast<R>(is * gamma[c]);
+    const R shift = static_cast<R>(beta[c] - running_mean[c] * is * gamma[c]);
+    const R* xp = x + std::int64_t{nc} * plane;
+    R* yp = y + std::int64_t{nc} * plane;
+#pragma omp simd
+    for (int i = 0; i < plane; ++i) yp[i] = xp[i] * scale + shift;
+  }
+}
+
 namespace {
 
 // Backward of cotangent t for channels [c0, c1). The tensors are walked in memory order (image,
@@ -131,6 +161,15 @@ void batch_norm_backward(int cotangents, int batch, int channels, int plane, con
                           dx, accumulate, dgamma, dbeta, dparam_stride);
   }
 }
+
+#define MICRONAS_INSTANTIATE_RUNNING(R)                                                           \
+  template void batch_norm_update_running<R>(int, double, const double*, const double*, double,   \
+                                             double, R*, R*);                                     \
+  template void batch_norm_eval_forward<R>(int, int, int, const R*, const R*, const R*, const R*, \
+                                           const R*, double, R*);
+MICRONAS_INSTANTIATE_RUNNING(float)
+MICRONAS_INSTANTIATE_RUNNING(double)
+#undef MICRONAS_INSTANTIATE_RUNNING
 
 #define MICRONAS_INSTANTIATE(R)                                                                  \
   template void batch_norm_forward<R>(int, int, int, const R*, const R*, const R*, double, R*,   \

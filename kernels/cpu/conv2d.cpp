@@ -1,14 +1,16 @@
-// Register-blocked direct convolution for NB201's small channel counts (3..64 channels, planes of
-// 8x8..32x32), where an im2col GEMM would mostly move data.
+// Register-blocked direct convolution for small channel counts (3..64 channels) on small planes
+// (NB201's 8x8..32x32 images, time-series windows T x S such as 128 x 9), where an im2col GEMM
+// would mostly move data. Kernels may be rectangular (kh x kw), strides differ per dimension and
+// padding may be asymmetric (TensorFlow "same").
 //
 // Each image's input planes are first copied into a zero-padded, thread-local scratch with row
 // pitch P (the padded width), so that output position (oh, ow) has the flat index i = oh·P + ow
-// and every kernel tap (plane, kh, kw) reads the input at the constant flat shift
-// kh·P + kw: a convolution becomes out[c][i] = Σ_tap w[c][tap] · in[shift(tap) + i], one long
+// and every kernel tap (plane, i, j) reads the input at the constant flat shift
+// i·P + j: a convolution becomes out[c][i] = Σ_tap w[c][tap] · in[shift(tap) + i], one long
 // contiguous stream per tap. Columns ow >= Wo of that flat output are discarded (pitch overhang:
-// 2 of 34 columns at 32x32). Stride 2 becomes stride 1 by splitting the padded input into its
-// four (row, column) parity phases: tap (kh, kw) reads phase (kh % 2, kw % 2) at shift
-// (kh / 2)·P + kw / 2.
+// 2 of 34 columns at 32x32). Strides (sh, sw) become stride 1 by splitting the padded input
+// into its sh·sw (row, column) phases: tap (i, j) reads phase (i % sh, j % sw) at shift
+// (i / sh)·P + j / sw. A time-series (k, 1) tap along time is thus a shift of whole rows.
 //
 // The micro-kernel keeps a CB x U block of vector accumulators (CB output channels, U vectors of
 // positions) in registers and streams the taps: per tap it loads U input vectors and issues
@@ -73,7 +75,8 @@ R* scratch(int slot, std::size_t n) {
   return buffers[slot].data();
 }
 
-// dst[r·pitch + c] = src[(step·r + r0)·w + step·c + c0] where that lies inside the h x w source,
+// dst[r·pitch + c] = src[(row_step·r + r0)·w + col_step·c + c0] where that lies inside the h x w
+// source,
 // else 0, for every flat index < size: the padded (or parity-phase) copy of one plane.
 // Rows are short (8..34 values): GCC would turn these copy and fill loops into memcpy/memset
 // calls whose fixed cost exceeds the copy, so that transformation is off here and in
@@ -82,25 +85,26 @@ template <class R>
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-tree-loop-distribute-patterns")))
 #endif
-void pack_plane(const R* src, int h, int w, int step, int r0, int c0, int pitch, int size, R* dst) {
+void pack_plane(const R* src, int h, int w, int row_step, int col_step, int r0, int c0, int pitch,
+                int size, R* dst) {
   const int rows = size / pitch;
-  // Columns c whose source column step·c + c0 lies in [0, w): [c_lo, c_hi).
-  const int c_lo = c0 >= 0 ? 0 : (-c0 + step - 1) / step;
-  const int c_hi = std::max(c_lo, std::min(pitch, (w - 1 - c0) / step + 1));
+  // Columns c whose source column col_step·c + c0 lies in [0, w): [c_lo, c_hi).
+  const int c_lo = c0 >= 0 ? 0 : (-c0 + col_step - 1) / col_step;
+  const int c_hi = std::max(c_lo, std::min(pitch, (w - 1 - c0) / col_step + 1));
   for (int r = 0; r < rows; ++r) {
     R* d = dst + r * pitch;
-    const int sr = step * r + r0;
+    const int sr = row_step * r + r0;
     if (sr < 0 || sr >= h) {
       for (int c = 0; c < pitch; ++c) d[c] = R(0);
       continue;
     }
     const R* s = src + static_cast<std::int64_t>(sr) * w + c0;
     for (int c = 0; c < c_lo; ++c) d[c] = R(0);
-    if (step == 1) {
+    if (col_step == 1) {
 #pragma omp simd
       for (int c = c_lo; c < c_hi; ++c) d[c] = s[c];
     } else {
-      for (int c = c_lo; c < c_hi; ++c) d[c] = s[step * c];
+      for (int c = c_lo; c < c_hi; ++c) d[c] = s[col_step * c];
     }
     for (int c = c_hi; c < pitch; ++c) d[c] = R(0);
   }
@@ -114,38 +118,46 @@ struct FlatPlan {
   std::vector<int> shift;
 };
 
+// The padded extent along one dimension: the input after `before` zeros, or as far as the last
+// output's window reaches (symmetric NB201 padding gives size + 2·pad for stride 1 and even
+// sizes, the row pitch the weight gradient's lane sums were defined with).
+int padded_extent(int size, int before, int k, int stride, int out) {
+  return std::max(before + size, (out - 1) * stride + k);
+}
+
 // The input of the forward pass (or the input side of the weight gradient): x padded, or its
-// four parity phases for stride 2. Taps are ordered (ci, kh, kw), the weight layout.
+// sh·sw phases for strides above 1. Taps are ordered (ci, i, j), the weight layout.
 template <class R>
 FlatPlan input_plan(const ConvGeometry& g) {
   constexpr int V = Simd<R>::width;
   FlatPlan p;
-  const int s = g.stride;
-  const int hp = g.h + 2 * g.pad, wp = g.w + 2 * g.pad;
-  p.pitch = (wp + s - 1) / s;
+  const int hp = padded_extent(g.h, g.pad_top, g.kh, g.sh, g.ho);
+  const int wp = padded_extent(g.w, g.pad_left, g.kw, g.sw, g.wo);
+  p.pitch = (wp + g.sw - 1) / g.sw;
   p.rows = g.ho;
   p.positions = g.ho * p.pitch;
   p.vectors = (p.positions + V - 1) / V;
-  const int max_shift = (g.k - 1) / s * (p.pitch + 1);
-  p.plane_size = round_up(std::max((hp + s - 1) / s * p.pitch, max_shift + p.vectors * V), V);
-  const int phases = s * s;
+  const int max_shift = (g.kh - 1) / g.sh * p.pitch + (g.kw - 1) / g.sw;
+  p.plane_size = round_up(std::max((hp + g.sh - 1) / g.sh * p.pitch, max_shift + p.vectors * V), V);
+  const int phases = g.sh * g.sw;
   p.planes = g.cin * phases;
   for (int ci = 0; ci < g.cin; ++ci)
-    for (int kh = 0; kh < g.k; ++kh)
-      for (int kw = 0; kw < g.k; ++kw)
-        p.shift.push_back((ci * phases + (kh % s) * s + kw % s) * p.plane_size +
-                          (kh / s) * p.pitch + kw / s);
+    for (int i = 0; i < g.kh; ++i)
+      for (int j = 0; j < g.kw; ++j)
+        p.shift.push_back((ci * phases + (i % g.sh) * g.sw + j % g.sw) * p.plane_size +
+                          (i / g.sh) * p.pitch + j / g.sw);
   return p;
 }
 
 template <class R>
 void pack_input(const ConvGeometry& g, const FlatPlan& p, const R* x, R* dst) {
-  const int s = g.stride;
+  const int phases = g.sh * g.sw;
   for (int ci = 0; ci < g.cin; ++ci)
-    for (int a = 0; a < s; ++a)
-      for (int b = 0; b < s; ++b)
-        pack_plane(x + static_cast<std::int64_t>(ci) * g.h * g.w, g.h, g.w, s, a - g.pad, b - g.pad,
-                   p.pitch, p.plane_size, dst + (ci * s * s + a * s + b) * p.plane_size);
+    for (int a = 0; a < g.sh; ++a)
+      for (int b = 0; b < g.sw; ++b)
+        pack_plane(x + static_cast<std::int64_t>(ci) * g.h * g.w, g.h, g.w, g.sh, g.sw,
+                   a - g.pad_top, b - g.pad_left, p.pitch, p.plane_size,
+                   dst + (ci * phases + a * g.sw + b) * p.plane_size);
 }
 
 // CB output channels x U position vectors: out[c][v·V + lane] = Σ_tap wp[tap·CB + c] · in[...].
@@ -268,46 +280,52 @@ void unpack_output(const R* flat, int flat_stride, int pitch, int channels, int 
   }
 }
 
-// The stride-1 transposed convolution is a stride-1 correlation of dy padded by q = k - 1 - pad
-// with the flipped kernel, input and output channels swapped: taps (co, kh, kw).
+// The stride-1 transposed convolution is a stride-1 correlation of dy, preceded by
+// q_top = kh - 1 - pad_top zero rows and q_left = kw - 1 - pad_left zero columns (zeros after it
+// as far as the flat rows reach), with the flipped kernel, input and output channels swapped:
+// taps (co, i, j).
+int transposed_top(const ConvGeometry& g) { return g.kh - 1 - g.pad_top; }
+int transposed_left(const ConvGeometry& g) { return g.kw - 1 - g.pad_left; }
+
 template <class R>
 FlatPlan transposed_plan(const ConvGeometry& g) {
   constexpr int V = Simd<R>::width;
-  const int q = g.k - 1 - g.pad;
+  const int qt = transposed_top(g), ql = transposed_left(g);
   FlatPlan p;
-  p.pitch = g.wo + 2 * q;
+  p.pitch = std::max(ql + g.wo, g.w + g.kw - 1);
   p.rows = g.h;
   p.positions = g.h * p.pitch;
   p.vectors = (p.positions + V - 1) / V;
-  const int max_shift = (g.k - 1) * (p.pitch + 1);
-  p.plane_size = round_up(std::max((g.ho + 2 * q) * p.pitch, max_shift + p.vectors * V), V);
+  const int max_shift = (g.kh - 1) * p.pitch + g.kw - 1;
+  const int rows = std::max(qt + g.ho, g.h + g.kh - 1);
+  p.plane_size = round_up(std::max(rows * p.pitch, max_shift + p.vectors * V), V);
   p.planes = g.cout;
   for (int co = 0; co < g.cout; ++co)
-    for (int kh = 0; kh < g.k; ++kh)
-      for (int kw = 0; kw < g.k; ++kw)
-        p.shift.push_back(co * p.plane_size + (g.k - 1 - kh) * p.pitch + (g.k - 1 - kw));
+    for (int i = 0; i < g.kh; ++i)
+      for (int j = 0; j < g.kw; ++j)
+        p.shift.push_back(co * p.plane_size + (g.kh - 1 - i) * p.pitch + (g.kw - 1 - j));
   return p;
 }
 
 template <class R>
 std::vector<R> transposed_weights(const ConvGeometry& g, const R* w) {
-  const int kk = g.k * g.k;
+  const int kk = g.kh * g.kw;
   return pack_weights<R>(g.cin, g.cout * kk, [&](int ci, int j) {
     const int co = j / kk, tap = j % kk;
     return w[(static_cast<std::int64_t>(co) * g.cin + ci) * kk + tap];
   });
 }
 
-// One image's dy [cout, ho, wo] padded by q into the planes of a transposed plan. Only the
-// data rows are written: the caller zeroes dst once (clear_planes) and the padding stays zero
-// for every image of the same geometry.
+// One image's dy [cout, ho, wo] padded into the planes of a transposed plan. Only the data rows
+// are written: the caller zeroes dst once (clear_planes) and the padding stays zero for every
+// image of the same geometry.
 template <class R>
 void pack_dy(const ConvGeometry& g, const FlatPlan& p, const R* dy, R* dst) {
-  const int q = g.k - 1 - g.pad;
+  const int qt = transposed_top(g), ql = transposed_left(g);
   for (int co = 0; co < g.cout; ++co) {
     for (int r = 0; r < g.ho; ++r) {
       const R* src = dy + (static_cast<std::int64_t>(co) * g.ho + r) * g.wo;
-      R* d = dst + co * p.plane_size + (r + q) * p.pitch + q;
+      R* d = dst + co * p.plane_size + (r + qt) * p.pitch + ql;
 #pragma omp simd
       for (int c = 0; c < g.wo; ++c) d[c] = src[c];
     }
@@ -337,7 +355,7 @@ struct MaskView {
 template <class R>
 MaskView<R> packed_relu_mask(const ConvGeometry& g, const FlatPlan& in_p, const R* packed_x,
                              bool relu_mask) {
-  return {relu_mask ? packed_x + g.pad * (in_p.pitch + 1) : nullptr,
+  return {relu_mask ? packed_x + g.pad_top * in_p.pitch + g.pad_left : nullptr,
           std::int64_t{in_p.planes} * in_p.plane_size, in_p.plane_size, in_p.pitch};
 }
 
@@ -431,12 +449,17 @@ class WeightGradient {
  public:
   WeightGradient(const ConvGeometry& g, const FlatPlan& p, int c_begin, int c_end)
       : p_(p),
-        taps_(g.cin * g.k * g.k),
+        taps_(g.cin * g.kh * g.kw),
         nc_(c_end - c_begin),
         cb_(channel_block(g.cout)),
         images_per_flush_(std::max(1, 4096 / (p.vectors * W))),
-        lanes_(static_cast<std::size_t>(nc_) * taps_ * W, R(0)),
-        sum_(static_cast<std::size_t>(nc_) * taps_, 0.0) {}
+        lanes_(lane_buffer()),
+        sum_(sum_buffer()) {
+    // Thread-local buffers, reused by every weight gradient on the thread: a 64-channel layer's
+    // lanes take ~2 MB, which a fresh allocation would page-fault in on every call.
+    lanes_.assign(static_cast<std::size_t>(nc_) * taps_ * W, R(0));
+    sum_.assign(static_cast<std::size_t>(nc_) * taps_, 0.0);
+  }
 
   // Channel blocks of up to 4 (x 6 taps: 24 accumulators + 4 dy + 1 input vector registers),
   // balanced: 6 channels run as 3 + 3, not 4 + 2.
@@ -480,6 +503,14 @@ class WeightGradient {
 
  private:
   static constexpr int W = Simd<R>::width;
+  static std::vector<R>& lane_buffer() {
+    thread_local std::vector<R> buffer;
+    return buffer;
+  }
+  static std::vector<double>& sum_buffer() {
+    thread_local std::vector<double> buffer;
+    return buffer;
+  }
   void flush() {
     for (std::size_t i = 0; i < sum_.size(); ++i) {
       double s = 0.0;
@@ -492,8 +523,8 @@ class WeightGradient {
   const FlatPlan& p_;
   const int taps_, nc_, cb_, images_per_flush_;
   int images_ = 0;
-  std::vector<R> lanes_;
-  std::vector<double> sum_;
+  std::vector<R>& lanes_;
+  std::vector<double>& sum_;
 };
 
 }  // namespace
@@ -501,7 +532,7 @@ class WeightGradient {
 template <class R>
 void conv2d_forward(const ConvGeometry& g, int batch, const R* x, const R* w, R* y) {
   const FlatPlan p = input_plan<R>(g);
-  const int taps = g.cin * g.k * g.k;
+  const int taps = g.cin * g.kh * g.kw;
   const std::vector<R> wpack = pack_weights<R>(
       g.cout, taps, [&](int co, int j) { return w[static_cast<std::int64_t>(co) * taps + j]; });
   const std::int64_t in_plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
@@ -521,49 +552,50 @@ template <class R>
 void conv2d_backward_data(const ConvGeometry& g, int cotangents, int batch, const R* dy, const R* w,
                           const R* relu_input, R* dx, bool accumulate) {
   const std::int64_t in_plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
-  const int kk = g.k * g.k;
+  const int kk = g.kh * g.kw;
   const int images = cotangents * batch;
-  if (g.stride == 1) {
+  if (g.sh == 1 && g.sw == 1) {
     data_gradient_stride1<R>(g, images, batch, dy, w, {relu_input, g.cin * in_plane, in_plane, g.w},
                              dx, accumulate);
     return;
   }
-  // Stride s: split dx into its s x s parity phases (a, b). Phase element (i', j'), i.e.
-  // dx[s·i' + a][s·j' + b], receives the taps with (a + pad - kh) and (b + pad - kw) divisible
-  // by s, from dy[i' + (a + pad - kh) / s][j' + (b + pad - kw) / s]: a stride-1 correlation of
-  // dy (padded by q on top and left for the negative offsets) per phase, with its own taps.
+  // Strides (sh, sw): split dx into its sh x sw phases (a, b). Phase element (i', j'), i.e.
+  // dx[sh·i' + a][sw·j' + b], receives the taps (i, j) with sh | (a + pad_top - i) and
+  // sw | (b + pad_left - j), from dy[i' + (a + pad_top - i) / sh][j' + (b + pad_left - j) / sw]:
+  // a stride-1 correlation of dy (padded by qh rows on top and qw columns on the left for the
+  // negative offsets) per phase, with its own taps.
   constexpr int V = Simd<R>::width;
-  const int s = g.stride;
-  const int q = (g.k - 1 + s - 1) / s;
-  const int dmax = (s - 1 + g.pad) / s;
-  const int phase_h = (g.h + s - 1) / s, phase_w = (g.w + s - 1) / s;
-  const int pitch = q + std::max(g.wo, phase_w + dmax) + 1;
+  const int sh = g.sh, sw = g.sw;
+  const int qh = (g.kh - 1 + sh - 1) / sh, qw = (g.kw - 1 + sw - 1) / sw;
+  const int dmax_h = (sh - 1 + g.pad_top) / sh, dmax_w = (sw - 1 + g.pad_left) / sw;
+  const int phase_h = (g.h + sh - 1) / sh, phase_w = (g.w + sw - 1) / sw;
+  const int pitch = qw + std::max(g.wo, phase_w + dmax_w) + 1;
   const int vectors = (phase_h * pitch + V - 1) / V;
-  const int max_shift = (q + dmax) * (pitch + 1);
+  const int max_shift = (qh + dmax_h) * pitch + qw + dmax_w;
   const int plane_size = round_up(
-      std::max((q + std::max(g.ho, phase_h + dmax) + 1) * pitch, max_shift + vectors * V), V);
-  std::vector<FlatPlan> plans(s * s);
-  std::vector<std::vector<R>> wpacks(s * s);
-  for (int a = 0; a < s; ++a) {
-    for (int b = 0; b < s; ++b) {
-      FlatPlan& p = plans[a * s + b];
+      std::max((qh + std::max(g.ho, phase_h + dmax_h) + 1) * pitch, max_shift + vectors * V), V);
+  std::vector<FlatPlan> plans(sh * sw);
+  std::vector<std::vector<R>> wpacks(sh * sw);
+  for (int a = 0; a < sh; ++a) {
+    for (int b = 0; b < sw; ++b) {
+      FlatPlan& p = plans[a * sw + b];
       p.pitch = pitch;
       p.rows = phase_h;
       p.positions = phase_h * pitch;
       p.vectors = vectors;
       p.planes = g.cout;
       p.plane_size = plane_size;
-      std::vector<int> tap_index;  // co·k² + kh·k + kw of each tap
+      std::vector<int> tap_index;  // co·kh·kw + i·kw + j of each tap
       for (int co = 0; co < g.cout; ++co)
-        for (int kh = 0; kh < g.k; ++kh)
-          for (int kw = 0; kw < g.k; ++kw) {
-            const int dh = a + g.pad - kh, dw = b + g.pad - kw;
-            if (dh % s != 0 || dw % s != 0) continue;
-            p.shift.push_back(co * plane_size + (q + dh / s) * pitch + q + dw / s);
-            tap_index.push_back(co * kk + kh * g.k + kw);
+        for (int i = 0; i < g.kh; ++i)
+          for (int j = 0; j < g.kw; ++j) {
+            const int dh = a + g.pad_top - i, dw = b + g.pad_left - j;
+            if (dh % sh != 0 || dw % sw != 0) continue;
+            p.shift.push_back(co * plane_size + (qh + dh / sh) * pitch + qw + dw / sw);
+            tap_index.push_back(co * kk + i * g.kw + j);
           }
       const int taps = static_cast<int>(tap_index.size());
-      wpacks[a * s + b] = pack_weights<R>(g.cin, taps, [&](int ci, int j) {
+      wpacks[a * sw + b] = pack_weights<R>(g.cin, taps, [&](int ci, int j) {
         const int co = tap_index[j] / kk, tap = tap_index[j] % kk;
         return w[(static_cast<std::int64_t>(co) * g.cin + ci) * kk + tap];
       });
@@ -575,19 +607,19 @@ void conv2d_backward_data(const ConvGeometry& g, int cotangents, int batch, cons
     R* in = scratch<R>(0, static_cast<std::size_t>(g.cout) * plane_size);
     R* out = scratch<R>(1, static_cast<std::size_t>(g.cin) * out_stride);
     for (int co = 0; co < g.cout; ++co)
-      pack_plane(dy + (std::int64_t{img} * g.cout + co) * out_plane, g.ho, g.wo, 1, -q, -q, pitch,
-                 plane_size, in + co * plane_size);
+      pack_plane(dy + (std::int64_t{img} * g.cout + co) * out_plane, g.ho, g.wo, 1, 1, -qh, -qw,
+                 pitch, plane_size, in + co * plane_size);
     R* image = scratch<R>(3, static_cast<std::size_t>(g.cin) * in_plane);
-    for (int a = 0; a < s; ++a) {
-      for (int b = 0; b < s; ++b) {
-        const FlatPlan& p = plans[a * s + b];
-        correlate(in, p, wpacks[a * s + b].data(), g.cin, out, out_stride);
-        // Scatter the phase into every s-th row and column of the image.
+    for (int a = 0; a < sh; ++a) {
+      for (int b = 0; b < sw; ++b) {
+        const FlatPlan& p = plans[a * sw + b];
+        correlate(in, p, wpacks[a * sw + b].data(), g.cin, out, out_stride);
+        // Scatter the phase into every sh-th row and sw-th column of the image.
         for (int ci = 0; ci < g.cin; ++ci) {
-          for (int i = 0; s * i + a < g.h; ++i) {
+          for (int i = 0; sh * i + a < g.h; ++i) {
             const R* f = out + static_cast<std::int64_t>(ci) * out_stride + i * pitch;
-            R* d = image + (static_cast<std::int64_t>(ci) * g.h + s * i + a) * g.w + b;
-            for (int j = 0; s * j + b < g.w; ++j) d[s * j] = f[j];
+            R* d = image + (static_cast<std::int64_t>(ci) * g.h + sh * i + a) * g.w + b;
+            for (int j = 0; sw * j + b < g.w; ++j) d[sw * j] = f[j];
           }
         }
       }
@@ -618,7 +650,7 @@ template <class R>
 void conv2d_backward_weight(const ConvGeometry& g, int cotangents, int batch, const R* dy,
                             const R* x, const R* packed_x, R* dw, std::int64_t dw_stride) {
   const FlatPlan p = input_plan<R>(g);
-  const int taps = g.cin * g.k * g.k;
+  const int taps = g.cin * g.kh * g.kw;
   const std::int64_t in_plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
   const std::int64_t packed_size = std::int64_t{p.planes} * p.plane_size;
   const int dy_stride = p.vectors * Simd<R>::width;
@@ -641,7 +673,7 @@ void conv2d_backward_weight(const ConvGeometry& g, int cotangents, int batch, co
       if (!packed_x) pack_input(g, p, x + n * g.cin * in_plane, scratch_in);
       for (int c = 0; c < nc; ++c)
         pack_plane(dy + ((std::int64_t{t} * batch + n) * g.cout + c_begin + c) * out_plane, g.ho,
-                   g.wo, 1, 0, 0, p.pitch, dy_stride, dyq + c * dy_stride);
+                   g.wo, 1, 1, 0, 0, p.pitch, dy_stride, dyq + c * dy_stride);
       grad.add_image(dyq, dy_stride, in);
     }
     grad.write(dw + t * dw_stride + static_cast<std::int64_t>(c_begin) * taps);
@@ -649,7 +681,8 @@ void conv2d_backward_weight(const ConvGeometry& g, int cotangents, int batch, co
 }
 
 bool conv2d_backward_fusable(const ConvGeometry& g) {
-  return g.stride == 1 && 2 * g.pad == g.k - 1;
+  return g.sh == 1 && g.sw == 1 && 2 * g.pad_top == g.kh - 1 && 2 * g.pad_left == g.kw - 1 &&
+         g.ho == g.h && g.wo == g.w;
 }
 
 template <class R>
@@ -666,16 +699,17 @@ void conv2d_backward(const ConvGeometry& g, int cotangents, int batch, const R* 
                                accumulate);
     return;
   }
-  // A "same" convolution pads dy by q = pad for the transposed convolution, at the input's
-  // pitch: dy's flat layout for the weight gradient is that padded copy shifted by q rows and
-  // q columns (its overhang columns are the padding), so one packed dy serves both gradients.
+  // A "same" convolution with symmetric padding pads dy by the same pad_top rows and pad_left
+  // columns for the transposed convolution, at the input's pitch: dy's flat layout for the
+  // weight gradient is that padded copy shifted by pad_top rows and pad_left columns (its
+  // overhang columns are the padding), so one packed dy serves both gradients.
   const FlatPlan in_p = input_plan<R>(g);
   const FlatPlan p = transposed_plan<R>(g);
   const std::vector<R> wpack = transposed_weights(g, w);
   const std::int64_t in_plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
   const std::int64_t packed_size = std::int64_t{in_p.planes} * in_p.plane_size;
   const int out_stride = p.vectors * Simd<R>::width;
-  const int dy_offset = g.pad * (p.pitch + 1);
+  const int dy_offset = g.pad_top * p.pitch + g.pad_left;
   const MaskView<R> mask = packed_relu_mask(g, in_p, packed_x, relu_mask);
 #pragma omp parallel for schedule(static)
   for (int t = 0; t < cotangents; ++t) {

@@ -1,4 +1,4 @@
-// OpenMP CPU kernels for the NB201 layers, forward and backward, in float and double.
+// OpenMP CPU kernels of the network layers, forward and backward, in float and double.
 //
 // Layouts are NCHW, contiguous. Backward kernels carry T cotangents at once: a gradient tensor is
 // [T, N, C, H, W] (cotangent-major) while the saved forward activations are [N, C, H, W]. T = 1 is
@@ -66,6 +66,18 @@ void batch_norm_backward(int cotangents, int batch, int channels, int plane, con
                          const R* gamma, R* dx, bool accumulate, R* dgamma, R* dbeta,
                          std::int64_t dparam_stride);
 
+// Running statistics after a training-mode forward over `count` values per channel (mean and
+// invstd as batch_norm_forward saved them), PyTorch's semantics: r = (1 - momentum)·r +
+// momentum·s, with the unbiased batch variance.
+template <class R>
+void batch_norm_update_running(int channels, double count, const double* mean, const double* invstd,
+                               double eps, double momentum, R* running_mean, R* running_var);
+// Eval-mode batch norm: y = (x - running_mean) / sqrt(running_var + eps) · gamma + beta.
+template <class R>
+void batch_norm_eval_forward(int batch, int channels, int plane, const R* x, const R* gamma,
+                             const R* beta, const R* running_mean, const R* running_var, double eps,
+                             R* y);
+
 template <class R>
 void relu_forward(std::int64_t n, const R* x, R* y);
 // dx[t, i] (+)= dy[t, i] · [x[i] > 0] for i < n (n = elements of one forward tensor).
@@ -113,5 +125,51 @@ void linear_backward_params(int cotangents, int batch, int in, int out, const R*
 // y (+)= scale · x over n elements.
 template <class R>
 void scaled_add(std::int64_t n, R scale, const R* x, R* y, bool accumulate);
+
+// --- per-channel operations (kernels/cpu/channel_ops.cpp); tensors [batch, channels, plane] ---
+
+// y[n, c, i] += bias[c].
+template <class R>
+void bias_forward(int batch, int channels, int plane, const R* bias, R* y);
+// dbias[c] = Σ_{n, i} dy[n, c, i].
+template <class R>
+void bias_backward(int batch, int channels, int plane, const R* dy, R* dbias);
+// y[n, c, i] = x[n, c, i] · scale[c] (a width mask: scale[c] = P(width > c)).
+template <class R>
+void channel_scale_forward(int batch, int channels, int plane, const R* x, const R* scale, R* y);
+// dx (+)= dy · scale[c] unless dx is null; dscale[c] += Σ_{n, i} dy · x unless dscale is null.
+template <class R>
+void channel_scale_backward(int batch, int channels, int plane, const R* dy, const R* x,
+                            const R* scale, R* dx, bool accumulate, double* dscale);
+// Σ a · b over [batch, channels, plane] in a fixed order: the gradient of a scalar weight a
+// that multiplies b, with a the output gradient.
+template <class R>
+double dot(int batch, int channels, int plane, const R* a, const R* b);
+// Dropout2d's factors mask[n·channels + c]: 0 with probability p, else 1 / (1 - p). Drawn from
+// a counter-based stream of (seed, stream, n, c): independent of threads and of the channel
+// count (a layer with more channels draws the same factors for the channels both have).
+template <class R>
+void dropout2d_mask(int batch, int channels, double p, std::uint64_t seed, std::uint64_t stream,
+                    R* mask);
+// y[q, i] (+)= x[q, i] · factor[q] for planes q < planes (Dropout2d forward and backward).
+template <class R>
+void plane_scale(std::int64_t planes, int plane, const R* x, const R* factor, R* y,
+                 bool accumulate);
+
+// --- classification (kernels/cpu/log_softmax.cpp); [batch, classes] ---
+
+// y = x - log Σ_k exp(x_k), per sample over its classes.
+template <class R>
+void log_softmax_forward(int batch, int classes, const R* x, R* y);
+// dx (+)= dy - softmax(x) · Σ_k dy_k, with y = log_softmax(x).
+template <class R>
+void log_softmax_backward(int batch, int classes, const R* dy, const R* y, R* dx, bool accumulate);
+// -(1/batch) Σ_n log_probs[n, labels[n]]; Error(kInvalidArgument) for a label outside
+// [0, classes).
+template <class R>
+double nll_loss_forward(int batch, int classes, const R* log_probs, const int* labels);
+// dlog_probs = dloss · ∂loss/∂log_probs (overwritten).
+template <class R>
+void nll_loss_backward(int batch, int classes, const int* labels, double dloss, R* dlog_probs);
 
 }  // namespace micronas::cpu

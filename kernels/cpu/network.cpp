@@ -29,7 +29,8 @@ int omp_thread_id() {
 cpu::ConvGeometry conv_geometry(const Graph& g, const Layer& l) {
   const Shape& in = g.values[l.inputs[0]];
   const Shape& out = g.values[l.output];
-  return {in.c, in.h, in.w, out.c, l.kernel, l.stride, l.pad, out.h, out.w};
+  return {in.c,     in.h,     in.w,  out.c, l.kernel, l.kernel,
+          l.stride, l.stride, l.pad, l.pad, out.h,    out.w};
 }
 
 cpu::PoolGeometry pool_geometry(const Graph& g, const Layer& l) {

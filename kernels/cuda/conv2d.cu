@@ -39,9 +39,9 @@ __global__ void conv_backward_data_kernel(ConvGeometry g, std::int64_t per_cotan
   }
 }
 
-// Block (co, ci) of cotangent t: each thread sums K² products over its share of the N·Ho·Wo
+// Block (co, ci) of cotangent t: each thread sums KH·KW products over its share of the N·Ho·Wo
 // output positions, then the block adds the threads' sums.
-template <int K>
+template <int KH, int KW>
 __global__ void __launch_bounds__(256)
     conv_backward_weight_kernel(ConvGeometry g, int batch, std::int64_t dy_stride,
                                 const float* __restrict__ dy, const float* __restrict__ x,
@@ -50,15 +50,15 @@ __global__ void __launch_bounds__(256)
   const int t = blockIdx.y;
   const int co = blockIdx.x / g.cin, ci = blockIdx.x % g.cin;
   const std::int64_t positions = batch * std::int64_t{g.ho} * g.wo;
-  float acc[K * K];
+  float acc[KH * KW];
 #pragma unroll
-  for (int j = 0; j < K * K; ++j) acc[j] = 0.0f;
+  for (int j = 0; j < KH * KW; ++j) acc[j] = 0.0f;
   const float* dyt = dy + t * dy_stride;
   for (std::int64_t p = threadIdx.x; p < positions; p += blockDim.x)
-    conv_weight_contribution<K>(g, p, co, ci, dyt, x, acc);
-  float* out = dw + t * dw_stride + (std::int64_t{co} * g.cin + ci) * K * K;
+    conv_weight_contribution<KH, KW>(g, p, co, ci, dyt, x, acc);
+  float* out = dw + t * dw_stride + (std::int64_t{co} * g.cin + ci) * KH * KW;
 #pragma unroll
-  for (int j = 0; j < K * K; ++j) {
+  for (int j = 0; j < KH * KW; ++j) {
     const float s = block_sum(acc[j], shared);
     if (threadIdx.x == 0) out[j] = s;
   }
@@ -95,26 +95,32 @@ void conv2d_backward_weight(const ConvGeometry& g, int cotangents, int batch, co
       reduction_launch(std::int64_t{g.cout} * g.cin, cotangents,
                        std::min(256, reduction_block(std::int64_t{batch} * g.ho * g.wo)));
   const dim3 grid(l.grid_x, l.grid_y);
-  switch (g.k) {
+  // The kernel unrolls its taps: square kernels only (the graphs this backend runs have no
+  // others).
+  if (g.kh != g.kw) {
+    throw Error(Status::kUnsupported, "the CUDA backend has no " + std::to_string(g.kh) + "x" +
+                                          std::to_string(g.kw) + " convolution weight gradient");
+  }
+  switch (g.kh) {
     case 1:
-      conv_backward_weight_kernel<1>
+      conv_backward_weight_kernel<1, 1>
           <<<grid, l.block, 0, stream>>>(g, batch, dy_stride, dy, x, dw, dw_stride);
       break;
     case 3:
-      conv_backward_weight_kernel<3>
+      conv_backward_weight_kernel<3, 3>
           <<<grid, l.block, 0, stream>>>(g, batch, dy_stride, dy, x, dw, dw_stride);
       break;
     case 5:
-      conv_backward_weight_kernel<5>
+      conv_backward_weight_kernel<5, 5>
           <<<grid, l.block, 0, stream>>>(g, batch, dy_stride, dy, x, dw, dw_stride);
       break;
     case 7:
-      conv_backward_weight_kernel<7>
+      conv_backward_weight_kernel<7, 7>
           <<<grid, l.block, 0, stream>>>(g, batch, dy_stride, dy, x, dw, dw_stride);
       break;
     default:
-      throw Error(Status::kUnsupported, "the CUDA backend has no " + std::to_string(g.k) + "x" +
-                                            std::to_string(g.k) + " convolution weight gradient");
+      throw Error(Status::kUnsupported, "the CUDA backend has no " + std::to_string(g.kh) + "x" +
+                                            std::to_string(g.kh) + " convolution weight gradient");
   }
   check_launch("conv_backward_weight_kernel");
 }

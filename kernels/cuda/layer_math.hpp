@@ -69,7 +69,7 @@ MICRONAS_HOST_DEVICE float fused_madd(float a, float b, float c) {
 #endif
 }
 
-// --- convolution (no bias, weight [cout, cin, k, k]) ---
+// --- convolution (no bias, weight [cout, cin, kh, kw]) ---
 
 // Output i of the flat [N, cout, ho, wo] result. Taps in (ci, kh, kw) order, each a multiply-add
 // into an accumulator that starts at 0: the CPU kernel's order and rounding
@@ -82,16 +82,16 @@ MICRONAS_HOST_DEVICE float conv_forward_at(const ConvGeometry& g, std::int64_t i
   const int co = static_cast<int>(i / (std::int64_t{g.wo} * g.ho) % g.cout);
   const std::int64_t n = i / (std::int64_t{g.wo} * g.ho * g.cout);
   const float* xn = x + n * g.cin * g.h * g.w;
-  const float* wc = w + std::int64_t{co} * g.cin * g.k * g.k;
+  const float* wc = w + std::int64_t{co} * g.cin * g.kh * g.kw;
   float acc = 0.0f;
   for (int ci = 0; ci < g.cin; ++ci) {
-    for (int kh = 0; kh < g.k; ++kh) {
-      const int iy = oy * g.stride - g.pad + kh;
+    for (int kh = 0; kh < g.kh; ++kh) {
+      const int iy = oy * g.sh - g.pad_top + kh;
       if (iy < 0 || iy >= g.h) continue;
       const float* xr = xn + (std::int64_t{ci} * g.h + iy) * g.w;
-      const float* wr = wc + (ci * g.k + kh) * g.k;
-      for (int kw = 0; kw < g.k; ++kw) {
-        const int ix = ox * g.stride - g.pad + kw;
+      const float* wr = wc + (ci * g.kh + kh) * g.kw;
+      for (int kw = 0; kw < g.kw; ++kw) {
+        const int ix = ox * g.sw - g.pad_left + kw;
         if (ix < 0 || ix >= g.w) continue;
         acc = cpu_madd(xr[ix], wr[kw], acc);
       }
@@ -101,7 +101,8 @@ MICRONAS_HOST_DEVICE float conv_forward_at(const ConvGeometry& g, std::int64_t i
 }
 
 // Element i of the flat [N, cin, h, w] data gradient of one cotangent, dy [N, cout, ho, wo]:
-// Σ dy[n, co, oy, ox] · w[co, ci, kh, kw] over the outputs with iy = oy·s − pad + kh (likewise x).
+// Σ dy[n, co, oy, ox] · w[co, ci, kh, kw] over the outputs with iy = oy·sh − pad_top + kh
+// (likewise x).
 MICRONAS_HOST_DEVICE float conv_backward_data_at(const ConvGeometry& g, std::int64_t i,
                                                  const float* dy, const float* w) {
   const int ix = static_cast<int>(i % g.w);
@@ -111,19 +112,19 @@ MICRONAS_HOST_DEVICE float conv_backward_data_at(const ConvGeometry& g, std::int
   const float* dyn = dy + n * g.cout * g.ho * g.wo;
   float acc = 0.0f;
   for (int co = 0; co < g.cout; ++co) {
-    const float* wc = w + (std::int64_t{co} * g.cin + ci) * g.k * g.k;
+    const float* wc = w + (std::int64_t{co} * g.cin + ci) * g.kh * g.kw;
     const float* dyc = dyn + std::int64_t{co} * g.ho * g.wo;
-    for (int kh = 0; kh < g.k; ++kh) {
-      const int ny = iy + g.pad - kh;
-      if (ny < 0 || ny % g.stride != 0) continue;
-      const int oy = ny / g.stride;
+    for (int kh = 0; kh < g.kh; ++kh) {
+      const int ny = iy + g.pad_top - kh;
+      if (ny < 0 || ny % g.sh != 0) continue;
+      const int oy = ny / g.sh;
       if (oy >= g.ho) continue;
-      for (int kw = 0; kw < g.k; ++kw) {
-        const int nx = ix + g.pad - kw;
-        if (nx < 0 || nx % g.stride != 0) continue;
-        const int ox = nx / g.stride;
+      for (int kw = 0; kw < g.kw; ++kw) {
+        const int nx = ix + g.pad_left - kw;
+        if (nx < 0 || nx % g.sw != 0) continue;
+        const int ox = nx / g.sw;
         if (ox >= g.wo) continue;
-        acc = fused_madd(dyc[oy * g.wo + ox], wc[kh * g.k + kw], acc);
+        acc = fused_madd(dyc[oy * g.wo + ox], wc[kh * g.kw + kw], acc);
       }
     }
   }
@@ -131,8 +132,8 @@ MICRONAS_HOST_DEVICE float conv_backward_data_at(const ConvGeometry& g, std::int
 }
 
 // The weight gradient's contribution of output position p (flat [N, ho, wo]) of channel pair
-// (co, ci), one cotangent: acc[kh·K + kw] += dy[n, co, oy, ox] · x[n, ci, iy, ix].
-template <int K>
+// (co, ci), one cotangent: acc[kh·KW + kw] += dy[n, co, oy, ox] · x[n, ci, iy, ix].
+template <int KH, int KW>
 MICRONAS_HOST_DEVICE void conv_weight_contribution(const ConvGeometry& g, std::int64_t p, int co,
                                                    int ci, const float* dy, const float* x,
                                                    float* acc) {
@@ -145,16 +146,16 @@ MICRONAS_HOST_DEVICE void conv_weight_contribution(const ConvGeometry& g, std::i
 #if defined(__CUDA_ARCH__)
 #pragma unroll
 #endif
-  for (int kh = 0; kh < K; ++kh) {
-    const int iy = oy * g.stride - g.pad + kh;
+  for (int kh = 0; kh < KH; ++kh) {
+    const int iy = oy * g.sh - g.pad_top + kh;
     if (iy < 0 || iy >= g.h) continue;
 #if defined(__CUDA_ARCH__)
 #pragma unroll
 #endif
-    for (int kw = 0; kw < K; ++kw) {
-      const int ix = ox * g.stride - g.pad + kw;
+    for (int kw = 0; kw < KW; ++kw) {
+      const int ix = ox * g.sw - g.pad_left + kw;
       if (ix < 0 || ix >= g.w) continue;
-      acc[kh * K + kw] = fused_madd(d, xc[iy * g.w + ix], acc[kh * K + kw]);
+      acc[kh * KW + kw] = fused_madd(d, xc[iy * g.w + ix], acc[kh * KW + kw]);
     }
   }
 }

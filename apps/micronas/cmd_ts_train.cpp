@@ -1,0 +1,282 @@
+// `micronas ts-train ARCH`: trains one architecture of the time-series space from scratch on
+// sensor windows (synthetic, a UEA/UCR .ts pair or UCI-HAR) and reports test accuracy and
+// macro-F1 with the network's size; resumable from a per-epoch checkpoint.
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "backend_options.hpp"
+#include "cli_util.hpp"
+#include "commands.hpp"
+#include "file_lock.hpp"
+#include "micronas/error.hpp"
+#include "micronas/threads.hpp"
+#include "micronas/timeseries_data.hpp"
+#include "micronas/timeseries_lowering.hpp"
+#include "micronas/timeseries_training.hpp"
+#include "micronas/trainer.hpp"
+#include "progress.hpp"
+#include "runtime/file_io.hpp"
+
+namespace micronas::cli {
+namespace {
+
+using timeseries::Dataset;
+
+struct TsTrainCliOptions {
+  std::string arch, data = "synthetic", optimizer = "adam", checkpoint;
+  int epochs = 30, batch = 64, stop_after = 0;
+  std::uint64_t seed = 0;
+  double lr = 1e-3, momentum = 0.9, weight_decay = 0.0, clip = 5.0, val_fraction = 0.0,
+         dropout = 0.3;
+  BackendCliOptions backend;
+  bool json = false, no_progress = false;
+};
+
+struct Splits {
+  Dataset train, validation, test;
+};
+
+// --data: synthetic (UCI-HAR-shaped windows, fixed seeds, so the data does not change with
+// --seed), ts:TRAIN.ts,TEST.ts or uci-har:DIR.
+Splits load_data(const std::string& spec) {
+  Splits s;
+  if (spec == "synthetic") {
+    timeseries::SyntheticSpec train;
+    train.cases = 600;
+    train.seed = 1;
+    timeseries::SyntheticSpec test = train;
+    test.cases = 300;
+    test.seed = 2;
+    s.train = timeseries::make_synthetic(train);
+    s.test = timeseries::make_synthetic(test);
+  } else if (spec.rfind("ts:", 0) == 0) {
+    const std::string paths = spec.substr(3);
+    const std::size_t comma = paths.find(',');
+    if (comma == std::string::npos || comma == 0 || comma + 1 == paths.size())
+      throw Error(Status::kInvalidArgument, "--data ts: needs TRAIN.ts,TEST.ts");
+    s.train = timeseries::read_ts(paths.substr(0, comma));
+    s.test = timeseries::read_ts(paths.substr(comma + 1));
+    if (s.train.class_names != s.test.class_names || s.train.dims != s.test.dims ||
+        s.train.length != s.test.length)
+      throw Error(Status::kInvalidArgument,
+                  "--data: the train and test files differ in classes, dimensions or length");
+  } else if (spec.rfind("uci-har:", 0) == 0) {
+    s.train = timeseries::read_uci_har(spec.substr(8), "train");
+    s.test = timeseries::read_uci_har(spec.substr(8), "test");
+  } else {
+    throw Error(Status::kInvalidArgument,
+                "--data: expected synthetic, ts:TRAIN.ts,TEST.ts or "
+                "uci-har:DIR, got '" +
+                    spec + "'");
+  }
+  return s;
+}
+
+// Everything the result depends on; a checkpoint written under another fingerprint is refused.
+std::string fingerprint(const TsTrainCliOptions& cli, const timeseries::Arch& arch,
+                        const Splits& d) {
+  nlohmann::ordered_json j;
+  j["arch"] = arch.to_string();
+  j["data"] = cli.data;
+  j["train_cases"] = d.train.cases;
+  j["epochs"] = cli.epochs;
+  j["batch"] = cli.batch;
+  j["seed"] = cli.seed;
+  j["optimizer"] = cli.optimizer;
+  j["lr"] = cli.lr;
+  j["momentum"] = cli.momentum;
+  j["weight_decay"] = cli.weight_decay;
+  j["clip"] = cli.clip;
+  j["val_fraction"] = cli.val_fraction;
+  j["dropout"] = cli.dropout;
+  return j.dump();
+}
+
+// Written to a temporary file and renamed: an interruption leaves the old checkpoint or the new
+// one, never a torn file.
+void write_checkpoint(const std::string& path, const std::string& bytes) {
+  const std::string tmp = path + ".tmp";
+  write_output_file(tmp, bytes);
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec)
+    throw Error(Status::kIoError,
+                "--checkpoint: cannot rename " + tmp + " to " + path + ": " + ec.message());
+}
+
+nlohmann::ordered_json scores_json(const training::Scores& s) {
+  nlohmann::ordered_json j;
+  j["accuracy"] = s.accuracy;
+  j["macro_f1"] = s.macro_f1;
+  return j;
+}
+
+void run_ts_train(const TsTrainCliOptions& cli) {
+  const ComputeContext context = cli.backend.to_context();
+  if (context.backend != BackendKind::kCpu)
+    throw Error(Status::kUnsupported, "ts-train runs on the CPU backend only");
+  if (cli.backend.threads > 0) set_num_threads(cli.backend.threads);
+  training::TrainerOptions o;
+  if (cli.optimizer == "adam")
+    o.optimizer = training::TrainerOptions::Kind::kAdam;
+  else if (cli.optimizer == "sgd")
+    o.optimizer = training::TrainerOptions::Kind::kSgd;
+  else
+    throw Error(Status::kInvalidArgument, "--optimizer: expected adam or sgd");
+  o.epochs = cli.epochs;
+  o.batch = cli.batch;
+  o.seed = cli.seed;
+  o.lr = cli.lr;
+  o.momentum = cli.momentum;
+  o.weight_decay = cli.weight_decay;
+  o.clip = cli.clip;
+
+  Splits d = load_data(cli.data);
+  if (cli.val_fraction > 0.0)
+    std::tie(d.train, d.validation) =
+        timeseries::split_validation(d.train, cli.val_fraction, cli.seed);
+  // z-score with the statistics of the training split only.
+  const timeseries::ChannelStats stats = timeseries::channel_stats(d.train);
+  timeseries::normalize(d.train, stats);
+  timeseries::normalize(d.test, stats);
+  if (d.validation.cases > 0) timeseries::normalize(d.validation, stats);
+
+  const timeseries::Space space(d.train.length, d.train.dims, d.train.classes());
+  const std::string& text = cli.arch;
+  const timeseries::Arch arch =
+      !text.empty() && text[0] == '{' ? space.parse_json(text) : space.parse(text);
+  const training::TrainingGraph graph =
+      timeseries::exact_network(space, arch, timeseries::NetworkOptions{cli.dropout});
+  const timeseries::LayerGraph layers = timeseries::lower(space, arch);
+
+  training::Trainer trainer(graph, {}, o, derive_seed(cli.seed, "init"));
+  const std::string print = fingerprint(cli, arch, d);
+  std::unique_ptr<FileLock> lock;
+  if (!cli.checkpoint.empty()) {
+    lock = std::make_unique<FileLock>(cli.checkpoint + ".lock", "--checkpoint");
+    if (std::filesystem::exists(cli.checkpoint)) {
+      trainer.restore(
+          read_input_file(cli.checkpoint, std::uint64_t{1} << 32, "a checkpoint", false), print,
+          cli.checkpoint);
+    }
+  }
+  const training::Samples samples{d.train.values.data(), d.train.labels.data(), d.train.cases};
+  ProgressBar bar("ts-train", cli.epochs, !cli.no_progress);
+  bar.update(trainer.epochs_done());
+  int this_run = 0;
+  while (trainer.epochs_done() < cli.epochs && (cli.stop_after == 0 || this_run < cli.stop_after)) {
+    trainer.train_epoch(samples);
+    ++this_run;
+    if (!cli.checkpoint.empty()) write_checkpoint(cli.checkpoint, trainer.checkpoint(print));
+    bar.update(trainer.epochs_done());
+  }
+  bar.finish();
+  const bool complete = trainer.epochs_done() == cli.epochs;
+
+  nlohmann::ordered_json out;
+  out["arch"] = arch.to_string();
+  out["data"] = cli.data;
+  out["window"] = {
+      {"length", space.length()}, {"sensors", space.sensors()}, {"classes", space.classes()}};
+  out["cases"] = {
+      {"train", d.train.cases}, {"validation", d.validation.cases}, {"test", d.test.cases}};
+  out["epochs"] = trainer.epochs_done();
+  out["complete"] = complete;
+  out["train_loss"] = trainer.losses();
+  // The deployed network's size (batch norm folded into the convs).
+  out["model"] = {{"macs", layers.macs()}, {"params", layers.params()}};
+  if (complete) {
+    const auto evaluate = [&](const Dataset& set) {
+      const std::vector<int> predicted = trainer.predict(set.values.data(), set.cases);
+      return training::classification_scores(predicted, set.labels.data(), set.cases,
+                                             set.classes());
+    };
+    if (d.validation.cases > 0) out["validation"] = scores_json(evaluate(d.validation));
+    out["test"] = scores_json(evaluate(d.test));
+  }
+  if (cli.json) {
+    std::cout << out.dump(2) << "\n";
+    return;
+  }
+  std::cout << "arch            " << out["arch"].get<std::string>() << "\n"
+            << "data            " << cli.data << " (" << space.length() << " x " << space.sensors()
+            << ", " << space.classes() << " classes; " << d.train.cases << " train, "
+            << d.validation.cases << " validation, " << d.test.cases << " test)\n"
+            << "epochs          " << trainer.epochs_done() << " of " << cli.epochs << "\n"
+            << std::setprecision(6);
+  if (!trainer.losses().empty()) std::cout << "train_loss      " << trainer.losses().back() << "\n";
+  if (!complete) {
+    std::cout << "stopped         rerun with the same options and --checkpoint to resume\n";
+  } else {
+    if (out.contains("validation"))
+      std::cout << "val_accuracy    " << out["validation"]["accuracy"].get<double>() << "\n";
+    std::cout << "test_accuracy   " << out["test"]["accuracy"].get<double>() << "\n"
+              << "test_macro_f1   " << out["test"]["macro_f1"].get<double>() << "\n";
+  }
+  std::cout << "macs            " << layers.macs() << "\nparams          " << layers.params()
+            << "\n";
+}
+
+}  // namespace
+
+void add_ts_train_command(CLI::App& app) {
+  auto opt = std::make_shared<TsTrainCliOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "ts-train",
+      "Train one architecture of the time-series space (sensor windows) from scratch and report "
+      "test accuracy, macro-F1, MACs and parameters");
+  cmd->add_option("ARCH", opt->arch,
+                  "Architecture text (e.g. tr:k5w8|tr:k3w12|tr:k7w16|sf:b16[3,7]w32r|sf:skip|"
+                  "sf:b8[5]w24) or JSON; the space follows the data's window and classes")
+      ->required();
+  cmd->add_option("--data", opt->data,
+                  "synthetic (128 x 9 windows, 6 classes) | ts:TRAIN.ts,TEST.ts | uci-har:DIR")
+      ->capture_default_str();
+  cmd->add_option("--epochs", opt->epochs, "Training epochs")
+      ->capture_default_str()
+      ->check(integer_in(1, 100000));
+  cmd->add_option("--batch", opt->batch, "Mini-batch size")
+      ->capture_default_str()
+      ->check(integer_in(2, 1 << 20));
+  cmd->add_option("--seed", opt->seed, "Seed of the weights, shuffles, dropout and split")
+      ->capture_default_str()
+      ->check(seed_value());
+  cmd->add_option("--optimizer", opt->optimizer,
+                  "adam (constant rate) | sgd (momentum, cosine annealing to 0)")
+      ->capture_default_str();
+  cmd->add_option("--lr", opt->lr, "Learning rate")
+      ->capture_default_str()
+      ->check(positive_finite());
+  cmd->add_option("--momentum", opt->momentum, "SGD momentum")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.999999));
+  cmd->add_option("--weight-decay", opt->weight_decay, "L2 weight decay (added to the gradient)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--clip", opt->clip, "Gradient L2-norm limit (0: none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e30));
+  cmd->add_option("--val-fraction", opt->val_fraction,
+                  "Fraction of each training class held out for validation")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.9));
+  cmd->add_option("--dropout", opt->dropout, "Dropout2d after every cell")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.95));
+  cmd->add_option("--checkpoint", opt->checkpoint,
+                  "Resume from FILE if it exists; rewritten atomically after every epoch; a "
+                  "checkpoint of other options is refused");
+  cmd->add_option("--stop-after", opt->stop_after,
+                  "Stop after this many epochs of this invocation (resume with --checkpoint)")
+      ->check(integer_in(1, 100000));
+  opt->backend.add_to(cmd);
+  cmd->add_flag("--no-progress", opt->no_progress, "No progress bar on stderr");
+  cmd->add_flag("--json", opt->json, "Machine-readable JSON output");
+  cmd->callback([opt]() { run_ts_train(*opt); });
+}
+
+}  // namespace micronas::cli

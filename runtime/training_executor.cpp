@@ -1,0 +1,275 @@
+// Forward and backward of a training graph on the CPU kernels (see
+// include/micronas/training_graph.hpp).
+#include <algorithm>
+
+#include "kernels/common/geometry.hpp"
+#include "kernels/cpu/cpu_kernels.hpp"
+#include "micronas/error.hpp"
+#include "micronas/training_graph.hpp"
+
+namespace micronas::training {
+namespace {
+
+ConvGeometry geometry(const Node& n, const TensorShape& in) {
+  return {in.c, in.h, in.w,      n.shape.c,  n.kh,      n.kw,
+          n.sh, n.sw, n.pad_top, n.pad_left, n.shape.h, n.shape.w};
+}
+
+}  // namespace
+
+template <class R>
+struct TrainingExecutor<R>::Impl {
+  const TrainingGraph& graph;
+  int batch = 0;
+  bool trained = false;  // the last forward ran in training mode
+  std::vector<std::vector<R>> values, grads, masks;
+  std::vector<std::vector<double>> mean, invstd;
+  std::vector<char> has_grad;
+
+  explicit Impl(const TrainingGraph& g)
+      : graph(g),
+        values(g.nodes().size()),
+        grads(g.nodes().size()),
+        masks(g.nodes().size()),
+        mean(g.nodes().size()),
+        invstd(g.nodes().size()),
+        has_grad(g.nodes().size(), 0) {}
+
+  std::int64_t elements(int node) const { return batch * graph.nodes()[node].shape.size(); }
+
+  // The gradient buffer of `node` and whether a contribution is already in it (the caller
+  // then accumulates); marks it as written.
+  R* grad_for(int node, bool* accumulate) {
+    *accumulate = has_grad[node] != 0;
+    if (!has_grad[node]) grads[node].resize(static_cast<std::size_t>(elements(node)));
+    has_grad[node] = 1;
+    return grads[node].data();
+  }
+};
+
+template <class R>
+TrainingExecutor<R>::TrainingExecutor(const TrainingGraph& graph)
+    : impl_(std::make_unique<Impl>(graph)) {}
+
+template <class R>
+TrainingExecutor<R>::~TrainingExecutor() = default;
+
+template <class R>
+const std::vector<R>& TrainingExecutor<R>::value(int node) const {
+  return impl_->values.at(static_cast<std::size_t>(node));
+}
+
+template <class R>
+const std::vector<R>& TrainingExecutor<R>::forward(const R* params, R* state,
+                                                   const std::vector<std::vector<R>>& mixing,
+                                                   const R* x, int batch,
+                                                   const ExecutionOptions& options) {
+  Impl& m = *impl_;
+  const TrainingGraph& g = m.graph;
+  if (batch <= 0) throw Error(Status::kInvalidArgument, "batch must be positive");
+  if (mixing.size() != g.mixings().size())
+    throw Error(Status::kInvalidArgument, "expected " + std::to_string(g.mixings().size()) +
+                                              " mixing inputs, got " +
+                                              std::to_string(mixing.size()));
+  for (std::size_t i = 0; i < mixing.size(); ++i)
+    if (static_cast<int>(mixing[i].size()) != g.mixings()[i].size)
+      throw Error(Status::kInvalidArgument, "mixing input " + g.mixings()[i].name + " needs " +
+                                                std::to_string(g.mixings()[i].size) + " values");
+  m.batch = batch;
+  m.trained = options.training;
+  const auto& nodes = g.nodes();
+  const auto param = [&](int index) { return params + g.parameters()[index].offset; };
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const Node& n = nodes[i];
+    std::vector<R>& y = m.values[i];
+    y.resize(static_cast<std::size_t>(m.elements(static_cast<int>(i))));
+    const std::int64_t count = static_cast<std::int64_t>(y.size());
+    const int plane = n.shape.h * n.shape.w;
+    const R* in = n.inputs.empty() ? nullptr : m.values[n.inputs[0]].data();
+    switch (n.kind) {
+      case NodeKind::kInput: std::copy(x, x + count, y.begin()); break;
+      case NodeKind::kConv: {
+        const ConvGeometry geo = geometry(n, nodes[n.inputs[0]].shape);
+        cpu::conv2d_forward<R>(geo, batch, in, param(n.weight), y.data());
+        if (n.bias >= 0) cpu::bias_forward<R>(batch, n.shape.c, plane, param(n.bias), y.data());
+        break;
+      }
+      case NodeKind::kRelu: cpu::relu_forward<R>(count, in, y.data()); break;
+      case NodeKind::kBatchNorm: {
+        R* running = state + n.state;
+        if (options.training) {
+          m.mean[i].resize(n.shape.c);
+          m.invstd[i].resize(n.shape.c);
+          cpu::batch_norm_forward<R>(batch, n.shape.c, plane, in, param(n.weight), param(n.bias),
+                                     options.eps, y.data(), m.mean[i].data(), m.invstd[i].data());
+          cpu::batch_norm_update_running<R>(n.shape.c, double(batch) * plane, m.mean[i].data(),
+                                            m.invstd[i].data(), options.eps, options.momentum,
+                                            running, running + n.shape.c);
+        } else {
+          cpu::batch_norm_eval_forward<R>(batch, n.shape.c, plane, in, param(n.weight),
+                                          param(n.bias), running, running + n.shape.c, options.eps,
+                                          y.data());
+        }
+        break;
+      }
+      case NodeKind::kChannelScale:
+        cpu::channel_scale_forward<R>(batch, n.shape.c, plane, in, mixing[n.mixing].data(),
+                                      y.data());
+        break;
+      case NodeKind::kScale:
+        cpu::scaled_add<R>(count, mixing[n.mixing][n.element], in, y.data(), false);
+        break;
+      case NodeKind::kAdd:
+        std::copy(in, in + count, y.begin());
+        for (std::size_t k = 1; k < n.inputs.size(); ++k)
+          cpu::scaled_add<R>(count, R(1), m.values[n.inputs[k]].data(), y.data(), true);
+        break;
+      case NodeKind::kDropout:
+        if (options.training && n.dropout > 0.0) {
+          m.masks[i].resize(static_cast<std::size_t>(batch) * n.shape.c);
+          cpu::dropout2d_mask<R>(batch, n.shape.c, n.dropout, options.dropout_seed, n.stream,
+                                 m.masks[i].data());
+          cpu::plane_scale<R>(std::int64_t{batch} * n.shape.c, plane, in, m.masks[i].data(),
+                              y.data(), false);
+        } else {
+          m.masks[i].clear();
+          std::copy(in, in + count, y.begin());
+        }
+        break;
+      case NodeKind::kGlobalAvgPool: {
+        const TensorShape s = nodes[n.inputs[0]].shape;
+        cpu::global_avg_pool_forward<R>(batch, s.c, s.h * s.w, in, y.data());
+        break;
+      }
+      case NodeKind::kLogSoftmax:
+        cpu::log_softmax_forward<R>(batch, n.shape.c, in, y.data());
+        break;
+    }
+  }
+  return m.values.back();
+}
+
+template <class R>
+void TrainingExecutor<R>::backward(const R* params, const std::vector<std::vector<R>>& mixing,
+                                   const R* dout, R* dparams, MixingGradients* dmixing) {
+  Impl& m = *impl_;
+  const TrainingGraph& g = m.graph;
+  if (!m.trained || m.batch == 0)
+    throw Error(Status::kInvalidArgument, "backward needs a training-mode forward first");
+  const auto& nodes = g.nodes();
+  const int batch = m.batch;
+  std::fill(dparams, dparams + g.parameter_count(), R(0));
+  if (dmixing) {
+    dmixing->assign(g.mixings().size(), {});
+    for (std::size_t i = 0; i < g.mixings().size(); ++i)
+      (*dmixing)[i].assign(g.mixings()[i].size, 0.0);
+  }
+  std::fill(m.has_grad.begin(), m.has_grad.end(), 0);
+  const int out = g.output();
+  bool acc = false;
+  R* dlast = m.grad_for(out, &acc);
+  std::copy(dout, dout + m.elements(out), dlast);
+  const auto param = [&](int index) { return params + g.parameters()[index].offset; };
+  const auto dparam = [&](int index) { return dparams + g.parameters()[index].offset; };
+  for (int i = out; i > 0; --i) {
+    if (!m.has_grad[i]) continue;  // does not reach the output
+    const Node& n = nodes[i];
+    const R* dy = m.grads[i].data();
+    const std::int64_t count = m.elements(i);
+    const int plane = n.shape.h * n.shape.w;
+    const int src = n.inputs[0];
+    const R* x = m.values[src].data();
+    // The network input needs no gradient.
+    const bool want_dx = src != g.input();
+    switch (n.kind) {
+      case NodeKind::kInput: break;
+      case NodeKind::kConv: {
+        const ConvGeometry geo = geometry(n, nodes[src].shape);
+        cpu::conv2d_backward_weight<R>(geo, 1, batch, dy, x, nullptr, dparam(n.weight), 0);
+        if (n.bias >= 0) cpu::bias_backward<R>(batch, n.shape.c, plane, dy, dparam(n.bias));
+        if (want_dx) {
+          R* dx = m.grad_for(src, &acc);
+          cpu::conv2d_backward_data<R>(geo, 1, batch, dy, param(n.weight), nullptr, dx, acc);
+        }
+        break;
+      }
+      case NodeKind::kRelu:
+        if (want_dx) {
+          R* dx = m.grad_for(src, &acc);
+          cpu::relu_backward<R>(1, count, dy, x, dx, acc);
+        }
+        break;
+      case NodeKind::kBatchNorm: {
+        R* dx = want_dx ? m.grad_for(src, &acc) : nullptr;
+        if (!dx) {
+          // The kernel always writes dx: give it a scratch buffer.
+          m.grads[src].resize(static_cast<std::size_t>(m.elements(src)));
+          dx = m.grads[src].data();
+          acc = false;
+        }
+        cpu::batch_norm_backward<R>(1, batch, n.shape.c, plane, dy, 1.0, x, m.mean[i].data(),
+                                    m.invstd[i].data(), param(n.weight), dx, acc, dparam(n.weight),
+                                    dparam(n.bias), 0);
+        break;
+      }
+      case NodeKind::kChannelScale: {
+        R* dx = want_dx ? m.grad_for(src, &acc) : nullptr;
+        cpu::channel_scale_backward<R>(batch, n.shape.c, plane, dy, x, mixing[n.mixing].data(), dx,
+                                       acc, dmixing ? (*dmixing)[n.mixing].data() : nullptr);
+        break;
+      }
+      case NodeKind::kScale:
+        if (dmixing) (*dmixing)[n.mixing][n.element] += cpu::dot<R>(batch, n.shape.c, plane, dy, x);
+        if (want_dx) {
+          R* dx = m.grad_for(src, &acc);
+          cpu::scaled_add<R>(count, mixing[n.mixing][n.element], dy, dx, acc);
+        }
+        break;
+      case NodeKind::kAdd:
+        for (int s : n.inputs) {
+          if (s == g.input()) continue;
+          R* dx = m.grad_for(s, &acc);
+          cpu::scaled_add<R>(count, R(1), dy, dx, acc);
+        }
+        break;
+      case NodeKind::kDropout:
+        if (!want_dx) break;
+        {
+          R* dx = m.grad_for(src, &acc);
+          if (m.masks[i].empty())
+            cpu::scaled_add<R>(count, R(1), dy, dx, acc);
+          else
+            cpu::plane_scale<R>(std::int64_t{batch} * n.shape.c, plane, dy, m.masks[i].data(), dx,
+                                acc);
+        }
+        break;
+      case NodeKind::kGlobalAvgPool:
+        if (want_dx) {
+          const TensorShape s = nodes[src].shape;
+          R* dx = m.grad_for(src, &acc);
+          cpu::global_avg_pool_backward<R>(batch, s.c, s.h * s.w, dy, dx, acc);
+        }
+        break;
+      case NodeKind::kLogSoftmax:
+        if (want_dx) {
+          R* dx = m.grad_for(src, &acc);
+          cpu::log_softmax_backward<R>(batch, n.shape.c, dy, m.values[i].data(), dx, acc);
+        }
+        break;
+    }
+  }
+}
+
+template <class R>
+double nll_loss(int batch, int classes, const R* log_probs, const int* labels, R* dlog_probs) {
+  const double loss = cpu::nll_loss_forward<R>(batch, classes, log_probs, labels);
+  if (dlog_probs) cpu::nll_loss_backward<R>(batch, classes, labels, 1.0, dlog_probs);
+  return loss;
+}
+
+template class TrainingExecutor<float>;
+template class TrainingExecutor<double>;
+template double nll_loss<float>(int, int, const float*, const int*, float*);
+template double nll_loss<double>(int, int, const double*, const int*, double*);
+
+}  // namespace micronas::training

@@ -1,0 +1,213 @@
+// Training graphs (runtime/) and the time-series networks built from them (search/timeseries/):
+// finite-difference gradients of a whole supernet in double (parameters and mixing inputs),
+// the one-hot supernet against the exact network on sliced weights, and thread invariance.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "micronas/random.hpp"
+#include "micronas/threads.hpp"
+#include "micronas/timeseries_training.hpp"
+#include "micronas/training_graph.hpp"
+
+namespace micronas {
+namespace {
+
+using timeseries::ArchDistribution;
+using timeseries::Space;
+using training::TrainingExecutor;
+using training::TrainingGraph;
+
+// A small space: window 16 x 4, 3 classes, two Time-Reduce cells, a reducing and a non-reducing
+// Sensor-Fusion cell, narrow widths.
+Space small_space() {
+  timeseries::SpaceOptions o;
+  o.time_width_step = 2;
+  o.time_width_max = 4;
+  o.bottleneck_step = 2;
+  o.bottleneck_max = 4;
+  o.block_width_step = 2;
+  o.block_width_max = 6;
+  o.scale = 1;
+  o.min_time = 4;
+  return Space(16, 4, 3, o);
+}
+
+// A distribution away from one-hot and uniform: every mixing weight matters.
+ArchDistribution skewed(const Space& space, std::uint64_t seed) {
+  ArchDistribution d = ArchDistribution::uniform(space);
+  Rng rng(seed);
+  auto categorical = [&](std::vector<double>& p) {
+    double s = 0.0;
+    for (double& v : p) s += (v = 0.2 + rng.uniform());
+    for (double& v : p) v /= s;
+  };
+  for (auto& t : d.time_reduce) categorical(t.kernel), categorical(t.width);
+  for (std::size_t i = 0; i < d.sensor_fusion.size(); ++i) {
+    auto& s = d.sensor_fusion[i];
+    categorical(s.bottleneck);
+    categorical(s.width);
+    for (double& b : s.branch) b = 0.2 + 0.6 * rng.uniform();
+    s.residual = 0.2 + 0.6 * rng.uniform();
+    if (!space.reduces(static_cast<int>(i))) s.skip = 0.2 + 0.6 * rng.uniform();
+  }
+  return d;
+}
+
+std::vector<float> random_window(int batch, const Space& space, std::uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> x(static_cast<std::size_t>(batch) * space.length() * space.sensors());
+  for (float& v : x) v = static_cast<float>(rng.normal());
+  return x;
+}
+
+template <class R>
+std::vector<std::vector<R>> cast_mixing(const training::MixingValues& m) {
+  std::vector<std::vector<R>> r;
+  for (const auto& v : m) r.emplace_back(v.begin(), v.end());
+  return r;
+}
+
+TEST(TrainingGraph, SupernetGradientsMatchFiniteDifferencesInDouble) {
+  const Space space = small_space();
+  const TrainingGraph g = timeseries::supernet(space);
+  const int batch = 3;
+  const std::vector<float> pf = g.initial_parameters(7), sf = g.initial_state(),
+                           xf = random_window(batch, space, 8);
+  std::vector<double> params(pf.begin(), pf.end()), state(sf.begin(), sf.end()),
+      x(xf.begin(), xf.end());
+  // Non-trivial batch-norm affine parameters: gamma 1 and beta 0 would hide their gradients'
+  // coupling.
+  Rng rng(9);
+  for (double& p : params) p += 0.1 * rng.uniform(-1.0, 1.0);
+  auto mixing = cast_mixing<double>(timeseries::supernet_mixing(space, g, skewed(space, 10)));
+  const std::vector<int> labels = {0, 2, 1};
+  training::ExecutionOptions options;
+  options.dropout_seed = 11;  // dropout on: the masks are fixed by the seed
+  TrainingExecutor<double> ex(g);
+  auto loss = [&]() {
+    const std::vector<double>& out =
+        ex.forward(params.data(), state.data(), mixing, x.data(), batch, options);
+    return training::nll_loss<double>(batch, space.classes(), out.data(), labels.data(), nullptr);
+  };
+  loss();
+  std::vector<double> dout(static_cast<std::size_t>(batch) * space.classes());
+  training::nll_loss<double>(batch, space.classes(), ex.value(g.output()).data(), labels.data(),
+                             dout.data());
+  std::vector<double> dparams(params.size());
+  training::MixingGradients dmixing;
+  ex.backward(params.data(), mixing, dout.data(), dparams.data(), &dmixing);
+
+  // Central differences, step 1e-6; relative to the largest gradient: 1e-6 (truncation ~1e-12,
+  // rounding ~1e-10; a ReLU kink within 1e-6 of a perturbed input is the only other error).
+  auto check = [&](std::vector<double>& v, const std::vector<double>& analytic,
+                   const std::string& what) {
+    double scale = 1e-12, worst = 0.0;
+    for (double a : analytic) scale = std::max(scale, std::abs(a));
+    const std::size_t step = std::max<std::size_t>(1, v.size() / 200);
+    for (std::size_t i = 0; i < v.size(); i += step) {
+      const double saved = v[i];
+      v[i] = saved + 1e-6;
+      const double up = loss();
+      v[i] = saved - 1e-6;
+      const double down = loss();
+      v[i] = saved;
+      worst = std::max(worst, std::abs((up - down) / 2e-6 - analytic[i]) / scale);
+    }
+    EXPECT_LE(worst, 1e-6) << what;
+    EXPECT_GT(scale, 1e-6) << what << ": zero gradient, the check would be vacuous";
+  };
+  check(params, dparams, "parameters");
+  for (std::size_t m = 0; m < mixing.size(); ++m)
+    check(mixing[m], dmixing[m], "mixing input " + g.mixings()[m].name);
+}
+
+// The supernet at a one-hot distribution is the exact network: same outputs (dropout on, train
+// and eval mode) and the same gradients of the shared weights.
+TEST(TrainingGraph, OneHotSupernetEqualsExactNetwork) {
+  const Space space = small_space();
+  const TrainingGraph net = timeseries::supernet(space);
+  const int batch = 4;
+  const std::vector<float> x = random_window(batch, space, 12);
+  const std::vector<int> labels = {2, 0, 1, 1};
+  const std::vector<std::string> archs = {"tr:k5w2|tr:k3w4|sf:b2[3,7]w4r|sf:b4[5]w6",
+                                          "tr:k7w4|tr:k7w2|sf:b4[3]w2|sf:skip",
+                                          "tr:k3w4|tr:k5w4|sf:b4[3,5,7]w6r|sf:b2[7]w2r"};
+  for (const std::string& text : archs) {
+    const timeseries::Arch arch = space.parse(text);
+    const TrainingGraph exact = timeseries::exact_network(space, arch);
+    const std::vector<float> params = net.initial_parameters(13);
+    std::vector<float> state = net.initial_state();
+    Rng rng(14);
+    for (float& s : state) s += static_cast<float>(0.5 * rng.uniform());  // running statistics
+    std::vector<float> ep, es;
+    timeseries::slice_supernet(net, params, state, exact, &ep, &es);
+    const auto mixing =
+        timeseries::supernet_mixing(space, net, ArchDistribution::one_hot(space, arch));
+    for (bool train : {true, false}) {
+      training::ExecutionOptions o;
+      o.training = train;
+      o.dropout_seed = 15;
+      std::vector<float> s1 = state, s2 = es;
+      TrainingExecutor<float> a(net), b(exact);
+      const std::vector<float> ya = a.forward(params.data(), s1.data(), mixing, x.data(), batch, o);
+      const std::vector<float> yb = b.forward(ep.data(), s2.data(), {}, x.data(), batch, o);
+      ASSERT_EQ(ya.size(), yb.size());
+      // Masked channels contribute exact zeros and weights of 1 and 0 are exact: the sums differ
+      // only by added zeros, which leave them unchanged; 1e-6 allows for a different order.
+      for (std::size_t i = 0; i < ya.size(); ++i)
+        EXPECT_NEAR(ya[i], yb[i], 1e-6 * (1 + std::abs(yb[i]))) << text << " train " << train;
+      if (!train) continue;
+      std::vector<float> da(static_cast<std::size_t>(batch) * space.classes()), db(da.size());
+      training::nll_loss<float>(batch, space.classes(), ya.data(), labels.data(), da.data());
+      training::nll_loss<float>(batch, space.classes(), yb.data(), labels.data(), db.data());
+      std::vector<float> ga(params.size()), gb(ep.size()), gs, unused;
+      a.backward(params.data(), mixing, da.data(), ga.data(), nullptr);
+      b.backward(ep.data(), {}, db.data(), gb.data(), nullptr);
+      timeseries::slice_supernet(net, ga, state, exact, &gs, &unused);
+      double scale = 0.0, worst = 0.0;
+      for (float v : gb) scale = std::max(scale, double(std::abs(v)));
+      for (std::size_t i = 0; i < gb.size(); ++i)
+        worst = std::max(worst, std::abs(double(gs[i]) - gb[i]) / scale);
+      EXPECT_GT(scale, 1e-4) << text;
+      EXPECT_LE(worst, 1e-5) << text << ": gradients of the shared weights";
+    }
+  }
+}
+
+// One forward and backward of the supernet: bitwise the same on 1 and 2 threads.
+TEST(TrainingGraph, ForwardAndBackwardAreThreadInvariant) {
+  const Space space = small_space();
+  const TrainingGraph g = timeseries::supernet(space);
+  const int batch = 5;
+  const std::vector<float> x = random_window(batch, space, 16), params = g.initial_parameters(17);
+  const auto mixing = timeseries::supernet_mixing(space, g, skewed(space, 18));
+  const std::vector<int> labels = {0, 1, 2, 0, 1};
+  std::vector<float> out[2], grad[2];
+  training::MixingGradients dm[2];
+  const int saved = num_threads();
+  for (int t : {1, 2}) {
+    set_num_threads(t);
+    std::vector<float> state = g.initial_state();
+    TrainingExecutor<float> ex(g);
+    training::ExecutionOptions o;
+    o.dropout_seed = 19;
+    out[t - 1] = ex.forward(params.data(), state.data(), mixing, x.data(), batch, o);
+    std::vector<float> dout(out[t - 1].size());
+    training::nll_loss<float>(batch, space.classes(), out[t - 1].data(), labels.data(),
+                              dout.data());
+    grad[t - 1].resize(params.size());
+    ex.backward(params.data(), mixing, dout.data(), grad[t - 1].data(), &dm[t - 1]);
+  }
+  set_num_threads(saved);
+  EXPECT_EQ(out[0], out[1]);
+  EXPECT_EQ(grad[0], grad[1]);
+  EXPECT_EQ(dm[0], dm[1]);
+}
+
+}  // namespace
+}  // namespace micronas
