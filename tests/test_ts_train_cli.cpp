@@ -51,6 +51,16 @@ TEST(TsTrainCli, HelpAndJson) {
   EXPECT_EQ(j["train_loss"].size(), 2u);
   EXPECT_GT(j["cases"]["validation"].get<int>(), 0);
   EXPECT_GT(j["model"]["macs"].get<long long>(), 0);
+  // The deployed cost on the default targets, as `ts-cost` computes it.
+  ASSERT_EQ(j["mcu"].size(), 2u);
+  EXPECT_EQ(j["mcu"][0]["target"], "stm32l552");
+  EXPECT_EQ(j["mcu"][1]["target"], "stm32f446re");
+  auto cost = run_cli("ts-cost " + kSmall + " --target stm32l552 --json");
+  ASSERT_EQ(cost.status, 0) << cost.output;
+  const auto c = nlohmann::json::parse(cost.output);
+  EXPECT_EQ(j["mcu"][0]["latency_ms"], c["latency_ms"]);
+  EXPECT_EQ(j["mcu"][0]["peak_sram_kb"], c["peak_sram_kb"]);
+  EXPECT_EQ(j["mcu"][0]["flash_kb"], c["flash_kb"]);
   const double acc = j["test"]["accuracy"];
   EXPECT_TRUE(acc >= 0.0 && acc <= 1.0);
   EXPECT_TRUE(j["validation"].contains("macro_f1"));
@@ -65,7 +75,8 @@ TEST(TsTrainCli, ErrorsAreOneLineWithTheirStatus) {
       {"ts-train 'tr:k3w4'", 2},                           // cell counts of another space
       {"ts-train " + kSmall + " --data bogus", 2},         // unknown data source
       {"ts-train " + kSmall + " --optimizer rmsprop", 2},  // unknown optimiser
-      {"ts-train " + kSmall + " --batch 1", 2},            // batch norm needs two samples
+      {"ts-train " + kSmall + " --target stm32f746,nosuchboard", 2},  // unknown target
+      {"ts-train " + kSmall + " --batch 1", 2},  // batch norm needs two samples
       {"ts-train " + kSmall + " --data ts:/nonexistent_a.ts,/nonexistent_b.ts", 5}};
   for (const Case& c : cases) {
     auto r = run_cli(c.args);

@@ -1,6 +1,7 @@
 // `micronas ts-train ARCH`: trains one architecture of the time-series space from scratch on
 // sensor windows (synthetic, a UEA/UCR .ts pair or UCI-HAR) and reports test accuracy and
-// macro-F1 with the network's size; resumable from a per-epoch checkpoint.
+// macro-F1 with the network's size and its deployed cost on microcontroller targets; resumable
+// from a per-epoch checkpoint.
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -13,7 +14,9 @@
 #include "commands.hpp"
 #include "file_lock.hpp"
 #include "micronas/error.hpp"
+#include "micronas/mcu.hpp"
 #include "micronas/threads.hpp"
+#include "micronas/timeseries_cost.hpp"
 #include "micronas/timeseries_data.hpp"
 #include "micronas/timeseries_lowering.hpp"
 #include "micronas/timeseries_training.hpp"
@@ -32,6 +35,7 @@ struct TsTrainCliOptions {
   std::uint64_t seed = 0;
   double lr = 1e-3, momentum = 0.9, weight_decay = 0.0, clip = 5.0, val_fraction = 0.0,
          dropout = 0.3;
+  std::vector<std::string> targets = {"stm32l552", "stm32f446re"};
   BackendCliOptions backend;
   bool json = false, no_progress = false;
 };
@@ -152,6 +156,9 @@ void run_ts_train(const TsTrainCliOptions& cli) {
   const training::TrainingGraph graph =
       timeseries::exact_network(space, arch, timeseries::NetworkOptions{cli.dropout});
   const timeseries::LayerGraph layers = timeseries::lower(space, arch);
+  // Targets are loaded before training, so that a bad --target fails at once.
+  std::vector<mcu::TargetProfile> targets;
+  for (const std::string& t : cli.targets) targets.push_back(mcu::load_target(t));
 
   training::Trainer trainer(graph, {}, o, derive_seed(cli.seed, "init"));
   const std::string print = fingerprint(cli, arch, d);
@@ -189,6 +196,17 @@ void run_ts_train(const TsTrainCliOptions& cli) {
   out["train_loss"] = trainer.losses();
   // The deployed network's size (batch norm folded into the convs).
   out["model"] = {{"macs", layers.macs()}, {"params", layers.params()}};
+  // Its latency, peak SRAM and flash as int8 TFLite Micro + CMSIS-NN (timeseries_cost.hpp).
+  out["mcu"] = nlohmann::ordered_json::array();
+  for (const mcu::TargetProfile& target : targets) {
+    const mcu::NetworkEstimate est = timeseries::estimate_cost(target, layers).network;
+    out["mcu"].push_back({{"target", target.name},
+                          {"latency_ms", est.latency_ms},
+                          {"peak_sram_kb", est.peak_sram_kb()},
+                          {"flash_kb", est.flash_kb()},
+                          {"fits_sram", est.fits_sram},
+                          {"fits_flash", est.fits_flash}});
+  }
   if (complete) {
     const auto evaluate = [&](const Dataset& set) {
       const std::vector<int> predicted = trainer.predict(set.values.data(), set.cases);
@@ -219,6 +237,12 @@ void run_ts_train(const TsTrainCliOptions& cli) {
   }
   std::cout << "macs            " << layers.macs() << "\nparams          " << layers.params()
             << "\n";
+  for (const auto& m : out["mcu"]) {
+    std::cout << std::left << std::setw(16) << m["target"].get<std::string>() << std::right
+              << std::fixed << std::setprecision(2) << m["latency_ms"].get<double>() << " ms, "
+              << std::setprecision(1) << m["peak_sram_kb"].get<double>() << " KiB SRAM, "
+              << m["flash_kb"].get<double>() << " KiB flash\n";
+  }
 }
 
 }  // namespace
@@ -273,6 +297,11 @@ void add_ts_train_command(CLI::App& app) {
   cmd->add_option("--stop-after", opt->stop_after,
                   "Stop after this many epochs of this invocation (resume with --checkpoint)")
       ->check(integer_in(1, 100000));
+  cmd->add_option("--target", opt->targets,
+                  "Microcontroller targets for the deployed cost: built-in names or profile JSON "
+                  "files, comma-separated")
+      ->delimiter(',')
+      ->capture_default_str();
   opt->backend.add_to(cmd);
   cmd->add_flag("--no-progress", opt->no_progress, "No progress bar on stderr");
   cmd->add_flag("--json", opt->json, "Machine-readable JSON output");
