@@ -93,6 +93,13 @@ class DnasSearch {
   void restore(const std::string& bytes, const std::string& fingerprint, const std::string& path);
 
  private:
+  // The seed of this step's stream `label` (Gumbel noise, dropout).
+  std::uint64_t stream(const char* label) const;
+  // A training-mode forward and backward of the supernet mixed by `d` on one batch: returns the
+  // NLL, leaves the parameter gradients in grads_ and, unless null, the mixing inputs' in
+  // `dmixing`. The batch statistics update the running ones.
+  double supernet_pass(const ArchDistribution& d, const float* x, const int* labels, int n,
+                       const char* dropout, training::MixingGradients* dmixing);
   // The α step on one validation batch; returns its loss.
   double arch_step(const float* x, const int* labels, int n, double tau);
   // The weight step on one training batch; returns its NLL.

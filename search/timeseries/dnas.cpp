@@ -126,21 +126,30 @@ double DnasSearch::penalty(double expected, double target, const ArchDistributio
   return m * std::log(expected / target);
 }
 
-double DnasSearch::arch_step(const float* x, const int* labels, int n, double tau) {
-  Rng noise(
-      derive_seed(derive_seed(options_.seed, "gumbel-arch"), static_cast<std::uint64_t>(step_)));
-  std::vector<double> probs;
-  const ArchDistribution d = relaxation_.relax(logits_, tau, &noise, &probs);
+std::uint64_t DnasSearch::stream(const char* label) const {
+  return derive_seed(derive_seed(options_.seed, label), static_cast<std::uint64_t>(step_));
+}
+
+double DnasSearch::supernet_pass(const ArchDistribution& d, const float* x, const int* labels,
+                                 int n, const char* dropout, training::MixingGradients* dmixing) {
   const training::MixingValues mixing = supernet_mixing(space_, net_, d);
   training::TrainingExecutor<float> ex(net_);
   training::ExecutionOptions eo;
-  eo.dropout_seed =
-      derive_seed(derive_seed(options_.seed, "dropout-arch"), static_cast<std::uint64_t>(step_));
+  eo.dropout_seed = stream(dropout);
   const std::vector<float>& out = ex.forward(params_.data(), state_.data(), mixing, x, n, eo);
   std::vector<float> dout(out.size());
-  double loss = training::nll_loss<float>(n, space_.classes(), out.data(), labels, dout.data());
+  const double loss =
+      training::nll_loss<float>(n, space_.classes(), out.data(), labels, dout.data());
+  ex.backward(params_.data(), mixing, dout.data(), grads_.data(), dmixing);
+  return loss;
+}
+
+double DnasSearch::arch_step(const float* x, const int* labels, int n, double tau) {
+  Rng noise(stream("gumbel-arch"));
+  std::vector<double> probs;
+  const ArchDistribution d = relaxation_.relax(logits_, tau, &noise, &probs);
   training::MixingGradients dmixing;
-  ex.backward(params_.data(), mixing, dout.data(), grads_.data(), &dmixing);
+  double loss = supernet_pass(d, x, labels, n, "dropout-arch", &dmixing);
   ArchDistribution grad = supernet_mixing_backward(space_, net_, dmixing);
   ArchDistribution cost_grad;
   const double latency = cost_.latency_ms(d, &cost_grad);
@@ -155,19 +164,9 @@ double DnasSearch::arch_step(const float* x, const int* labels, int n, double ta
 }
 
 double DnasSearch::weight_step(const float* x, const int* labels, int n, double tau) {
-  Rng noise(
-      derive_seed(derive_seed(options_.seed, "gumbel-weights"), static_cast<std::uint64_t>(step_)));
-  const training::MixingValues mixing =
-      supernet_mixing(space_, net_, relaxation_.relax(logits_, tau, &noise));
-  training::TrainingExecutor<float> ex(net_);
-  training::ExecutionOptions eo;
-  eo.dropout_seed =
-      derive_seed(derive_seed(options_.seed, "dropout"), static_cast<std::uint64_t>(step_));
-  const std::vector<float>& out = ex.forward(params_.data(), state_.data(), mixing, x, n, eo);
-  std::vector<float> dout(out.size());
+  Rng noise(stream("gumbel-weights"));
   const double loss =
-      training::nll_loss<float>(n, space_.classes(), out.data(), labels, dout.data());
-  ex.backward(params_.data(), mixing, dout.data(), grads_.data(), nullptr);
+      supernet_pass(relaxation_.relax(logits_, tau, &noise), x, labels, n, "dropout", nullptr);
   if (options_.clip > 0.0)
     training::clip_grad_norm(grads_.data(), static_cast<std::int64_t>(grads_.size()),
                              options_.clip);
