@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
-#include <numeric>
 
 #include "micronas/error.hpp"
 #include "micronas/random.hpp"
@@ -59,28 +58,6 @@ void add_scaled(ArchDistribution* out, const ArchDistribution& g, double scale) 
     for (std::size_t b = 0; b < y.branch.size(); ++b) y.branch[b] += scale * x.branch[b];
     y.residual += scale * x.residual;
     y.skip += scale * x.skip;
-  }
-}
-
-// A seeded permutation of 0..count-1 (Fisher-Yates).
-std::vector<int> shuffled(int count, std::uint64_t seed) {
-  std::vector<int> order(static_cast<std::size_t>(count));
-  std::iota(order.begin(), order.end(), 0);
-  Rng rng(seed);
-  for (int i = count - 1; i > 0; --i)
-    std::swap(order[i], order[rng.below(static_cast<std::uint64_t>(i) + 1)]);
-  return order;
-}
-
-// Copies the samples order[first..first+n) into x and labels.
-void gather(const training::Samples& data, std::int64_t sample, const std::vector<int>& order,
-            int first, int n, std::vector<float>* x, std::vector<int>* labels) {
-  x->resize(static_cast<std::size_t>(n * sample));
-  labels->resize(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    const int s = order[first + i];
-    std::copy(data.x + s * sample, data.x + (s + 1) * sample, x->begin() + i * sample);
-    (*labels)[i] = data.labels[s];
   }
 }
 
@@ -187,10 +164,10 @@ const DnasEpoch& DnasSearch::run_epoch(const training::Samples& train,
   const int val_batches = validation.count / batch + (validation.count % batch > 1 ? 1 : 0);
   total_steps_ = std::int64_t{batches} * options_.epochs;
   const auto epoch = static_cast<std::uint64_t>(epochs_done());
-  const std::vector<int> order =
-      shuffled(train.count, derive_seed(derive_seed(options_.seed, "shuffle"), epoch));
-  const std::vector<int> val_order =
-      shuffled(validation.count, derive_seed(derive_seed(options_.seed, "val-shuffle"), epoch));
+  const std::vector<int> order = training::shuffled_order(
+      train.count, derive_seed(derive_seed(options_.seed, "shuffle"), epoch));
+  const std::vector<int> val_order = training::shuffled_order(
+      validation.count, derive_seed(derive_seed(options_.seed, "val-shuffle"), epoch));
   std::vector<float> x;
   std::vector<int> labels;
   double train_sum = 0.0, arch_sum = 0.0;
@@ -199,11 +176,11 @@ const DnasEpoch& DnasSearch::run_epoch(const training::Samples& train,
     tau = gumbel_temperature(step_, options_.tau0, options_.tau_decay, options_.tau_floor);
     const int vfirst = (b % val_batches) * batch;
     const int vn = std::min(batch, validation.count - vfirst);
-    gather(validation, sample, val_order, vfirst, vn, &x, &labels);
+    training::gather_batch(validation, sample, val_order, vfirst, vn, &x, &labels);
     arch_sum += arch_step(x.data(), labels.data(), vn, tau);
     const int first = b * batch;
     const int n = std::min(batch, train.count - first);
-    gather(train, sample, order, first, n, &x, &labels);
+    training::gather_batch(train, sample, order, first, n, &x, &labels);
     train_sum += weight_step(x.data(), labels.data(), n, tau);
     ++step_;
   }
