@@ -68,6 +68,27 @@ class Reader {
 
 }  // namespace
 
+std::vector<int> shuffled_order(int count, std::uint64_t seed) {
+  std::vector<int> order(static_cast<std::size_t>(count));
+  std::iota(order.begin(), order.end(), 0);
+  Rng rng(seed);
+  for (int i = count - 1; i > 0; --i)
+    std::swap(order[i], order[rng.below(static_cast<std::uint64_t>(i) + 1)]);
+  return order;
+}
+
+void gather_batch(const Samples& data, std::int64_t sample_size, const std::vector<int>& order,
+                  int first, int n, std::vector<float>* x, std::vector<int>* labels) {
+  x->resize(static_cast<std::size_t>(n * sample_size));
+  labels->resize(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const int s = order[first + i];
+    std::copy(data.x + s * sample_size, data.x + (s + 1) * sample_size,
+              x->begin() + i * sample_size);
+    (*labels)[i] = data.labels[s];
+  }
+}
+
 Trainer::Trainer(const TrainingGraph& graph, MixingValues mixing, const TrainerOptions& options,
                  std::uint64_t init_seed)
     : graph_(graph),
@@ -99,12 +120,10 @@ double Trainer::train_epoch(const Samples& data) {
   const int batches = data.count / options_.batch + (data.count % options_.batch > 1 ? 1 : 0);
   if (batches == 0) throw Error(Status::kInvalidArgument, "too few samples for one batch");
   total_steps_ = std::int64_t{batches} * options_.epochs;
-  // The order of epoch e: a Fisher-Yates shuffle from its own stream.
-  std::vector<int> order(static_cast<std::size_t>(data.count));
-  std::iota(order.begin(), order.end(), 0);
-  Rng rng(derive_seed(derive_seed(options_.seed, "shuffle"), static_cast<std::uint64_t>(epoch_)));
-  for (int i = data.count - 1; i > 0; --i)
-    std::swap(order[i], order[rng.below(static_cast<std::uint64_t>(i) + 1)]);
+  // The order of epoch e: a shuffle from its own stream.
+  const std::vector<int> order = shuffled_order(
+      data.count,
+      derive_seed(derive_seed(options_.seed, "shuffle"), static_cast<std::uint64_t>(epoch_)));
   TrainingExecutor<float> ex(graph_);
   std::vector<float> x, dout;
   std::vector<int> labels;
@@ -113,13 +132,7 @@ double Trainer::train_epoch(const Samples& data) {
   for (int b = 0; b < batches; ++b) {
     const int first = b * options_.batch;
     const int n = std::min(options_.batch, data.count - first);
-    x.resize(static_cast<std::size_t>(n * sample));
-    labels.resize(n);
-    for (int i = 0; i < n; ++i) {
-      const int s = order[first + i];
-      std::copy(data.x + s * sample, data.x + (s + 1) * sample, x.begin() + i * sample);
-      labels[i] = data.labels[s];
-    }
+    gather_batch(data, sample, order, first, n, &x, &labels);
     ExecutionOptions eo;
     eo.training = true;
     eo.dropout_seed =

@@ -56,6 +56,21 @@ TEST(TimeseriesRepair, TheCheapestNetworkBoundsEveryOther) {
   }
 }
 
+// A reducing cell (never skipped) with one 7-branch must still reach the cheapest network's
+// single 3-branch: only the cheapest network fits a limit at its own latency.
+TEST(TimeseriesRepair, ALoneWideBranchShrinksToTheSmallestKernel) {
+  const Space space = test::uci_har();
+  const Arch cheapest = cheapest_arch(space);
+  const Arch arch = space.parse("tr:k3w4|tr:k3w4|tr:k3w4|sf:b8[7]w8|sf:skip|sf:skip");
+  McuLimits limits;
+  limits.max_latency_ms = deployed_cost(space, cheapest, l552()).latency_ms;
+  const RepairResult r = repair_to_limits(space, arch, confident(space, arch), limits, l552());
+  EXPECT_EQ(r.arch.to_string(), cheapest.to_string());
+  ASSERT_EQ(r.steps.size(), 2u);
+  EXPECT_EQ(r.steps[0].change, "sf0 branch 7 -> 5");
+  EXPECT_EQ(r.steps[1].change, "sf0 branch 5 -> 3");
+}
+
 TEST(TimeseriesRepair, ANetworkThatFitsIsLeftAlone) {
   const Space space = test::uci_har();
   const Arch arch = space.parse("tr:k5w8|tr:k3w12|tr:k7w16|sf:b16[3,7]w32r|sf:skip|sf:b8[5]w24");

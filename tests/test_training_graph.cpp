@@ -11,6 +11,7 @@
 
 #include "micronas/random.hpp"
 #include "micronas/threads.hpp"
+#include "micronas/timeseries_relaxation.hpp"
 #include "micronas/timeseries_training.hpp"
 #include "micronas/training_graph.hpp"
 
@@ -124,6 +125,64 @@ TEST(TrainingGraph, SupernetGradientsMatchFiniteDifferencesInDouble) {
   check(params, dparams, "parameters");
   for (std::size_t m = 0; m < mixing.size(); ++m)
     check(mixing[m], dmixing[m], "mixing input " + g.mixings()[m].name);
+}
+
+// The chain rule from the mixing inputs' gradients to the distribution, composed with the
+// relaxation's: dL/dα against central differences of relax → supernet_mixing → forward → NLL, with
+// the same Gumbel noise at every evaluation. The mixing values are floats, so the step is 1e-3
+// and the tolerance 2e-3 of the largest gradient (a wrong mask transpose is off by O(1)).
+TEST(TrainingGraph, MixingBackwardChainsToTheLogits) {
+  const Space space = small_space();
+  const TrainingGraph g = timeseries::supernet(space);
+  const timeseries::ArchRelaxation relaxation(space);
+  const int batch = 4;
+  const std::vector<float> pf = g.initial_parameters(3), xf = random_window(batch, space, 4);
+  const std::vector<double> params(pf.begin(), pf.end()), x(xf.begin(), xf.end());
+  const std::vector<float> sf = g.initial_state();
+  const std::vector<int> labels = {0, 1, 2, 1};
+  Rng init(5);
+  std::vector<double> logits = relaxation.initial_logits(init);
+  for (double& a : logits) a += init.normal();  // away from uniform: every entry matters
+  const double tau = 0.7;
+  training::ExecutionOptions options;
+  options.dropout_seed = 6;
+  TrainingExecutor<double> ex(g);
+  std::vector<double> probs;
+  auto loss = [&](std::vector<double>* dlogits) {
+    Rng noise(7);
+    const ArchDistribution d = relaxation.relax(logits, tau, &noise, &probs);
+    const auto mixing = cast_mixing<double>(timeseries::supernet_mixing(space, g, d));
+    std::vector<double> state(sf.begin(), sf.end());
+    const std::vector<double>& out =
+        ex.forward(params.data(), state.data(), mixing, x.data(), batch, options);
+    std::vector<double> dout(out.size());
+    const double l =
+        training::nll_loss<double>(batch, space.classes(), out.data(), labels.data(), dout.data());
+    if (dlogits) {
+      std::vector<double> dparams(params.size());
+      training::MixingGradients dmixing;
+      ex.backward(params.data(), mixing, dout.data(), dparams.data(), &dmixing);
+      *dlogits =
+          relaxation.backward(probs, tau, timeseries::supernet_mixing_backward(space, g, dmixing));
+    }
+    return l;
+  };
+  std::vector<double> analytic;
+  loss(&analytic);
+  ASSERT_EQ(analytic.size(), logits.size());
+  double scale = 0.0, worst = 0.0;
+  for (double a : analytic) scale = std::max(scale, std::abs(a));
+  ASSERT_GT(scale, 1e-4);
+  for (std::size_t i = 0; i < logits.size(); ++i) {
+    const double saved = logits[i];
+    logits[i] = saved + 1e-3;
+    const double up = loss(nullptr);
+    logits[i] = saved - 1e-3;
+    const double down = loss(nullptr);
+    logits[i] = saved;
+    worst = std::max(worst, std::abs((up - down) / 2e-3 - analytic[i]) / scale);
+  }
+  EXPECT_LE(worst, 2e-3);
 }
 
 // The supernet at a one-hot distribution is the exact network: same outputs (dropout on, train

@@ -2,17 +2,14 @@
 // sensor windows (synthetic, a UEA/UCR .ts pair or UCI-HAR) and reports test accuracy and
 // macro-F1 with the network's size and its deployed cost on microcontroller targets; resumable
 // from a per-epoch checkpoint.
-#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "backend_options.hpp"
 #include "cli_util.hpp"
 #include "commands.hpp"
-#include "file_lock.hpp"
 #include "micronas/error.hpp"
 #include "micronas/mcu.hpp"
 #include "micronas/threads.hpp"
@@ -21,13 +18,10 @@
 #include "micronas/timeseries_lowering.hpp"
 #include "micronas/timeseries_training.hpp"
 #include "micronas/trainer.hpp"
-#include "progress.hpp"
-#include "runtime/file_io.hpp"
+#include "ts_common.hpp"
 
 namespace micronas::cli {
 namespace {
-
-using timeseries::Dataset;
 
 struct TsTrainCliOptions {
   std::string arch, data = "synthetic", optimizer = "adam", checkpoint;
@@ -39,46 +33,6 @@ struct TsTrainCliOptions {
   BackendCliOptions backend;
   bool json = false, no_progress = false;
 };
-
-struct Splits {
-  Dataset train, validation, test;
-};
-
-// --data: synthetic (UCI-HAR-shaped windows, fixed seeds, so the data does not change with
-// --seed), ts:TRAIN.ts,TEST.ts or uci-har:DIR.
-Splits load_data(const std::string& spec) {
-  Splits s;
-  if (spec == "synthetic") {
-    timeseries::SyntheticSpec train;
-    train.cases = 600;
-    train.seed = 1;
-    timeseries::SyntheticSpec test = train;
-    test.cases = 300;
-    test.seed = 2;
-    s.train = timeseries::make_synthetic(train);
-    s.test = timeseries::make_synthetic(test);
-  } else if (spec.rfind("ts:", 0) == 0) {
-    const std::string paths = spec.substr(3);
-    const std::size_t comma = paths.find(',');
-    if (comma == std::string::npos || comma == 0 || comma + 1 == paths.size())
-      throw Error(Status::kInvalidArgument, "--data ts: needs TRAIN.ts,TEST.ts");
-    s.train = timeseries::read_ts(paths.substr(0, comma));
-    s.test = timeseries::read_ts(paths.substr(comma + 1));
-    if (s.train.class_names != s.test.class_names || s.train.dims != s.test.dims ||
-        s.train.length != s.test.length)
-      throw Error(Status::kInvalidArgument,
-                  "--data: the train and test files differ in classes, dimensions or length");
-  } else if (spec.rfind("uci-har:", 0) == 0) {
-    s.train = timeseries::read_uci_har(spec.substr(8), "train");
-    s.test = timeseries::read_uci_har(spec.substr(8), "test");
-  } else {
-    throw Error(Status::kInvalidArgument,
-                "--data: expected synthetic, ts:TRAIN.ts,TEST.ts or "
-                "uci-har:DIR, got '" +
-                    spec + "'");
-  }
-  return s;
-}
 
 // Everything the result depends on; a checkpoint written under another fingerprint is refused.
 std::string fingerprint(const TsTrainCliOptions& cli, const timeseries::Arch& arch,
@@ -98,25 +52,6 @@ std::string fingerprint(const TsTrainCliOptions& cli, const timeseries::Arch& ar
   j["val_fraction"] = cli.val_fraction;
   j["dropout"] = cli.dropout;
   return j.dump();
-}
-
-// Written to a temporary file and renamed: an interruption leaves the old checkpoint or the new
-// one, never a torn file.
-void write_checkpoint(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp";
-  write_output_file(tmp, bytes);
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec)
-    throw Error(Status::kIoError,
-                "--checkpoint: cannot rename " + tmp + " to " + path + ": " + ec.message());
-}
-
-nlohmann::ordered_json scores_json(const training::Scores& s) {
-  nlohmann::ordered_json j;
-  j["accuracy"] = s.accuracy;
-  j["macro_f1"] = s.macro_f1;
-  return j;
 }
 
 void run_ts_train(const TsTrainCliOptions& cli) {
@@ -139,15 +74,7 @@ void run_ts_train(const TsTrainCliOptions& cli) {
   o.weight_decay = cli.weight_decay;
   o.clip = cli.clip;
 
-  Splits d = load_data(cli.data);
-  if (cli.val_fraction > 0.0)
-    std::tie(d.train, d.validation) =
-        timeseries::split_validation(d.train, cli.val_fraction, cli.seed);
-  // z-score with the statistics of the training split only.
-  const timeseries::ChannelStats stats = timeseries::channel_stats(d.train);
-  timeseries::normalize(d.train, stats);
-  timeseries::normalize(d.test, stats);
-  if (d.validation.cases > 0) timeseries::normalize(d.validation, stats);
+  const Splits d = load_splits(cli.data, cli.val_fraction, cli.seed);
 
   const timeseries::Space space(d.train.length, d.train.dims, d.train.classes());
   const std::string& text = cli.arch;
@@ -162,27 +89,8 @@ void run_ts_train(const TsTrainCliOptions& cli) {
 
   training::Trainer trainer(graph, {}, o, derive_seed(cli.seed, "init"));
   const std::string print = fingerprint(cli, arch, d);
-  std::unique_ptr<FileLock> lock;
-  if (!cli.checkpoint.empty()) {
-    lock = std::make_unique<FileLock>(cli.checkpoint + ".lock", "--checkpoint");
-    if (std::filesystem::exists(cli.checkpoint)) {
-      trainer.restore(
-          read_input_file(cli.checkpoint, std::uint64_t{1} << 32, "a checkpoint", false), print,
-          cli.checkpoint);
-    }
-  }
-  const training::Samples samples{d.train.values.data(), d.train.labels.data(), d.train.cases};
-  ProgressBar bar("ts-train", cli.epochs, !cli.no_progress);
-  bar.update(trainer.epochs_done());
-  int this_run = 0;
-  while (trainer.epochs_done() < cli.epochs && (cli.stop_after == 0 || this_run < cli.stop_after)) {
-    trainer.train_epoch(samples);
-    ++this_run;
-    if (!cli.checkpoint.empty()) write_checkpoint(cli.checkpoint, trainer.checkpoint(print));
-    bar.update(trainer.epochs_done());
-  }
-  bar.finish();
-  const bool complete = trainer.epochs_done() == cli.epochs;
+  const bool complete = train_epochs(trainer, d.train, cli.epochs, cli.checkpoint, print,
+                                     cli.stop_after, "ts-train", !cli.no_progress);
 
   nlohmann::ordered_json out;
   out["arch"] = arch.to_string();
@@ -208,13 +116,8 @@ void run_ts_train(const TsTrainCliOptions& cli) {
                           {"fits_flash", est.fits_flash}});
   }
   if (complete) {
-    const auto evaluate = [&](const Dataset& set) {
-      const std::vector<int> predicted = trainer.predict(set.values.data(), set.cases);
-      return training::classification_scores(predicted, set.labels.data(), set.cases,
-                                             set.classes());
-    };
-    if (d.validation.cases > 0) out["validation"] = scores_json(evaluate(d.validation));
-    out["test"] = scores_json(evaluate(d.test));
+    if (d.validation.cases > 0) out["validation"] = scores_json(evaluate(trainer, d.validation));
+    out["test"] = scores_json(evaluate(trainer, d.test));
   }
   if (cli.json) {
     std::cout << out.dump(2) << "\n";

@@ -17,6 +17,7 @@ void add_export_naslib_command(CLI::App& app);
 void add_merge_command(CLI::App& app);
 void add_export_command(CLI::App& app);
 void add_ts_cost_command(CLI::App& app);
+void add_ts_search_command(CLI::App& app);
 void add_ts_train_command(CLI::App& app);
 
 }  // namespace micronas::cli

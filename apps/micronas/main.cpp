@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   add_export_command(app);
   add_export_naslib_command(app);
   add_devices_command(app);
+  add_ts_search_command(app);
   add_ts_train_command(app);
   try {
     app.parse(argc, argv);

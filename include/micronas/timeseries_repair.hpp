@@ -6,7 +6,8 @@
 // The changes (each makes the deployed network cheaper on every cost):
 //   - a Time-Reduce cell: the next narrower width, or the next smaller kernel;
 //   - a Sensor-Fusion cell: the next narrower bottleneck or block width, dropping one of two or
-//     more branches, dropping the residual, or skipping the cell (non-reducing cells);
+//     more branches, a lone branch replaced by the next smaller kernel's (7 -> 5, 5 -> 3),
+//     dropping the residual, or skipping the cell (non-reducing cells);
 // Weight lost by a change = log P(current choice) − log P(new choice) under the search's
 // distribution (for a binary choice, its two outcomes), at least 0. Excess removed =
 // Σ over the limits the network still exceeds of (cost before − cost after) / limit. The change

@@ -39,6 +39,14 @@ training::TrainingGraph supernet(const Space& space, const NetworkOptions& optio
 // The supernet's mixing values for a distribution (checked with ArchDistribution::check).
 training::MixingValues supernet_mixing(const Space& space, const training::TrainingGraph& net,
                                        const ArchDistribution& distribution);
+// The chain rule back through supernet_mixing: dL/d(distribution) from the gradients of the
+// supernet's mixing inputs (TrainingExecutor::backward's dmixing). A width mask holds
+// mask[c] = Σ_{i: width_i > c} p_i, so dL/dp_i = Σ_{c < width_i} dL/dmask[c]; the skip input
+// [P(skip), 1 − P(skip)] gives dL/dP(skip) = dL/dm[0] − dL/dm[1]; kernel, branch and residual
+// probabilities are mixing values themselves. A reducing cell's skip entry gets 0. Throws
+// Error(kInvalidArgument) when `dmixing` is not shaped like the network's mixing inputs.
+ArchDistribution supernet_mixing_backward(const Space& space, const training::TrainingGraph& net,
+                                          const training::MixingGradients& dmixing);
 
 // The parameters and running statistics of `exact` (an exact network) cut from the supernet's:
 // every tensor of exact is the leading block of the supernet tensor with the same name.

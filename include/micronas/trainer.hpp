@@ -36,6 +36,13 @@ struct Samples {
   int count = 0;
 };
 
+// A seeded permutation of 0..count-1 (Fisher-Yates): the order of an epoch's samples.
+std::vector<int> shuffled_order(int count, std::uint64_t seed);
+// Copies samples order[first .. first + n) (each `sample_size` floats) and their labels into one
+// batch.
+void gather_batch(const Samples& data, std::int64_t sample_size, const std::vector<int>& order,
+                  int first, int n, std::vector<float>* x, std::vector<int>* labels);
+
 class Trainer {
  public:
   // Parameters initialised from `init_seed` (TrainingGraph::initial_parameters). `graph` must

@@ -90,6 +90,16 @@ std::vector<Candidate> changes(const Space& space, const Arch& arch, const ArchD
       out.push_back({cell + " drop branch " + std::to_string(kBranchKernels[b]), a,
                      turn_off_loss(p.branch[b])});
     }
+    // A lone branch gives way to the next smaller kernel's; without this a network whose cells
+    // keep one 5- or 7-branch could not reach the cheapest network (one 3-branch).
+    for (std::size_t b = 1; b < kBranchKernels.size() && branches == 1; ++b) {
+      if (!((c.branches >> b) & 1)) continue;
+      Arch a = arch;
+      a.sensor_fusion[i].branches = static_cast<std::uint8_t>(1u << (b - 1));
+      out.push_back({cell + " branch " + std::to_string(kBranchKernels[b]) + " -> " +
+                         std::to_string(kBranchKernels[b - 1]),
+                     a, turn_off_loss(p.branch[b]) + turn_off_loss(1.0 - p.branch[b - 1])});
+    }
     if (c.residual) {
       Arch a = arch;
       a.sensor_fusion[i].residual = false;

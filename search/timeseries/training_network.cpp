@@ -1,5 +1,6 @@
 // The time-series space's exact networks and supernet as training graphs (see
 // include/micronas/timeseries_training.hpp).
+#include <algorithm>
 #include <string>
 
 #include "micronas/error.hpp"
@@ -36,6 +37,15 @@ std::vector<float> width_mask(const std::vector<int>& widths, const std::vector<
     mask[c] = static_cast<float>(s);
   }
   return mask;
+}
+
+// dL/dp_i = Σ_{c < widths[i]} dL/dmask[c], the transpose of width_mask.
+std::vector<double> width_mask_backward(const std::vector<int>& widths,
+                                        const std::vector<double>& dmask) {
+  std::vector<double> dp(widths.size(), 0.0);
+  for (std::size_t i = 0; i < widths.size(); ++i)
+    for (int c = 0; c < widths[i]; ++c) dp[i] += dmask[c];
+  return dp;
 }
 
 }  // namespace
@@ -153,6 +163,41 @@ training::MixingValues supernet_mixing(const Space& space, const TrainingGraph& 
     if (m[i].empty())
       throw Error(Status::kInvalidArgument, "no value for mixing input " + net.mixings()[i].name);
   return m;
+}
+
+ArchDistribution supernet_mixing_backward(const Space& space, const TrainingGraph& net,
+                                          const training::MixingGradients& dmixing) {
+  if (dmixing.size() != net.mixings().size())
+    throw Error(Status::kInvalidArgument, "mixing gradients: " + std::to_string(dmixing.size()) +
+                                              " inputs, the network has " +
+                                              std::to_string(net.mixings().size()));
+  const auto get = [&](const std::string& name) -> const std::vector<double>& {
+    const int i = net.find_mixing(name);
+    if (i < 0 || dmixing[i].size() != static_cast<std::size_t>(net.mixings()[i].size))
+      throw Error(Status::kInvalidArgument, "no gradient of mixing input " + name);
+    return dmixing[i];
+  };
+  ArchDistribution g = ArchDistribution::uniform(space);
+  for (std::size_t i = 0; i < g.time_reduce.size(); ++i) {
+    const std::string p = cell_name("tr", i);
+    g.time_reduce[i].kernel = get(p + ".kernel");
+    g.time_reduce[i].width = width_mask_backward(space.time_widths(), get(p + ".width"));
+  }
+  for (std::size_t i = 0; i < g.sensor_fusion.size(); ++i) {
+    SensorFusionDistribution& s = g.sensor_fusion[i];
+    const std::string p = cell_name("sf", i);
+    s.bottleneck = width_mask_backward(space.bottleneck_widths(), get(p + ".bottleneck"));
+    const std::vector<double>& branch = get(p + ".branch");
+    std::copy(branch.begin(), branch.end(), s.branch.begin());
+    s.width = width_mask_backward(space.block_widths(), get(p + ".width"));
+    s.residual = get(p + ".residual")[0];
+    s.skip = 0.0;
+    if (!space.reduces(static_cast<int>(i))) {
+      const std::vector<double>& skip = get(p + ".skip");
+      s.skip = skip[0] - skip[1];
+    }
+  }
+  return g;
 }
 
 namespace {

@@ -1,0 +1,40 @@
+// What the time-series verbs (ts-train, ts-search) share: loading and normalising --data,
+// training a network for a number of epochs with per-epoch checkpoints, atomic checkpoint
+// files, and the test scores as JSON.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "micronas/timeseries_data.hpp"
+#include "micronas/trainer.hpp"
+
+namespace micronas::cli {
+
+struct Splits {
+  timeseries::Dataset train, validation, test;
+};
+
+// --data: synthetic (UCI-HAR-shaped windows, fixed seeds, so the data does not change with
+// --seed), ts:TRAIN.ts,TEST.ts or uci-har:DIR; a stratified validation split of `val_fraction`
+// of the training set (none when 0) drawn with `seed`; every split z-scored with the training
+// split's statistics.
+Splits load_splits(const std::string& spec, double val_fraction, std::uint64_t seed);
+
+// Written to a temporary file and renamed: an interruption leaves the old checkpoint or the new
+// one, never a torn file.
+void write_checkpoint(const std::string& path, const std::string& bytes);
+
+// Trains until `epochs` are done or `stop_after` (> 0) epochs of this call have run, with a
+// progress bar labelled `label`; with a `checkpoint` path, resumes from it when it exists and
+// rewrites it after every epoch (held under a lock file). Returns whether every epoch is done.
+bool train_epochs(training::Trainer& trainer, const timeseries::Dataset& train, int epochs,
+                  const std::string& checkpoint, const std::string& fingerprint, int stop_after,
+                  const std::string& label, bool progress);
+
+// Accuracy and macro-F1 of the trainer's predictions on `set`.
+training::Scores evaluate(const training::Trainer& trainer, const timeseries::Dataset& set);
+nlohmann::ordered_json scores_json(const training::Scores& s);
+
+}  // namespace micronas::cli

@@ -1,0 +1,158 @@
+// `micronas ts-search` as a user runs it, on a small .ts data set the test writes (32 x 2
+// windows, 2 classes): the returned network never exceeds a limit, exit status 4 naming the
+// limit when nothing fits (random search included, which must end), darts reporting its
+// violation unrepaired, determinism across thread counts, and checkpoint resume.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+
+#include "micronas/random.hpp"
+#include "tests/test_util.hpp"
+
+namespace micronas {
+namespace {
+
+using test::exit_status;
+using test::run_cli;
+
+// A fresh directory per test process, removed when it exits.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    path = (std::filesystem::temp_directory_path() / "micronas_ts_search_XXXXXX").string();
+    if (!::mkdtemp(path.data())) throw std::runtime_error("mkdtemp failed");
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+std::string temp_dir() {
+  static const TempDir dir;
+  return dir.path;
+}
+
+// Writes TRAIN and TEST .ts files once; returns the common options of every run.
+std::string base_args() {
+  static const std::string args = [] {
+    const std::string dir = temp_dir();
+    Rng rng(1);
+    for (const auto& [name, count] : {std::pair<std::string, int>{"TRAIN", 40}, {"TEST", 20}}) {
+      std::ofstream f(dir + "/t_" + name + ".ts");
+      f << "@problemName T\n@timeStamps false\n@missing false\n@univariate false\n"
+           "@dimensions 2\n@equalLength true\n@seriesLength 32\n@classLabel true a b\n@data\n";
+      for (int i = 0; i < count; ++i) {
+        const int c = i % 2;
+        for (int k = 0; k < 2; ++k) {
+          for (int t = 0; t < 32; ++t)
+            f << (t ? "," : "") << rng.normal() + (c && k == 0 ? 1.0 : 0.0);
+          f << ":";
+        }
+        f << (c ? "b" : "a") << "\n";
+      }
+    }
+    return "--data ts:" + dir + "/t_TRAIN.ts," + dir +
+           "/t_TEST.ts --epochs 2 --batch 8 --no-progress";
+  }();
+  return args;
+}
+
+nlohmann::json run_json(const std::string& args) {
+  auto r = run_cli("ts-search " + base_args() + " " + args + " --json", "2>/dev/null");
+  EXPECT_EQ(exit_status(r), 0) << args << "\n" << r.output;
+  auto j = nlohmann::json::parse(r.output, nullptr, false);
+  EXPECT_FALSE(j.is_discarded()) << r.output;
+  return j;
+}
+
+TEST(TsSearchCli, HelpStatesThatDartsIsNotRepaired) {
+  auto r = run_cli("ts-search --help");
+  ASSERT_EQ(exit_status(r), 0) << r.output;
+  for (const char* s : {"--method", "--max-latency-ms", "--max-sram-kb", "--max-flash-kb",
+                        "--retrain-epochs", "--val-fraction", "--checkpoint", "without repair"})
+    EXPECT_NE(r.output.find(s), std::string::npos) << s;
+}
+
+TEST(TsSearchCli, DnasReturnsANetworkWithinTheLimits) {
+  // Without the penalty the derived network exceeds 1 ms: the repair must bring it under.
+  const auto j = run_json(
+      "--max-latency-ms 1 --max-flash-kb 120 --penalty-above 0 --penalty-below 0 "
+      "--retrain-epochs 1");
+  EXPECT_EQ(j["method"], "dnas");
+  EXPECT_GT(j["derived"]["cost"]["latency_ms"].get<double>(), 1.0);
+  ASSERT_FALSE(j["repair"].empty());
+  EXPECT_EQ(j["repair"].back()["arch"], j["arch"]);
+  EXPECT_LE(j["cost"]["latency_ms"].get<double>(), 1.0);
+  EXPECT_LE(j["cost"]["flash_kb"].get<double>(), 120.0);
+  EXPECT_TRUE(j["violations"].empty());
+  EXPECT_EQ(j["search"]["trajectory"].size(), 2u);
+  EXPECT_TRUE(j["search"]["trajectory"][0].contains("entropy"));
+  const double acc = j["retrain"]["test"]["accuracy"];
+  EXPECT_TRUE(acc >= 0.0 && acc <= 1.0);
+  // The reported cost is the deployed cost ts-cost computes.
+  auto cost = run_cli("ts-cost '" + j["arch"].get<std::string>() +
+                      "' --window 32x2 --classes 2 --target stm32l552 --json");
+  ASSERT_EQ(exit_status(cost), 0) << cost.output;
+  EXPECT_EQ(nlohmann::json::parse(cost.output)["latency_ms"], j["cost"]["latency_ms"]);
+}
+
+TEST(TsSearchCli, DartsReportsItsViolationUnrepaired) {
+  const auto j = run_json("--method darts --max-latency-ms 1");
+  EXPECT_FALSE(j.contains("repair"));
+  EXPECT_EQ(j["arch"], j["derived"]["arch"]);
+  ASSERT_EQ(j["violations"].size(), 1u);
+  EXPECT_EQ(j["violations"][0]["limit"], "--max-latency-ms");
+  EXPECT_NEAR(j["violations"][0]["excess_percent"].get<double>(),
+              100.0 * (j["cost"]["latency_ms"].get<double>() - 1.0), 1e-9);
+}
+
+TEST(TsSearchCli, ExitFourNamingTheLimitWhenNothingFits) {
+  for (const std::string method : {"dnas", "random"}) {
+    auto r = run_cli("ts-search " + base_args() + " --method " + method + " --max-latency-ms 0.1");
+    EXPECT_EQ(exit_status(r), 4) << method << ": " << r.output;
+    EXPECT_NE(r.output.find("--max-latency-ms 0.1 cannot be met, the closest achievable value"),
+              std::string::npos)
+        << r.output;
+  }
+}
+
+TEST(TsSearchCli, RandomSearchEndsAfterItsDrawCap) {
+  // Feasible (the smallest network takes 0.94 ms) but rare: 30 draws find none, and it stops.
+  auto r = run_cli("ts-search " + base_args() + " --method random --max-latency-ms 0.95 " +
+                   "--max-draws 30");
+  EXPECT_EQ(exit_status(r), 4) << r.output;
+  EXPECT_NE(r.output.find("none of 30 uniform draws"), std::string::npos) << r.output;
+  const auto j = run_json("--method random --max-latency-ms 5 --random-networks 2");
+  EXPECT_EQ(j["search"]["feasible"], 2);
+  EXPECT_EQ(j["search"]["candidates"].size(), 2u);
+  EXPECT_LE(j["cost"]["latency_ms"].get<double>(), 5.0);
+}
+
+TEST(TsSearchCli, DeterministicAcrossThreadsAndResumable) {
+  const std::string limits = "--max-latency-ms 2 --seed 3";
+  auto a = run_json(limits + " --threads 1");
+  auto b = run_json(limits + " --threads 2");
+  a["search"].erase("wall_s");
+  b["search"].erase("wall_s");
+  EXPECT_EQ(a, b);
+  const std::string ckpt = temp_dir() + "/search.ckpt";
+  auto stopped = run_json(limits + " --checkpoint " + ckpt + " --stop-after 1");
+  EXPECT_EQ(stopped["search"]["complete"], false);
+  EXPECT_EQ(stopped["search"]["epochs"], 1);
+  auto resumed = run_json(limits + " --checkpoint " + ckpt);
+  resumed["search"].erase("wall_s");
+  EXPECT_EQ(resumed, a);
+  // A checkpoint of another search is refused.
+  auto other =
+      run_cli("ts-search " + base_args() + " --max-latency-ms 2 --seed 4 --checkpoint " + ckpt);
+  EXPECT_EQ(exit_status(other), 2) << other.output;
+}
+
+}  // namespace
+}  // namespace micronas
