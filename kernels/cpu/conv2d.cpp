@@ -530,7 +530,7 @@ class WeightGradient {
 }  // namespace
 
 template <class R>
-void conv2d_forward(const ConvGeometry& g, int batch, const R* x, const R* w, R* y) {
+void conv2d_forward(const ConvGeometry& g, int batch, const R* x, const R* w, R* y, R* packed_x) {
   const FlatPlan p = input_plan<R>(g);
   const int taps = g.cin * g.kh * g.kw;
   const std::vector<R> wpack = pack_weights<R>(
@@ -539,7 +539,9 @@ void conv2d_forward(const ConvGeometry& g, int batch, const R* x, const R* w, R*
   const int out_stride = p.vectors * Simd<R>::width;
 #pragma omp parallel for schedule(static)
   for (int n = 0; n < batch; ++n) {
-    R* in = scratch<R>(0, static_cast<std::size_t>(p.planes) * p.plane_size);
+    const std::int64_t packed_size = std::int64_t{p.planes} * p.plane_size;
+    R* in = packed_x ? packed_x + n * packed_size
+                     : scratch<R>(0, static_cast<std::size_t>(packed_size));
     R* out = scratch<R>(1, static_cast<std::size_t>(g.cout) * out_stride);
     pack_input(g, p, x + n * g.cin * in_plane, in);
     correlate(in, p, wpack.data(), g.cout, out, out_stride);
@@ -733,7 +735,7 @@ void conv2d_backward(const ConvGeometry& g, int cotangents, int batch, const R* 
 }
 
 #define MICRONAS_INSTANTIATE(R)                                                                 \
-  template void conv2d_forward<R>(const ConvGeometry&, int, const R*, const R*, R*);            \
+  template void conv2d_forward<R>(const ConvGeometry&, int, const R*, const R*, R*, R*);        \
   template void conv2d_backward_data<R>(const ConvGeometry&, int, int, const R*, const R*,      \
                                         const R*, R*, bool);                                    \
   template void conv2d_backward_weight<R>(const ConvGeometry&, int, int, const R*, const R*,    \
