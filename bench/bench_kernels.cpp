@@ -18,8 +18,15 @@ std::vector<float> random_floats(std::size_t n, std::uint64_t seed) {
   return v;
 }
 
-// Args: batch, channels in, spatial size, channels out, kernel, stride.
+// Args: batch, channels in, spatial size, channels out, kernel, stride (NB201: square, padding
+// k / 2), or batch, channels in, h, w, channels out, kh, kw, sh, sw (time series: "same").
+template <bool kTimeSeries>
 cpu::ConvGeometry geometry(const benchmark::State& state) {
+  if (kTimeSeries) {
+    int a[8];
+    for (int i = 0; i < 8; ++i) a[i] = static_cast<int>(state.range(i + 1));
+    return same_conv_geometry(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+  }
   int cin = static_cast<int>(state.range(1)), hw = static_cast<int>(state.range(2));
   int cout = static_cast<int>(state.range(3)), k = static_cast<int>(state.range(4));
   int stride = static_cast<int>(state.range(5));
@@ -32,10 +39,10 @@ double conv_flops(const cpu::ConvGeometry& g, int batch) {
 
 enum class ConvPass { kForward, kBackwardData, kBackwardWeight };
 
-template <ConvPass pass>
+template <ConvPass pass, bool kTimeSeries = false>
 void BM_conv2d(benchmark::State& state) {
   const int batch = static_cast<int>(state.range(0));
-  cpu::ConvGeometry g = geometry(state);
+  cpu::ConvGeometry g = geometry<kTimeSeries>(state);
   auto x = random_floats(std::size_t(batch) * g.cin * g.h * g.w, 1);
   auto w = random_floats(std::size_t(g.cout) * g.cin * g.kh * g.kw, 2);
   auto y = random_floats(std::size_t(batch) * g.cout * g.ho * g.wo, 3);
@@ -74,6 +81,25 @@ BENCHMARK(BM_conv2d<ConvPass::kBackwardData>)
 BENCHMARK(BM_conv2d<ConvPass::kBackwardWeight>)
     ->Name("BM_conv2d_backward_weight/cpu")
     ->Apply(conv_shapes);
+
+// The UCI-HAR supernet's (128 x 9 window, batch 64) conv shapes: a Time-Reduce conv, a
+// Sensor-Fusion bottleneck and its 64-channel temporal branches on the 16 x 5 plane.
+void ts_conv_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"batch", "cin", "h", "w", "cout", "kh", "kw", "sh", "sw"});
+  b->Args({64, 16, 32, 9, 16, 5, 1, 2, 1});
+  b->Args({64, 16, 16, 9, 64, 1, 9, 1, 2});
+  for (int k : {3, 5, 7}) b->Args({64, 64, 16, 5, 64, k, 1, 1, 1});
+}
+
+BENCHMARK(BM_conv2d<ConvPass::kForward, true>)
+    ->Name("BM_conv2d_forward/cpu/ts")
+    ->Apply(ts_conv_shapes);
+BENCHMARK(BM_conv2d<ConvPass::kBackwardData, true>)
+    ->Name("BM_conv2d_backward_data/cpu/ts")
+    ->Apply(ts_conv_shapes);
+BENCHMARK(BM_conv2d<ConvPass::kBackwardWeight, true>)
+    ->Name("BM_conv2d_backward_weight/cpu/ts")
+    ->Apply(ts_conv_shapes);
 
 template <bool backward>
 void BM_batch_norm(benchmark::State& state) {

@@ -5,7 +5,9 @@ log-softmax of the classes, backward to the parameters and the mixing inputs, an
 update. The PyTorch side is the independent implementation of tests/scripts/
 make_timeseries_golden.py (which the engine matches to 1e-10 in double), run in float32.
 
-Prints the ISA, the median and best step times of each side and their ratio.
+Prints the ISA, the median and best step times of each side and their ratio, in wall time and
+in the process's CPU time (on one thread the CPU time is the measure that another busy process
+on the same cores disturbs least).
 
     /usr/bin/python3 bench/compare_ts_train_pytorch.py --threads 2 --rounds 5
 """
@@ -82,12 +84,13 @@ def torch_step_fn(batch):
 
 
 def time_torch(step, steps):
-    times = []
+    times, cpu = [], []
     for _ in range(steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - t0)
-    return times
+        cpu.append(time.process_time() - c0)
+    return times, cpu
 
 
 def time_micronas(binary, threads, seconds):
@@ -96,7 +99,7 @@ def time_micronas(binary, threads, seconds):
                           "--benchmark_repetitions=3", "--benchmark_report_aggregates_only=false"],
                          env=env, check=True, capture_output=True, text=True).stdout
     runs = [b for b in json.loads(out)["benchmarks"] if b.get("run_type") == "iteration"]
-    return [b["real_time"] / 1e3 for b in runs]  # ms -> s
+    return [b["real_time"] / 1e3 for b in runs], [b["cpu_time"] / 1e3 for b in runs]  # ms -> s
 
 
 def main():
@@ -113,17 +116,25 @@ def main():
     torch.set_num_threads(args.threads)
     step = torch_step_fn(args.batch)
     step()  # warm-up: allocator, oneDNN primitives
-    ours, theirs = [], []
+    ours, theirs, ours_cpu, theirs_cpu = [], [], [], []
     for _ in range(args.rounds):
-        theirs += time_torch(step, args.steps)
-        ours += time_micronas(args.binary, args.threads, 0.5)
+        wall, cpu = time_torch(step, args.steps)
+        theirs += wall
+        theirs_cpu += cpu
+        wall, cpu = time_micronas(args.binary, args.threads, 0.5)
+        ours += wall
+        ours_cpu += cpu
     result = dict(isa=isa(), threads=args.threads, batch=args.batch, torch=torch.__version__,
                   pytorch_median_ms=1e3 * statistics.median(theirs),
                   pytorch_best_ms=1e3 * min(theirs),
                   micronas_median_ms=1e3 * statistics.median(ours),
-                  micronas_best_ms=1e3 * min(ours))
+                  micronas_best_ms=1e3 * min(ours),
+                  pytorch_cpu_median_ms=1e3 * statistics.median(theirs_cpu),
+                  micronas_cpu_median_ms=1e3 * statistics.median(ours_cpu))
     result["ratio_median"] = result["pytorch_median_ms"] / result["micronas_median_ms"]
     result["ratio_best"] = result["pytorch_best_ms"] / result["micronas_best_ms"]
+    result["ratio_cpu_median"] = (result["pytorch_cpu_median_ms"] /
+                                  result["micronas_cpu_median_ms"])
     print(json.dumps(result, indent=1))
 
 

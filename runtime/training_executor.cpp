@@ -22,7 +22,9 @@ struct TrainingExecutor<R>::Impl {
   const TrainingGraph& graph;
   int batch = 0;
   bool trained = false;  // the last forward ran in training mode
-  std::vector<std::vector<R>> values, grads, masks;
+  // masks: Dropout2d's per-plane factors; packed: each conv's input as its kernels read it,
+  // kept from the forward for the weight gradient.
+  std::vector<std::vector<R>> values, grads, masks, packed;
   std::vector<std::vector<double>> mean, invstd;
   std::vector<char> has_grad;
 
@@ -31,6 +33,7 @@ struct TrainingExecutor<R>::Impl {
         values(g.nodes().size()),
         grads(g.nodes().size()),
         masks(g.nodes().size()),
+        packed(g.nodes().size()),
         mean(g.nodes().size()),
         invstd(g.nodes().size()),
         has_grad(g.nodes().size(), 0) {}
@@ -90,7 +93,8 @@ const std::vector<R>& TrainingExecutor<R>::forward(const R* params, R* state,
       case NodeKind::kInput: std::copy(x, x + count, y.begin()); break;
       case NodeKind::kConv: {
         const ConvGeometry geo = geometry(n, nodes[n.inputs[0]].shape);
-        cpu::conv2d_forward<R>(geo, batch, in, param(n.weight), y.data());
+        m.packed[i].resize(static_cast<std::size_t>(batch * cpu::conv2d_packed_input_size<R>(geo)));
+        cpu::conv2d_forward<R>(geo, batch, in, param(n.weight), y.data(), m.packed[i].data());
         if (n.bias >= 0) cpu::bias_forward<R>(batch, n.shape.c, plane, param(n.bias), y.data());
         break;
       }
@@ -185,8 +189,16 @@ void TrainingExecutor<R>::backward(const R* params, const std::vector<std::vecto
       case NodeKind::kInput: break;
       case NodeKind::kConv: {
         const ConvGeometry geo = geometry(n, nodes[src].shape);
-        cpu::conv2d_backward_weight<R>(geo, 1, batch, dy, x, nullptr, dparam(n.weight), 0);
+        const R* packed = m.packed[i].data();
         if (n.bias >= 0) cpu::bias_backward<R>(batch, n.shape.c, plane, dy, dparam(n.bias));
+        if (want_dx && cpu::conv2d_backward_fusable(geo)) {
+          // Both gradients from one padded copy of each dy image.
+          R* dx = m.grad_for(src, &acc);
+          cpu::conv2d_backward<R>(geo, 1, batch, dy, packed, param(n.weight), false, dx, acc,
+                                  dparam(n.weight), 0);
+          break;
+        }
+        cpu::conv2d_backward_weight<R>(geo, 1, batch, dy, x, packed, dparam(n.weight), 0);
         if (want_dx) {
           R* dx = m.grad_for(src, &acc);
           cpu::conv2d_backward_data<R>(geo, 1, batch, dy, param(n.weight), nullptr, dx, acc);

@@ -1,5 +1,6 @@
 // Training-mode batch norm. Statistics are accumulated in double (a channel sums up to
 // batch * plane values) in a fixed order per channel.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -8,33 +9,64 @@
 
 namespace micronas::cpu {
 
+namespace {
+
+// Mean and 1/σ of channels [c0, c0 + G). Every channel sums in double in its own fixed order
+// (image, then position); a group's G independent chains of dependent double adds overlap,
+// where one chain alone would wait on each add's latency.
+template <class R, int G>
+void channel_statistics(int batch, int channels, int plane, const R* x, int c0, double eps,
+                        double* mean, double* invstd) {
+  const double count = static_cast<double>(batch) * plane;
+  double sum[G] = {}, sq[G] = {}, mu[G];
+  for (int n = 0; n < batch; ++n) {
+    const R* xp = x + (std::int64_t{n} * channels + c0) * plane;
+    for (int i = 0; i < plane; ++i)
+#pragma GCC unroll 8
+      for (int k = 0; k < G; ++k) sum[k] += xp[k * plane + i];
+  }
+#pragma GCC unroll 8
+  for (int k = 0; k < G; ++k) mu[k] = sum[k] / count;
+  for (int n = 0; n < batch; ++n) {  // two-pass variance: no cancellation for large means
+    const R* xp = x + (std::int64_t{n} * channels + c0) * plane;
+    for (int i = 0; i < plane; ++i)
+#pragma GCC unroll 8
+      for (int k = 0; k < G; ++k)
+        sq[k] += (xp[k * plane + i] - mu[k]) * (xp[k * plane + i] - mu[k]);
+  }
+  for (int k = 0; k < G; ++k) {
+    mean[c0 + k] = mu[k];
+    invstd[c0 + k] = 1.0 / std::sqrt(sq[k] / count + eps);
+  }
+}
+
+constexpr int kStatisticsGroup = 4;
+
+}  // namespace
+
 template <class R>
 void batch_norm_forward(int batch, int channels, int plane, const R* x, const R* gamma,
                         const R* beta, double eps, R* y, double* mean, double* invstd) {
-  const double count = static_cast<double>(batch) * plane;
+  const int groups = (channels + kStatisticsGroup - 1) / kStatisticsGroup;
 #pragma omp parallel for schedule(static)
-  for (int c = 0; c < channels; ++c) {
-    double sum = 0.0;
-    for (int n = 0; n < batch; ++n) {
-      const R* xp = x + (std::int64_t{n} * channels + c) * plane;
-      for (int i = 0; i < plane; ++i) sum += xp[i];
+  for (int q = 0; q < groups; ++q) {
+    const int c0 = q * kStatisticsGroup;
+    if (c0 + kStatisticsGroup <= channels) {
+      channel_statistics<R, kStatisticsGroup>(batch, channels, plane, x, c0, eps, mean, invstd);
+    } else {
+      for (int c = c0; c < channels; ++c)
+        channel_statistics<R, 1>(batch, channels, plane, x, c, eps, mean, invstd);
     }
-    const double mu = sum / count;
-    double sq = 0.0;  // two-pass variance: no cancellation for large means
-    for (int n = 0; n < batch; ++n) {
-      const R* xp = x + (std::int64_t{n} * channels + c) * plane;
-      for (int i = 0; i < plane; ++i) sq += (xp[i] - mu) * (xp[i] - mu);
-    }
-    const double is = 1.0 / std::sqrt(sq / count + eps);
-    mean[c] = mu;
-    invstd[c] = is;
-    const R scale = static_cast<R>(is * gamma[c]);
-    const R shift = static_cast<R>(beta[c] - mu * is * gamma[c]);
-    for (int n = 0; n < batch; ++n) {
-      const R* xp = x + (std::int64_t{n} * channels + c) * plane;
-      R* yp = y + (std::int64_t{n} * channels + c) * plane;
+    for (int c = c0; c < std::min(channels, c0 + kStatisticsGroup); ++c) {
+      const double mu = mean[c], is = invstd[c];
+      const R scale = static_cast<R>(is * gamma[c]);
+      const R shift = static_cast<R>(beta[c] - mu * is * gamma[c]);
+      for (int n = 0; n < batch; ++n) {
+        const R* xp = x + (std::int64_t{n} * channels + c) * plane;
+        R* yp = y + (std::int64_t{n} * channels + c) * plane;
 #pragma omp simd
-      for (int i = 0; i < plane; ++i) yp[i] = xp[i] * scale + shift;
+        for (int i = 0; i < plane; ++i) yp[i] = xp[i] * scale + shift;
+      }
     }
   }
 }

@@ -31,12 +31,18 @@
 namespace micronas::cpu {
 namespace {
 
+// The vector width and the number of vector registers of the compile target: the micro-kernels'
+// register blocks are sized to the register file, since a block that spills turns every FMA
+// into a load, an FMA and a store.
 #if defined(__AVX512F__)
 constexpr int kVectorBytes = 64;
+constexpr int kVectorRegisters = 32;
 #elif defined(__AVX__)
 constexpr int kVectorBytes = 32;
+constexpr int kVectorRegisters = 16;
 #else
 constexpr int kVectorBytes = 16;
+constexpr int kVectorRegisters = 16;
 #endif
 
 template <class R>
@@ -194,11 +200,19 @@ void correlate_block(const R* in, const int* shift, int taps, const R* wp, R* ou
   }
 }
 
-// 24 accumulators + U input vectors fit AVX-512's (and nearly AVX2's) register file.
+// Position vectors per block for CB channels: CB·U accumulators, U input vectors and one
+// broadcast weight in registers. AVX-512 (32 registers): 24 accumulators; 16 registers: at most
+// 14 in all (AVX2: 12 accumulators for 12 channels x 1 or 6 x 2, 9 for 3 x 3).
+template <int CB>
+constexpr int position_block() {
+  if constexpr (kVectorRegisters >= 32) return CB >= 24 ? 1 : 24 / CB;
+  return std::max(1, (kVectorRegisters - 2) / (CB + 1));
+}
+
 template <class R, int CB>
 void correlate_channels(const R* in, const int* shift, int taps, const R* wp, R* out,
                         int out_stride, int vectors) {
-  constexpr int U = CB >= 24 ? 1 : 24 / CB;
+  constexpr int U = position_block<CB>();
   const int full = vectors / U * U;
   correlate_block<R, CB, U>(in, shift, taps, wp, out, out_stride, 0, full);
   correlate_block<R, CB, 1>(in, shift, taps, wp, out, out_stride, full, vectors);
@@ -461,10 +475,11 @@ class WeightGradient {
     sum_.assign(static_cast<std::size_t>(nc_) * taps_, 0.0);
   }
 
-  // Channel blocks of up to 4 (x 6 taps: 24 accumulators + 4 dy + 1 input vector registers),
-  // balanced: 6 channels run as 3 + 3, not 4 + 2.
+  // Channel blocks of up to 4 (x 6 taps: 24 accumulators + 4 dy + 1 input vector registers;
+  // with 16 registers up to 3, x 4 taps: 12 + 3 + 1), balanced: 6 channels run as 3 + 3, not
+  // 4 + 2.
   static int channel_block(int cout) {
-    constexpr int kMaxCB = 4;
+    constexpr int kMaxCB = kVectorRegisters >= 32 ? 4 : 3;
     const int blocks = (cout + kMaxCB - 1) / kMaxCB;
     return (cout + blocks - 1) / blocks;
   }
@@ -482,10 +497,10 @@ class WeightGradient {
           weight_channels<R, 1, 8>(d, dy_stride, in, sh, taps_, p_.vectors, acc, taps_);
           break;
         case 2:
-          weight_channels<R, 2, 8>(d, dy_stride, in, sh, taps_, p_.vectors, acc, taps_);
+          weight_channels<R, 2, tap_block(2)>(d, dy_stride, in, sh, taps_, p_.vectors, acc, taps_);
           break;
         case 3:
-          weight_channels<R, 3, 8>(d, dy_stride, in, sh, taps_, p_.vectors, acc, taps_);
+          weight_channels<R, 3, tap_block(3)>(d, dy_stride, in, sh, taps_, p_.vectors, acc, taps_);
           break;
         default:
           weight_channels<R, 4, 6>(d, dy_stride, in, sh, taps_, p_.vectors, acc, taps_);
@@ -503,6 +518,11 @@ class WeightGradient {
 
  private:
   static constexpr int W = Simd<R>::width;
+  // Taps per block for CB channels: CB·TB accumulators, CB dy vectors and one input vector in
+  // registers (at most 8 taps: weight_channels' remainder blocks).
+  static constexpr int tap_block(int cb) {
+    return kVectorRegisters >= 32 ? 8 : std::min(8, (kVectorRegisters - cb - 1) / cb);
+  }
   static std::vector<R>& lane_buffer() {
     thread_local std::vector<R> buffer;
     return buffer;
@@ -530,7 +550,7 @@ class WeightGradient {
 }  // namespace
 
 template <class R>
-void conv2d_forward(const ConvGeometry& g, int batch, const R* x, const R* w, R* y) {
+void conv2d_forward(const ConvGeometry& g, int batch, const R* x, const R* w, R* y, R* packed_x) {
   const FlatPlan p = input_plan<R>(g);
   const int taps = g.cin * g.kh * g.kw;
   const std::vector<R> wpack = pack_weights<R>(
@@ -539,7 +559,9 @@ void conv2d_forward(const ConvGeometry& g, int batch, const R* x, const R* w, R*
   const int out_stride = p.vectors * Simd<R>::width;
 #pragma omp parallel for schedule(static)
   for (int n = 0; n < batch; ++n) {
-    R* in = scratch<R>(0, static_cast<std::size_t>(p.planes) * p.plane_size);
+    const std::int64_t packed_size = std::int64_t{p.planes} * p.plane_size;
+    R* in = packed_x ? packed_x + n * packed_size
+                     : scratch<R>(0, static_cast<std::size_t>(packed_size));
     R* out = scratch<R>(1, static_cast<std::size_t>(g.cout) * out_stride);
     pack_input(g, p, x + n * g.cin * in_plane, in);
     correlate(in, p, wpack.data(), g.cout, out, out_stride);
@@ -733,7 +755,7 @@ void conv2d_backward(const ConvGeometry& g, int cotangents, int batch, const R* 
 }
 
 #define MICRONAS_INSTANTIATE(R)                                                                 \
-  template void conv2d_forward<R>(const ConvGeometry&, int, const R*, const R*, R*);            \
+  template void conv2d_forward<R>(const ConvGeometry&, int, const R*, const R*, R*, R*);        \
   template void conv2d_backward_data<R>(const ConvGeometry&, int, int, const R*, const R*,      \
                                         const R*, R*, bool);                                    \
   template void conv2d_backward_weight<R>(const ConvGeometry&, int, int, const R*, const R*,    \

@@ -20,9 +20,12 @@ namespace micronas::cpu {
 using micronas::ConvGeometry;
 using micronas::PoolGeometry;
 
-// y[n] = conv(x[n], w); w is [cout, cin, k, k]; no bias.
+// y[n] = conv(x[n], w); w is [cout, cin, k, k]; no bias. packed_x, if not null, receives x as
+// conv2d_pack_input writes it (conv2d_packed_input_size values per image): training keeps it for
+// the weight gradient instead of packing x again.
 template <class R>
-void conv2d_forward(const ConvGeometry& g, int batch, const R* x, const R* w, R* y);
+void conv2d_forward(const ConvGeometry& g, int batch, const R* x, const R* w, R* y,
+                    R* packed_x = nullptr);
 // dx[t, n] (+)= conv_transpose(dy[t, n], w) for t < cotangents, n < batch. With relu_input
 // ([N, cin, H, W], the pre-activation of a ReLU feeding this conv) the ReLU's backward is fused:
 // dx[t, n] (+)= [relu_input[n] > 0] ⊙ conv_transpose(dy[t, n], w), so the gradient of the ReLU's
