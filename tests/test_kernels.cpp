@@ -10,32 +10,15 @@
 #include "kernels/reference/reference_kernels.hpp"
 #include "micronas/random.hpp"
 #include "micronas/threads.hpp"
+#include "tests/kernel_test_util.hpp"
 
 namespace micronas {
 namespace {
 
 using reference::Vec;
-
-Vec random_vec(std::size_t n, std::uint64_t seed) {
-  Rng rng(seed);
-  Vec v(n);
-  for (double& x : v) x = rng.uniform(-1.0, 1.0);
-  return v;
-}
-
-template <class R>
-std::vector<R> cast(const Vec& v) {
-  return std::vector<R>(v.begin(), v.end());
-}
-
-// Tolerance relative to the largest reference magnitude. Double: the kernels sum in another
-// order than the oracle, so results differ by a few ulps times the number of terms (<= ~1e3):
-// 1e-12. Float: inputs are rounded to fp32 (2^-24) and sums of up to ~1e3 fp32 products
-// accumulate ~sqrt(n)·2^-24 relative error; 2e-5 leaves margin.
-template <class R>
-double tolerance() {
-  return sizeof(R) == 8 ? 1e-12 : 2e-5;
-}
+using test::cast;
+using test::random_vec;
+using test::tolerance;
 
 template <class R>
 void expect_close(const Vec& want, const R* got, std::size_t n, const char* what) {

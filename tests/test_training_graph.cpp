@@ -14,6 +14,7 @@
 #include "micronas/timeseries_relaxation.hpp"
 #include "micronas/timeseries_training.hpp"
 #include "micronas/training_graph.hpp"
+#include "tests/kernel_test_util.hpp"
 
 namespace micronas {
 namespace {
@@ -103,28 +104,9 @@ TEST(TrainingGraph, SupernetGradientsMatchFiniteDifferencesInDouble) {
   training::MixingGradients dmixing;
   ex.backward(params.data(), mixing, dout.data(), dparams.data(), &dmixing);
 
-  // Central differences, step 1e-6; relative to the largest gradient: 1e-6 (truncation ~1e-12,
-  // rounding ~1e-10; a ReLU kink within 1e-6 of a perturbed input is the only other error).
-  auto check = [&](std::vector<double>& v, const std::vector<double>& analytic,
-                   const std::string& what) {
-    double scale = 1e-12, worst = 0.0;
-    for (double a : analytic) scale = std::max(scale, std::abs(a));
-    const std::size_t step = std::max<std::size_t>(1, v.size() / 200);
-    for (std::size_t i = 0; i < v.size(); i += step) {
-      const double saved = v[i];
-      v[i] = saved + 1e-6;
-      const double up = loss();
-      v[i] = saved - 1e-6;
-      const double down = loss();
-      v[i] = saved;
-      worst = std::max(worst, std::abs((up - down) / 2e-6 - analytic[i]) / scale);
-    }
-    EXPECT_LE(worst, 1e-6) << what;
-    EXPECT_GT(scale, 1e-6) << what << ": zero gradient, the check would be vacuous";
-  };
-  check(params, dparams, "parameters");
+  test::check_gradient(params, dparams, loss, "parameters");
   for (std::size_t m = 0; m < mixing.size(); ++m)
-    check(mixing[m], dmixing[m], "mixing input " + g.mixings()[m].name);
+    test::check_gradient(mixing[m], dmixing[m], loss, "mixing input " + g.mixings()[m].name);
 }
 
 // The chain rule from the mixing inputs' gradients to the distribution, composed with the

@@ -16,31 +16,16 @@
 #include "micronas/error.hpp"
 #include "micronas/random.hpp"
 #include "micronas/threads.hpp"
+#include "tests/kernel_test_util.hpp"
 
 namespace micronas {
 namespace {
 
 using reference::Vec;
-
-Vec random_vec(std::size_t n, std::uint64_t seed) {
-  Rng rng(seed);
-  Vec v(n);
-  for (double& x : v) x = rng.uniform(-1.0, 1.0);
-  return v;
-}
-
-template <class R>
-std::vector<R> cast(const Vec& v) {
-  return std::vector<R>(v.begin(), v.end());
-}
-
-// Relative to the largest reference magnitude. Double: another summation order than the oracle,
-// a few ulps times <= ~1e3 terms: 1e-12. Float: fp32 inputs and sums of up to ~1e3 products,
-// ~sqrt(n)·2^-24 relative: 2e-5 leaves margin (as tests/test_kernels.cpp).
-template <class R>
-double tolerance() {
-  return sizeof(R) == 8 ? 1e-12 : 2e-5;
-}
+using test::cast;
+using test::check_gradient;
+using test::random_vec;
+using test::tolerance;
 
 // R: the precision computed in (sets the tolerance); G: the stored type (a mask gradient is
 // accumulated in double even from float inputs).
@@ -60,27 +45,6 @@ void expect_close_in(const Vec& want, const G* got, std::size_t n, const std::st
 template <class R>
 void expect_close(const Vec& want, const R* got, std::size_t n, const std::string& what) {
   expect_close_in<R>(want, got, n, what);
-}
-
-// Central differences in double, step 1e-6, tolerance 1e-6 of the gradient's scale (truncation
-// ~1e-12, rounding ~1e-10 for |loss| ~ 1; see tests/test_gradcheck.cpp).
-void check_gradient(Vec& v, const Vec& analytic, const std::function<double()>& loss,
-                    const std::string& what) {
-  ASSERT_EQ(v.size(), analytic.size());
-  double scale = 1e-12, worst = 0.0;
-  for (double g : analytic) scale = std::max(scale, std::abs(g));
-  const std::size_t step = std::max<std::size_t>(1, v.size() / 300);
-  for (std::size_t i = 0; i < v.size(); i += step) {
-    const double saved = v[i];
-    v[i] = saved + 1e-6;
-    const double up = loss();
-    v[i] = saved - 1e-6;
-    const double down = loss();
-    v[i] = saved;
-    worst = std::max(worst, std::abs((up - down) / 2e-6 - analytic[i]) / scale);
-  }
-  EXPECT_LE(worst, 1e-6) << what;
-  EXPECT_GT(scale, 1e-8) << what << ": gradient is zero, the check would be vacuous";
 }
 
 double dot(const Vec& a, const Vec& b) {
