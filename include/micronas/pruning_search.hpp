@@ -42,7 +42,7 @@ BatchPolicy batch_policy_from_name(const std::string& name);  // shared | per-ca
 struct SearchOptions {
   ScoreOptions proxies;  // dataset, batch, repeats, init, data, seed, LR batch sizes
   BatchPolicy batches = BatchPolicy::kSharedPerRound;
-  int precision = 3;          // decimals of the per-repeat relative changes (MicroNAS used 5)
+  int precision = 3;  // decimals of the per-repeat relative changes (MicroNAS used 5)
   RankTies ties = RankTies::kTenas;
   double flops_weight = 0;    // φ
   double latency_weight = 0;  // λ
