@@ -31,6 +31,7 @@ SETTINGS = [
     ("φ=0.25 λ=0.25", {"flops-weight": "0.25", "latency-weight": "0.25"}),
     ("limit 480 ms", {"max-latency-ms": "480"}),
     ("λ=0.5 + limit 480 ms", {"latency-weight": "0.5", "max-latency-ms": "480"}),
+    ("λ=0.5, MicroNAS table", {"latency-weight": "0.5", "latency-table": "micronas"}),
 ]
 # Zero-shot MicroNAS's constant per-op latency table (ms per active (edge, op) of the cell), the
 # latency its 3.23× claim is measured in (`micronas search --latency-table micronas`).
