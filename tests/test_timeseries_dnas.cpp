@@ -3,13 +3,17 @@
 // from a checkpoint ends exactly where an uninterrupted one does.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
 
 #include "micronas/error.hpp"
 #include "micronas/mcu.hpp"
 #include "micronas/random.hpp"
 #include "micronas/threads.hpp"
+#include "micronas/timeseries_cost.hpp"
 #include "micronas/timeseries_dnas.hpp"
+#include "micronas/timeseries_lowering.hpp"
+#include "micronas/timeseries_repair.hpp"
 #include "tests/timeseries_spaces.hpp"
 
 namespace micronas::timeseries {
@@ -69,6 +73,40 @@ TEST_F(Dnas, LatencyPenaltyLowersTheExpectedLatency) {
   EXPECT_NO_THROW(space.check(b.derive()));
   // Every epoch's τ follows the schedule: 3 batches per epoch.
   EXPECT_DOUBLE_EQ(b.history()[1].temperature, gumbel_temperature(5));
+}
+
+// The memory target is the deployed SRAM limit in the reference model's units: scaled by
+// reference peak / deployed arena of the architecture derived when the epoch starts.
+TEST_F(Dnas, MemoryTargetIsTheDeployedLimitInReferenceUnits) {
+  DnasOptions o = small_options();
+  o.target_memory_bytes = 4096;
+  DnasSearch search(space, target, o);
+  for (int e = 0; e < 2; ++e) {
+    const Arch arch = search.derive();
+    const double reference = static_cast<double>(reference_peak_memory_bytes(lower(space, arch)));
+    const double arena = deployed_cost(space, arch, target).peak_sram_kb * 1024.0;
+    search.run_epoch(train.samples(), validation.samples());
+    EXPECT_DOUBLE_EQ(search.history().back().memory_target, 4096 * reference / arena);
+    // The reference model counts less than the arena: the target in its units is lower.
+    EXPECT_LT(search.history().back().memory_target, 4096);
+  }
+  DnasSearch unset(space, target, small_options());
+  unset.run_epoch(train.samples(), validation.samples());
+  EXPECT_TRUE(std::isinf(unset.history().back().memory_target));
+}
+
+// A memory penalty whose target is below every network pulls the expected memory down.
+TEST_F(Dnas, MemoryPenaltyLowersTheExpectedMemory) {
+  DnasOptions off = small_options();
+  off.hardware = false;
+  DnasOptions on = small_options();
+  on.target_memory_bytes = 1;
+  DnasSearch a(space, target, off), b(space, target, on);
+  for (int e = 0; e < 3; ++e) {
+    a.run_epoch(train.samples(), validation.samples());
+    b.run_epoch(train.samples(), validation.samples());
+  }
+  EXPECT_LT(b.history().back().expected_memory_bytes, a.history().back().expected_memory_bytes);
 }
 
 TEST_F(Dnas, DeterministicForASeedAndThreadCount) {

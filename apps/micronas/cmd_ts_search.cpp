@@ -144,8 +144,9 @@ bool run_dnas(const TsSearchCliOptions& cli, const Space& space, const Splits& d
     std::cerr << "epoch " << search.epochs_done() << "/" << cli.dnas.epochs << std::fixed
               << std::setprecision(4) << "  arch_loss " << e.arch_loss << "  train_loss "
               << e.train_loss << std::setprecision(3) << "  E[lat] " << e.expected_latency_ms
-              << " ms  E[mem] " << e.expected_memory_bytes / 1024.0 << " KiB  tau "
-              << std::setprecision(5) << e.temperature << std::defaultfloat << "\n";
+              << " ms  E[mem] " << e.expected_memory_bytes / 1024.0 << " KiB";
+    if (std::isfinite(e.memory_target)) std::cerr << " (target " << e.memory_target / 1024.0 << ")";
+    std::cerr << "  tau " << std::setprecision(5) << e.temperature << std::defaultfloat << "\n";
     bar.update(search.epochs_done());
   }
   bar.finish();
@@ -156,6 +157,9 @@ bool run_dnas(const TsSearchCliOptions& cli, const Space& space, const Splits& d
                           {"temperature", e.temperature},
                           {"expected_latency_ms", e.expected_latency_ms},
                           {"expected_memory_kb", e.expected_memory_bytes / 1024.0},
+                          {"memory_target_kb", std::isfinite(e.memory_target)
+                                                   ? ordered_json(e.memory_target / 1024.0)
+                                                   : ordered_json(nullptr)},
                           {"entropy", e.entropy},
                           {"argmax", e.argmax}});
   (*out)["search"]["epochs"] = search.epochs_done();

@@ -11,9 +11,13 @@
 //      on α with the rate cosine-annealed from arch_lr to arch_lr_min over all steps.
 //   2. weight step on the training batch: another fresh draw, plain NLL, gradient-norm clipping,
 //      Adam.
-// The memory target is in the reference's peak-memory model (bytes of activations and im2col
-// scratch), which is what E[mem] is; limits on the deployed network are enforced after
-// derivation (timeseries_repair.hpp), not here.
+// E[mem] is in the reference's peak-memory model (bytes of activations and im2col scratch), which
+// counts 4–5× less than TFLite Micro's arena of the same network (tensor alignment, the
+// planner's packing, persistent per-channel data), so a limit on the deployed arena taken as is
+// would never bind. The memory target is therefore the deployed limit scaled, at the start of
+// every epoch, by reference_peak / deployed_arena of the architecture derived at that point
+// (its ratio at the network the search is converging to). Limits on the deployed network are
+// still enforced after derivation (timeseries_repair.hpp), not here.
 //
 // Determinism: the shuffles, Gumbel draws and dropout masks come from counter-based streams of
 // the seed and the training kernels are thread-invariant, so a search is bitwise reproducible
@@ -50,6 +54,7 @@ struct DnasOptions {
   double penalty_above = 4.0, penalty_below = 0.002;
   bool hardware = true;  // false: no cost terms (the DARTS-like baseline)
   double target_latency_ms = std::numeric_limits<double>::infinity();
+  // Peak SRAM of the deployed network on the target (bytes, as McuLimits::max_sram_kb · 1024).
   double target_memory_bytes = std::numeric_limits<double>::infinity();
   double dropout = 0.3;
   // Throws Error(kInvalidArgument) for a value out of range.
@@ -61,6 +66,8 @@ struct DnasEpoch {
   double train_loss = 0;   // mean NLL of the weight steps
   double arch_loss = 0;    // mean loss of the α steps, penalties included
   double temperature = 0;  // τ of the epoch's last step
+  // E[mem]'s target during the epoch (reference-model bytes; see above), infinite when unset.
+  double memory_target = std::numeric_limits<double>::infinity();
   // At softmax(α) (no noise, τ = 1): expected latency (ms) and peak memory (bytes) on the
   // target, mean entropy per choice (nats), and the argmax architecture.
   double expected_latency_ms = 0, expected_memory_bytes = 0, entropy = 0;
@@ -108,11 +115,15 @@ class DnasSearch {
   double penalty(double expected, double target, const ArchDistribution& cost_grad,
                  ArchDistribution* grad) const;
   DnasEpoch summary() const;
+  // target_memory_bytes in the reference model's units at the derived architecture.
+  double reference_memory_target() const;
 
   Space space_;
   DnasOptions options_;
   ArchRelaxation relaxation_;
+  mcu::TargetProfile target_;
   ExpectedCost cost_;
+  double memory_target_ = 0;  // of the current epoch
   training::TrainingGraph net_;
   std::vector<double> logits_;
   std::vector<float> params_, state_, grads_;

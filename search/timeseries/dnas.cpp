@@ -5,12 +5,15 @@
 
 #include "micronas/error.hpp"
 #include "micronas/random.hpp"
+#include "micronas/timeseries_cost.hpp"
 #include "micronas/timeseries_dnas.hpp"
+#include "micronas/timeseries_lowering.hpp"
+#include "micronas/timeseries_repair.hpp"
 
 namespace micronas::timeseries {
 namespace {
 
-constexpr const char* kFormat = "micronas-dnas-checkpoint-1";
+constexpr const char* kFormat = "micronas-dnas-checkpoint-2";
 
 double entropy(const std::vector<double>& p) {
   double h = 0.0;
@@ -84,6 +87,7 @@ DnasSearch::DnasSearch(const Space& space, const mcu::TargetProfile& target,
     : space_(space),
       options_(options),
       relaxation_(space),
+      target_(target),
       cost_(space, target),
       net_(supernet(space, NetworkOptions{options.dropout})),
       adam_(net_.parameter_count(), training::AdamOptions{options.weight_lr}) {
@@ -132,7 +136,7 @@ double DnasSearch::arch_step(const float* x, const int* labels, int n, double ta
   const double latency = cost_.latency_ms(d, &cost_grad);
   loss += penalty(latency, options_.target_latency_ms, cost_grad, &grad);
   const double memory = cost_.peak_memory_bytes(d, &cost_grad);
-  loss += penalty(memory, options_.target_memory_bytes, cost_grad, &grad);
+  loss += penalty(memory, memory_target_, cost_grad, &grad);
   const std::vector<double> dlogits = relaxation_.backward(probs, tau, grad);
   const double lr =
       training::cosine_annealing_lr(options_.arch_lr, options_.arch_lr_min, step_, total_steps_);
@@ -172,6 +176,7 @@ const DnasEpoch& DnasSearch::run_epoch(const training::Samples& train,
   std::vector<int> labels;
   double train_sum = 0.0, arch_sum = 0.0;
   double tau = options_.tau0;
+  memory_target_ = reference_memory_target();
   for (int b = 0; b < batches; ++b) {
     tau = gumbel_temperature(step_, options_.tau0, options_.tau_decay, options_.tau_floor);
     const int vfirst = (b % val_batches) * batch;
@@ -188,8 +193,17 @@ const DnasEpoch& DnasSearch::run_epoch(const training::Samples& train,
   e.train_loss = train_sum / batches;
   e.arch_loss = arch_sum / batches;
   e.temperature = tau;
+  e.memory_target = memory_target_;
   history_.push_back(e);
   return history_.back();
+}
+
+double DnasSearch::reference_memory_target() const {
+  if (!std::isfinite(options_.target_memory_bytes)) return options_.target_memory_bytes;
+  const Arch arch = derive();
+  const double reference = static_cast<double>(reference_peak_memory_bytes(lower(space_, arch)));
+  const double arena = deployed_cost(space_, arch, target_).peak_sram_kb * 1024.0;
+  return options_.target_memory_bytes * reference / arena;
 }
 
 ArchDistribution DnasSearch::weights() const { return relaxation_.relax(logits_, 1.0, nullptr); }
@@ -220,7 +234,8 @@ std::string DnasSearch::checkpoint(const std::string& fingerprint) const {
   j["history"] = nlohmann::json::array();
   for (const DnasEpoch& e : history_)
     j["history"].push_back({e.train_loss, e.arch_loss, e.temperature, e.expected_latency_ms,
-                            e.expected_memory_bytes, e.entropy, e.argmax});
+                            e.expected_memory_bytes, e.entropy, e.argmax,
+                            std::isfinite(e.memory_target) ? e.memory_target : -1.0});
   return j.dump();
 }
 
@@ -255,6 +270,8 @@ void DnasSearch::restore(const std::string& bytes, const std::string& fingerprin
       e.expected_memory_bytes = h.at(4).get<double>();
       e.entropy = h.at(5).get<double>();
       e.argmax = h.at(6).get<std::string>();
+      const double memory_target = h.at(7).get<double>();
+      e.memory_target = memory_target < 0 ? std::numeric_limits<double>::infinity() : memory_target;
       history.push_back(e);
     }
     if (history.size() > static_cast<std::size_t>(options_.epochs)) fail("too many epochs");
