@@ -144,6 +144,37 @@ TEST(TsTrainCli, UciHarLayout) {
   EXPECT_EQ(j["cases"]["test"], 12);
 }
 
+// A .ts file of unequal lengths (as PickupGestureWiimoteZ) is refused with the option that fixes
+// it named, and read with --length: every series cut or zero-padded to that length.
+TEST(TsTrainCli, UnequalLengthsNeedLength) {
+  const std::string train = temp_path("unequal_train.ts"), test = temp_path("unequal_test.ts");
+  for (const std::string& path : {train, test}) {
+    std::ofstream f(path);
+    f << "@problemName Unequal\n@timeStamps false\n@missing false\n@univariate true\n"
+      << "@equalLength false\n@classLabel true a b\n@data\n";
+    for (int n = 0; n < 8; ++n) {
+      const int length = 30 + 7 * n;  // 30 .. 79 steps
+      for (int t = 0; t < length; ++t) f << (t ? "," : "") << ((n % 2) ? t % 5 : -(t % 3));
+      f << ":" << ((n % 2) ? "b" : "a") << "\n";
+    }
+  }
+  const std::string cmd = "ts-train 'tr:k3w4|sf:b8[3]w8|sf:skip|sf:skip' --data ts:" + train + "," +
+                          test + " --epochs 1 --batch 4 --json";
+  auto refused = run_cli(cmd, "2>&1 >/dev/null");
+  EXPECT_EQ(test::exit_status(refused), 2) << refused.output;
+  EXPECT_NE(refused.output.find("unequal lengths"), std::string::npos) << refused.output;
+  EXPECT_NE(refused.output.find("--length"), std::string::npos) << refused.output;
+  auto r = run_cli(cmd + " --length 40", "2>/dev/null");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["window"]["length"], 40);
+  EXPECT_EQ(j["window"]["sensors"], 1);
+  auto wrong = run_cli("ts-train 'tr:k3w4|tr:k3w4|tr:k3w4|sf:b8[3]w8|sf:skip|sf:skip' --length 40",
+                       "2>&1 >/dev/null");
+  EXPECT_EQ(test::exit_status(wrong), 2) << wrong.output;
+  EXPECT_NE(wrong.output.find("--length applies to ts: data only"), std::string::npos);
+}
+
 // Real smartwatch data: a small hand-picked architecture reaches at least 95 % test accuracy
 // (bench/README.md records 5 seeds).
 TEST(TsTrainCli, BasicMotions) {

@@ -39,7 +39,8 @@ using timeseries::Space;
 struct TsSearchCliOptions {
   std::string method = "dnas", data = "synthetic", target = "stm32l552", checkpoint;
   McuLimits limits;
-  int epochs = 60, retrain_epochs = 0, stop_after = 0, random_networks = 10, max_draws = 10000;
+  int epochs = 60, retrain_epochs = 0, stop_after = 0, random_networks = 10, max_draws = 10000,
+      length = 0;
   double val_fraction = 0.2;
   timeseries::DnasOptions dnas;
   BackendCliOptions backend;
@@ -97,6 +98,7 @@ std::string fingerprint(const TsSearchCliOptions& cli, const Splits& d) {
   ordered_json j;
   j["method"] = cli.method;
   j["data"] = cli.data;
+  j["length"] = cli.length;
   j["train_cases"] = d.train.cases;
   j["val_fraction"] = cli.val_fraction;
   j["target"] = cli.target;
@@ -238,7 +240,7 @@ void run_ts_search(TsSearchCliOptions cli) {
   cli.dnas.target_memory_bytes = cli.limits.max_sram_kb * 1024.0;
   cli.dnas.validate();
 
-  const Splits d = load_splits(cli.data, cli.val_fraction, cli.dnas.seed);
+  const Splits d = load_splits(cli.data, cli.length, cli.val_fraction, cli.dnas.seed);
   if (d.validation.cases < 2)
     throw Error(Status::kInvalidArgument, "--val-fraction leaves fewer than two validation cases");
   const Space space(d.train.length, d.train.dims, d.train.classes());
@@ -348,12 +350,15 @@ void add_ts_search_command(CLI::App& app) {
   cmd->add_option("--data", opt->data,
                   "synthetic (128 x 9 windows, 6 classes) | ts:TRAIN.ts,TEST.ts | uci-har:DIR")
       ->capture_default_str();
+  add_length_option(cmd, &opt->length);
   cmd->add_option("--target", opt->target, "Microcontroller target: built-in name or profile JSON")
       ->capture_default_str();
   cmd->add_option("--max-latency-ms", opt->limits.max_latency_ms,
                   "Hard limit on the deployed latency (ms); also dnas's latency target");
-  cmd->add_option("--max-sram-kb", opt->limits.max_sram_kb,
-                  "Hard limit on peak SRAM (KiB); also dnas's memory target (reference model)");
+  cmd->add_option(
+      "--max-sram-kb", opt->limits.max_sram_kb,
+      "Hard limit on peak SRAM (KiB); also dnas's memory target (scaled to the reference "
+      "memory model at the derived network)");
   cmd->add_option("--max-flash-kb", opt->limits.max_flash_kb,
                   "Hard limit on flash (KiB), enforced after derivation only");
   cmd->add_option("--epochs", opt->epochs,

@@ -25,7 +25,7 @@ namespace {
 
 struct TsTrainCliOptions {
   std::string arch, data = "synthetic", optimizer = "adam", checkpoint;
-  int epochs = 30, batch = 64, stop_after = 0;
+  int epochs = 30, batch = 64, stop_after = 0, length = 0;
   std::uint64_t seed = 0;
   double lr = 1e-3, momentum = 0.9, weight_decay = 0.0, clip = 5.0, val_fraction = 0.0,
          dropout = 0.3;
@@ -40,6 +40,7 @@ std::string fingerprint(const TsTrainCliOptions& cli, const timeseries::Arch& ar
   nlohmann::ordered_json j;
   j["arch"] = arch.to_string();
   j["data"] = cli.data;
+  j["length"] = cli.length;
   j["train_cases"] = d.train.cases;
   j["epochs"] = cli.epochs;
   j["batch"] = cli.batch;
@@ -74,7 +75,7 @@ void run_ts_train(const TsTrainCliOptions& cli) {
   o.weight_decay = cli.weight_decay;
   o.clip = cli.clip;
 
-  const Splits d = load_splits(cli.data, cli.val_fraction, cli.seed);
+  const Splits d = load_splits(cli.data, cli.length, cli.val_fraction, cli.seed);
 
   const timeseries::Space space(d.train.length, d.train.dims, d.train.classes());
   const std::string& text = cli.arch;
@@ -163,6 +164,7 @@ void add_ts_train_command(CLI::App& app) {
   cmd->add_option("--data", opt->data,
                   "synthetic (128 x 9 windows, 6 classes) | ts:TRAIN.ts,TEST.ts | uci-har:DIR")
       ->capture_default_str();
+  add_length_option(cmd, &opt->length);
   cmd->add_option("--epochs", opt->epochs, "Training epochs")
       ->capture_default_str()
       ->check(integer_in(1, 100000));

@@ -12,8 +12,10 @@
 namespace micronas::cli {
 namespace {
 
-Splits load_data(const std::string& spec) {
+Splits load_data(const std::string& spec, int length) {
   Splits s;
+  if (length > 0 && spec.rfind("ts:", 0) != 0)
+    throw Error(Status::kInvalidArgument, "--length applies to ts: data only");
   if (spec == "synthetic") {
     timeseries::SyntheticSpec train;
     train.cases = 600;
@@ -28,8 +30,18 @@ Splits load_data(const std::string& spec) {
     const std::size_t comma = paths.find(',');
     if (comma == std::string::npos || comma == 0 || comma + 1 == paths.size())
       throw Error(Status::kInvalidArgument, "--data ts: needs TRAIN.ts,TEST.ts");
-    s.train = timeseries::read_ts(paths.substr(0, comma));
-    s.test = timeseries::read_ts(paths.substr(comma + 1));
+    timeseries::TsReadOptions options;
+    options.length = length;
+    try {
+      s.train = timeseries::read_ts(paths.substr(0, comma), options);
+      s.test = timeseries::read_ts(paths.substr(comma + 1), options);
+    } catch (const Error& e) {
+      // The reader's message names the file and the cases; say which option supplies the length.
+      const std::string what = e.what();
+      if (length == 0 && what.find("unequal lengths") != std::string::npos)
+        throw Error(e.status(), what + " (--length N)");
+      throw;
+    }
     if (s.train.class_names != s.test.class_names || s.train.dims != s.test.dims ||
         s.train.length != s.test.length)
       throw Error(Status::kInvalidArgument,
@@ -48,8 +60,8 @@ Splits load_data(const std::string& spec) {
 
 }  // namespace
 
-Splits load_splits(const std::string& spec, double val_fraction, std::uint64_t seed) {
-  Splits d = load_data(spec);
+Splits load_splits(const std::string& spec, int length, double val_fraction, std::uint64_t seed) {
+  Splits d = load_data(spec, length);
   if (val_fraction > 0.0)
     std::tie(d.train, d.validation) = timeseries::split_validation(d.train, val_fraction, seed);
   // z-score with the statistics of the training split only.
@@ -58,6 +70,14 @@ Splits load_splits(const std::string& spec, double val_fraction, std::uint64_t s
   timeseries::normalize(d.test, stats);
   if (d.validation.cases > 0) timeseries::normalize(d.validation, stats);
   return d;
+}
+
+void add_length_option(CLI::App* cmd, int* length) {
+  cmd->add_option("--length", *length,
+                  "Cut or zero-pad (at the end) every series of ts: data to this many steps; "
+                  "needed for files of unequal lengths (0: every series must have one length)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 20));
 }
 
 void write_checkpoint(const std::string& path, const std::string& bytes) {

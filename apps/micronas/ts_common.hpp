@@ -3,6 +3,7 @@
 // files, and the test scores as JSON.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -17,10 +18,14 @@ struct Splits {
 };
 
 // --data: synthetic (UCI-HAR-shaped windows, fixed seeds, so the data does not change with
-// --seed), ts:TRAIN.ts,TEST.ts or uci-har:DIR; a stratified validation split of `val_fraction`
-// of the training set (none when 0) drawn with `seed`; every split z-scored with the training
-// split's statistics.
-Splits load_splits(const std::string& spec, double val_fraction, std::uint64_t seed);
+// --seed), ts:TRAIN.ts,TEST.ts or uci-har:DIR; `length` > 0 cuts or zero-pads every .ts series
+// to that many steps (--length; 0: the files' series must all have one length); a stratified
+// validation split of `val_fraction` of the training set (none when 0) drawn with `seed`; every
+// split z-scored with the training split's statistics.
+Splits load_splits(const std::string& spec, int length, double val_fraction, std::uint64_t seed);
+
+// The --length option of the verbs that read --data.
+void add_length_option(CLI::App* cmd, int* length);
 
 // Written to a temporary file and renamed: an interruption leaves the old checkpoint or the new
 // one, never a torn file.
