@@ -3,16 +3,18 @@
 
 Runs `micronas search` for several settings of the latency weight λ, the FLOPs weight φ and the
 hard latency limit (5 seeds each by default, real CIFAR-10 inputs), and compares the cells found
-with the Pareto front of all 15,625 NB201 cells: benchmark accuracy against our modeled latency,
-taken from a whole-space `micronas sweep` results file. Prints a Markdown table (accuracy,
+with the Pareto front of all 15,625 NB201 cells: benchmark accuracy against our modeled STM32F746
+latency, computed for every cell with the Python package (`micronas.mcu_estimate`, the same
+model the searches use; run this script with the interpreter that has the package installed,
+e.g. build/venv/bin/python after scripts/setup.sh). Prints a Markdown table (accuracy,
 latency, speed-up and accuracy change against the λ = 0 search, and each cell's distance below
 the front at its latency) and writes an SVG plot of the space, its front and the cells found.
 
 Every search's JSON is kept in --runs (one file per setting and seed): an interrupted study
 resumes, and the table can be rebuilt from the files.
 
-    python3 bench/latency_study.py --cifar ../shared/data/cifar/cifar10_test_first846.bin \\
-        --benchmark ../shared/data/nb201/nb201.csv --sweep full.csv --runs /tmp/latency-runs \\
+    build/venv/bin/python bench/latency_study.py --cifar ../shared/data/cifar/cifar10_test_first846.bin \\
+        --benchmark ../shared/data/nb201/nb201.csv --runs /tmp/latency-runs \\
         --svg latency_study.svg --base init=kaiming batches=per-candidate
 """
 import argparse
@@ -51,15 +53,17 @@ def table_ms(arch):
     return sum(MICRONAS_TABLE_MS[op] for op in re.findall(r"\|([a-z_0-9]+)~\d", arch))
 
 
-def load_space(sweep, benchmark):
-    """(accuracy, latency_ms) of every swept cell, accuracy from the benchmark by NB201 index;
-    and (accuracy, MicroNAS table ms) of every cell of the benchmark."""
+def load_space(benchmark):
+    """(accuracy, our model's F746 latency ms) and (accuracy, MicroNAS table ms) of every cell of
+    the benchmark, and our model's latency by NB201 index."""
+    import micronas  # the project's Python package (pip install .)
+
     with open(benchmark) as f:
         rows = list(csv.DictReader(f))
-    acc = {row["index"]: float(row["cifar10_test"]) for row in rows}
-    with open(sweep) as f:
-        model = [(acc[row["index"]], float(row["latency_ms"])) for row in csv.DictReader(f)]
-    return model, [(float(row["cifar10_test"]), table_ms(row["arch"])) for row in rows]
+    latency = {row["index"]: micronas.mcu_estimate(row["arch"], target="stm32f746")["latency_ms"]
+               for row in rows}
+    model = [(float(row["cifar10_test"]), latency[row["index"]]) for row in rows]
+    return model, [(float(row["cifar10_test"]), table_ms(row["arch"])) for row in rows], latency
 
 
 def pareto_front(points):
@@ -137,7 +141,6 @@ def main():
     p.add_argument("--micronas", default="build/micronas")
     p.add_argument("--cifar", required=True)
     p.add_argument("--benchmark", required=True)
-    p.add_argument("--sweep", required=True, help="a whole-space `micronas sweep` results CSV")
     p.add_argument("--runs", required=True)
     p.add_argument("--seeds", default="0-4")
     p.add_argument("--svg", help="write the plot here")
@@ -147,7 +150,7 @@ def main():
     os.makedirs(a.runs, exist_ok=True)
     base_options = dict(b.split("=", 1) for b in a.base)
     prefix = "".join(f"{o}={v}+" for o, v in sorted(base_options.items()))
-    space, table_space = load_space(a.sweep, a.benchmark)
+    space, table_space, model_ms = load_space(a.benchmark)
     front, table_front = pareto_front(space), pareto_front(table_space)
 
     results, table_results = [], []
@@ -159,8 +162,10 @@ def main():
                                   if o not in base_options) or "reference")
         runs = [run(a.micronas, os.path.join(a.runs, f"{name}.seed{seed}.json"),
                     args + ["--seed", str(seed)]) for seed in seeds_from(a.seeds)]
-        results.append((label, [(r["benchmark"]["cifar10_test"], r["mcu"]["latency_ms"])
-                                for r in runs]))
+        # Our model's latency of the cell found, whichever latency the search itself weighed
+        # (a --latency-table micronas search reports the table's milliseconds).
+        results.append((label, [(r["benchmark"]["cifar10_test"],
+                                 model_ms[str(r["benchmark"]["index"])]) for r in runs]))
         table_results.append([table_ms(r["arch"]) for r in runs])
 
     ref_acc = statistics.mean(c[0] for c in results[0][1])
