@@ -47,6 +47,7 @@ const char* cost_family_name(CostFamily family) {
     case CostFamily::kQuantize: return "quantize";
     case CostFamily::kMean: return "mean";
     case CostFamily::kSoftmax: return "softmax";
+    case CostFamily::kDepthwise1x1: return "depthwise_conv_1x1";
   }
   return "?";
 }
@@ -63,6 +64,7 @@ const char* deployed_op_name(DeployedOpKind kind) {
     case DeployedOpKind::kMean: return "MEAN";
     case DeployedOpKind::kPad: return "PAD";
     case DeployedOpKind::kSoftmax: return "SOFTMAX";
+    case DeployedOpKind::kDepthwiseConv2d: return "DEPTHWISE_CONV_2D";
   }
   return "?";
 }
@@ -89,6 +91,8 @@ const std::vector<std::string>& family_feature_names(CostFamily family) {
   static const std::vector<std::string> pool = {"window_elements", "outputs", "pixels", "one"};
   static const std::vector<std::string> elementwise = {"elements", "one"};
   static const std::vector<std::string> mean = {"input_elements", "outputs", "one"};
+  static const std::vector<std::string> depthwise_1x1 = {"elements", "pixels",
+                                                         "pixels_x_channel_remainder4", "one"};
   switch (family) {
     case CostFamily::kConvIm2col: return conv_im2col;
     case CostFamily::kConv1x1: return conv_1x1;
@@ -99,6 +103,7 @@ const std::vector<std::string>& family_feature_names(CostFamily family) {
     case CostFamily::kQuantize:
     case CostFamily::kSoftmax: return elementwise;
     case CostFamily::kMean: return mean;
+    case CostFamily::kDepthwise1x1: return depthwise_1x1;
   }
   return elementwise;
 }
@@ -117,6 +122,15 @@ CostFamily family_of(const DeployedOp& op) {
     // A pass over the elements like RELU's (no PAD measurements; every NB201 network has two).
     case DeployedOpKind::kPad: return CostFamily::kRelu;
     case DeployedOpKind::kSoftmax: return CostFamily::kSoftmax;
+    case DeployedOpKind::kDepthwiseConv2d:
+      // Only the per-channel affine (the time-series networks' batch norm) has a form; other
+      // depthwise shapes take other CMSIS-NN kernels, which nothing here describes.
+      if (op.kernel_h != 1 || op.kernel_w != 1 || op.stride_h != 1 || op.stride_w != 1 ||
+          op.pad_top != 0 || op.pad_left != 0 || op.input.c != op.output.c)
+        throw Error(Status::kInvalidArgument,
+                    "DEPTHWISE_CONV_2D is modelled for 1x1 filters, stride 1 and depth "
+                    "multiplier 1 only");
+      return CostFamily::kDepthwise1x1;
   }
   return CostFamily::kAdd;
 }
@@ -168,6 +182,8 @@ std::vector<double> op_features(const DeployedOp& op) {
     case CostFamily::kSoftmax: return {static_cast<double>(op.output.numel()), 1.0};
     case CostFamily::kMean:
       return {static_cast<double>(op.input.numel()), static_cast<double>(op.output.numel()), 1.0};
+    case CostFamily::kDepthwise1x1:
+      return {static_cast<double>(op.output.numel()), pixels, pixels * (op.output.c % 4), 1.0};
   }
   return {};
 }
@@ -215,6 +231,15 @@ OpCost op_cost(const TargetProfile& target, const DeployedOp& op, Runtime runtim
     case DeployedOpKind::kMul:
       cost.persistent_bytes = target.add_op_data_bytes;
       cost.flash_bytes = op.constant_inputs * co;  // a BN's per-channel int8 constant
+      break;
+    case DeployedOpKind::kDepthwiseConv2d:
+      cost.macs = op.output.numel();
+      // CMSIS-NN's DSP path widens each pixel's channels to int16 in a scratch column
+      // (arm_depthwise_conv_s8_opt_get_buffer_size: C * kh * kw * 2 bytes), which TFLM requests
+      // in the arena; per-channel multipliers and shifts as for CONV_2D.
+      cost.scratch_bytes = 2 * co;
+      cost.persistent_bytes = 2 * aligned_bytes(target, 4 * co);
+      cost.flash_bytes = co + std::llround(target.flash_per_out_channel_bytes * co);
       break;
     case DeployedOpKind::kPad: cost.flash_bytes = 32; break;  // int32 paddings [4, 2]
     default: break;

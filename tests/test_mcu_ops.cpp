@@ -127,5 +127,49 @@ TEST(McuOps, BuiltinTargetsLoadAndUnknownIsAnError) {
   EXPECT_THROW(parse_target_json("{\"name\": \"x\", \"core\": \"m4\"}", "partial"), Error);
 }
 
+// The 1x1 depthwise conv (a per-channel affine: the time-series networks' batch norm after the
+// ReLU) is derived from CMSIS-NN's source, not measured: its cost follows the form in every
+// built-in target, its arena and flash terms are those the kernel and the file need, and other
+// depthwise shapes, which take other kernels, are refused.
+TEST(McuOps, DepthwiseOneByOneFollowsItsDerivedForm) {
+  DeployedOp op;
+  op.kind = DeployedOpKind::kDepthwiseConv2d;
+  op.input = op.output = Shape{18, 32, 5};  // 18 channels: 2 beyond the last group of 4
+  op.constant_inputs = 2;
+  for (const std::string& name : builtin_target_names()) {
+    const TargetProfile t = load_target(name);
+    const OpCost c = op_cost(t, op, Runtime::kCodegen);
+    EXPECT_EQ(c.family, CostFamily::kDepthwise1x1);
+    const std::vector<double>& k =
+        t.instructions[static_cast<int>(CostFamily::kDepthwise1x1)].coefficients;
+    ASSERT_EQ(k.size(), 4u);
+    const double pixels = 32.0 * 5;
+    const double insn = k[0] * 18 * pixels + k[1] * pixels + k[2] * pixels * 2 + k[3];
+    EXPECT_NEAR(c.instructions, insn, 1e-9 * insn) << name;
+    EXPECT_EQ(c.cycles,
+              std::llround(t.cpi[static_cast<int>(CostFamily::kDepthwise1x1)] * c.instructions));
+    EXPECT_EQ(c.macs, 18 * 32 * 5);
+    EXPECT_EQ(c.scratch_bytes, 2 * 18);     // CMSIS-NN's int16 column of the DSP path
+    EXPECT_EQ(c.persistent_bytes, 2 * 80);  // multipliers and shifts, 72 B each aligned to 16
+    EXPECT_EQ(c.flash_bytes,
+              18 + std::llround(t.flash_per_out_channel_bytes * 18) +
+                  std::llround(t.flash_per_op_bytes + 2 * t.flash_per_constant_tensor_bytes));
+  }
+  const TargetProfile t = load_target("stm32l552");
+  for (int variant = 0; variant < 3; ++variant) {
+    DeployedOp bad = op;
+    if (variant == 0) bad.kernel_h = bad.kernel_w = 3;
+    if (variant == 1) bad.stride_h = 2;
+    if (variant == 2) bad.output.c = 36;  // depth multiplier 2
+    try {
+      op_cost(t, bad, Runtime::kTflm);
+      ADD_FAILURE() << "variant " << variant << " should be refused";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.status(), Status::kInvalidArgument);
+      EXPECT_NE(std::string(e.what()).find("DEPTHWISE_CONV_2D"), std::string::npos);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace micronas::mcu

@@ -162,6 +162,57 @@ TEST(TimeseriesExpectedCost, GradientsMatchFiniteDifferences) {
   }
 }
 
+// With every other choice fixed, the expected latency is linear in one width distribution, so
+// mixing two widths of one choice gives the same mixture of the two architectures' exact
+// latencies. Each width sets the channel count of a conv's batch-norm op (DEPTHWISE_CONV_2D),
+// whose cost depends on Cout alone: this checks that term is linear in the output-width
+// distribution on top of the convs' bilinear forms.
+TEST(TimeseriesExpectedCost, MixingOneWidthIsTheMixtureOfTheExactLatencies) {
+  Space har(128, 9, 6);
+  const mcu::TargetProfile target = mcu::load_target("stm32l552");
+  const ExpectedCost expected(har, target);
+  const Arch base = har.parse("tr:k5w8|tr:k3w12|tr:k7w16|sf:b16[3,7]w32r|sf:skip|sf:b8[5]w24");
+  auto exact = [&](const Arch& a) {
+    return estimate_cost(target, lower(har, a)).network.latency_ms;
+  };
+  auto index = [](const std::vector<int>& v, int w) {
+    return static_cast<std::size_t>(std::find(v.begin(), v.end(), w) - v.begin());
+  };
+  const double p = 0.3;
+  int checked = 0;
+  for (int which = 0; which < 3; ++which) {
+    Arch other = base;
+    ArchDistribution d = ArchDistribution::one_hot(har, base);
+    std::vector<double>* probs = nullptr;
+    std::size_t from = 0, to = 0;
+    if (which == 0) {  // the second Time-Reduce cell's width: its conv, BN and the next input
+      const std::vector<int> w = har.time_widths();
+      from = index(w, base.time_reduce[1].width);
+      to = (from + 2) % w.size();
+      other.time_reduce[1].width = w[to];
+      probs = &d.time_reduce[1].width;
+    } else if (which == 1) {  // the first Sensor-Fusion cell's bottleneck
+      const std::vector<int> w = har.bottleneck_widths();
+      from = index(w, base.sensor_fusion[0].bottleneck);
+      to = (from + 1) % w.size();
+      other.sensor_fusion[0].bottleneck = w[to];
+      probs = &d.sensor_fusion[0].bottleneck;
+    } else {  // its block width: branches, residual, adds and the next cell's input
+      const std::vector<int> w = har.block_widths();
+      from = index(w, base.sensor_fusion[0].width);
+      to = (from + 3) % w.size();
+      other.sensor_fusion[0].width = w[to];
+      probs = &d.sensor_fusion[0].width;
+    }
+    (*probs)[from] = 1 - p;
+    (*probs)[to] = p;
+    const double want = (1 - p) * exact(base) + p * exact(other);
+    EXPECT_NEAR(expected.latency_ms(d), want, 1e-9 * want) << which;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 3);
+}
+
 TEST(TimeseriesExpectedCost, SkipMovesLaterCellsInputsAndTheGradientSeesIt) {
   // Raising P(skip) of a non-reducing cell removes its ops and hands its input (narrower here)
   // to the next cell: the expected latency falls, and the skip gradient says so.

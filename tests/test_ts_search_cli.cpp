@@ -80,15 +80,16 @@ TEST(TsSearchCli, HelpStatesThatDartsIsNotRepaired) {
 }
 
 TEST(TsSearchCli, DnasReturnsANetworkWithinTheLimits) {
-  // Without the penalty the derived network exceeds 1 ms: the repair must bring it under.
+  // Without the penalty the derived network exceeds 1.4 ms: the repair must bring it under (the
+  // smallest network takes 1.26 ms, its batch-norm ops included).
   const auto j = run_json(
-      "--max-latency-ms 1 --max-flash-kb 120 --penalty-above 0 --penalty-below 0 "
+      "--max-latency-ms 1.4 --max-flash-kb 120 --penalty-above 0 --penalty-below 0 "
       "--retrain-epochs 1");
   EXPECT_EQ(j["method"], "dnas");
-  EXPECT_GT(j["derived"]["cost"]["latency_ms"].get<double>(), 1.0);
+  EXPECT_GT(j["derived"]["cost"]["latency_ms"].get<double>(), 1.4);
   ASSERT_FALSE(j["repair"].empty());
   EXPECT_EQ(j["repair"].back()["arch"], j["arch"]);
-  EXPECT_LE(j["cost"]["latency_ms"].get<double>(), 1.0);
+  EXPECT_LE(j["cost"]["latency_ms"].get<double>(), 1.4);
   EXPECT_LE(j["cost"]["flash_kb"].get<double>(), 120.0);
   EXPECT_TRUE(j["violations"].empty());
   EXPECT_EQ(j["search"]["trajectory"].size(), 2u);
@@ -123,15 +124,15 @@ TEST(TsSearchCli, ExitFourNamingTheLimitWhenNothingFits) {
 }
 
 TEST(TsSearchCli, RandomSearchEndsAfterItsDrawCap) {
-  // Feasible (the smallest network takes 0.94 ms) but rare: 30 draws find none, and it stops.
-  auto r = run_cli("ts-search " + base_args() + " --method random --max-latency-ms 0.95 " +
+  // Feasible (the smallest network takes 1.26 ms) but rare: 30 draws find none, and it stops.
+  auto r = run_cli("ts-search " + base_args() + " --method random --max-latency-ms 1.27 " +
                    "--max-draws 30");
   EXPECT_EQ(exit_status(r), 4) << r.output;
   EXPECT_NE(r.output.find("none of 30 uniform draws"), std::string::npos) << r.output;
-  const auto j = run_json("--method random --max-latency-ms 5 --random-networks 2");
+  const auto j = run_json("--method random --max-latency-ms 7 --random-networks 2");
   EXPECT_EQ(j["search"]["feasible"], 2);
   EXPECT_EQ(j["search"]["candidates"].size(), 2u);
-  EXPECT_LE(j["cost"]["latency_ms"].get<double>(), 5.0);
+  EXPECT_LE(j["cost"]["latency_ms"].get<double>(), 7.0);
 }
 
 TEST(TsSearchCli, DeterministicAcrossThreadsAndResumable) {

@@ -103,8 +103,9 @@ void run_ts_train(const TsTrainCliOptions& cli) {
   out["epochs"] = trainer.epochs_done();
   out["complete"] = complete;
   out["train_loss"] = trainer.losses();
-  // The deployed network's size (batch norm folded into the convs).
-  out["model"] = {{"macs", layers.macs()}, {"params", layers.params()}};
+  // The deployed network's size: the convs', and each batch norm's per-channel scale and shift
+  // (deployed as its own op after the ReLU).
+  out["model"] = {{"macs", layers.macs()}, {"params", layers.params() + layers.bn_params()}};
   // Its latency, peak SRAM and flash as int8 TFLite Micro + CMSIS-NN (timeseries_cost.hpp).
   out["mcu"] = nlohmann::ordered_json::array();
   for (const mcu::TargetProfile& target : targets) {

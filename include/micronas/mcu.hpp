@@ -33,8 +33,12 @@ enum class CostFamily : std::uint8_t {
   kQuantize,        // int8 -> int8 requantisation (a 1/k-scaled single-term node)
   kMean,            // TFLM reference MEAN (Keras GlobalAveragePooling2D export)
   kSoftmax,         // int8 SOFTMAX (arm_softmax_s8) over a vector of class scores
+  // arm_depthwise_conv_s8_opt on a 1x1 filter, depth multiplier 1 (a per-channel affine: the
+  // time-series networks' batch norm after the ReLU). Derived from CMSIS-NN's source, not
+  // measured (mcu/VALIDATION.md).
+  kDepthwise1x1,
 };
-inline constexpr int kNumCostFamilies = 9;
+inline constexpr int kNumCostFamilies = 10;
 const char* cost_family_name(CostFamily family);  // "conv_im2col", ... (the JSON keys)
 
 // A linear instruction-count form over the family's features (see op_cost.cpp for their order).
@@ -106,7 +110,8 @@ enum class DeployedOpKind {
   kQuantize,
   kMean,
   kPad,
-  kSoftmax
+  kSoftmax,
+  kDepthwiseConv2d,  // 1x1, depth multiplier 1 only (the one shape the cost model prices)
 };
 const char* deployed_op_name(DeployedOpKind kind);  // TFLite builtin names, e.g. "CONV_2D"
 

@@ -7,10 +7,16 @@
 // (timeseries_expected_cost.hpp).
 //
 // The deployed network, op by op in the layer graph's order:
-//   - a conv (conv, ReLU, batch norm): one CONV_2D with the ReLU fused and the batch norm folded
-//     into its weights and bias, as the reference's int8 export deploys it. Its padding is
-//     TFLite's SAME, whose rule (total = max((out - 1) * stride + k - in, 0), the smaller half
-//     before) is TensorFlow's, so no PAD op is needed;
+//   - a conv (conv, ReLU, batch norm): a CONV_2D with the ReLU fused, then the batch norm as a
+//     DEPTHWISE_CONV_2D 1x1 with depth multiplier 1 (per-channel int8 weights g = gamma /
+//     sqrt(var + eps), int32 bias b = beta - mean * g). The reference's lookup table prices the
+//     conv alone ("BN folded"), but a batch norm after the ReLU cannot be folded into the conv
+//     exactly: y = g * relu(z) + b needs a per-channel affine after the ReLU (g can be negative,
+//     and b moved into the next conv is wrong where "same" padding reads zeros). Its cost
+//     family is derived from CMSIS-NN's source, not measured (mcu/VALIDATION.md). The conv's
+//     padding is TFLite's SAME, whose rule (total = max((out - 1) * stride + k - in, 0), the
+//     smaller half before) is TensorFlow's, so no PAD op is needed; the head conv has no batch
+//     norm;
 //   - an add: ADD; a dropout: nothing (identity at inference);
 //   - the global average pooling: MEAN over time and sensors (Keras' GlobalAveragePooling2D
 //     export, as the reference deploys it);
@@ -28,7 +34,7 @@ namespace micronas::timeseries {
 struct CostEstimate {
   // network.layers[i] is deployed op i: its shapes (C = channels, H = time, W = sensors), cost,
   // milliseconds and live arena bytes; the totals as for an NB201 network (micronas_table_ms is
-  // 0: the constant table describes NB201 cells only).
+  // 0: the constant table describes NB201 cells only). A conv with batch norm is two ops.
   mcu::NetworkEstimate network;
   std::vector<int> graph_layer;  // the LayerGraph layer deployed op i computes
 };

@@ -24,11 +24,15 @@
 //     residual conv: P(residual) * b' T_r c_in;
 //     its add: P(residual) * P(any branch on) * b' a;
 //   - head conv: T_h' c_in (Cout = classes); the global average pooling and softmax: constants.
-// Latency: T = the deployed op's cycles on the target (estimate_cost's per-op model, interpreter
-// overhead included) in ms; the expected latency is the sum over ops. At a one-hot distribution
-// it equals estimate_cost(...).network.latency_ms (up to rounding).
-// Memory: T = the reference's per-op bytes (reference_memory_bytes in timeseries_cost.hpp); a
-// branch conv also counts the running sum when an earlier branch is on (P(an earlier branch on)
+// Latency: T = the deployed ops' cycles on the target (estimate_cost's per-op model, interpreter
+// overhead included) in ms; the expected latency is the sum over ops. A conv's entry includes
+// its batch-norm op (DEPTHWISE_CONV_2D), whose cost depends on Cout alone: T[i][j] = conv(i, j)
+// + bn(i), so on distributions (input entries summing to 1) that term is w_out' bn, linear in
+// the output-width distribution. Its gradient with respect to the input entries is then the
+// constant bn term in every entry, which any parameterisation on the simplex (softmax) cancels. At
+// a one-hot distribution it equals estimate_cost(...).network.latency_ms (up to rounding). Memory:
+// T = the reference's per-op bytes (reference_memory_bytes in timeseries_cost.hpp); a branch conv
+// also counts the running sum when an earlier branch is on (P(an earlier branch on)
 // * b' s, s = the sum's bytes), the residual conv the block sum when any branch is on. The
 // expected peak is the maximum over ops of their expected bytes (the published model's
 // definition: the max is taken of the per-op expectations, not the expectation of the max);

@@ -11,7 +11,8 @@
 //     cell input and "sfI.add"; then "sfI.dropout".
 //   - Head: "head.conv" (1x1, C -> classes, ReLU, no batch norm), "head.pool" (global average),
 //     "head.softmax" (log-softmax over the classes in training).
-// Cell convs are followed by ReLU then batch norm (folded into the conv at int8 export).
+// Cell convs are followed by ReLU then batch norm; the int8 deployment keeps the batch norm as an
+// op of its own after the conv (timeseries_cost.hpp): after the ReLU it cannot be folded.
 // Padding is TensorFlow's "same": total = max((out - 1) * stride + kernel - in, 0), the smaller
 // half before and the extra element after.
 #pragma once
@@ -43,9 +44,10 @@ struct Layer {
 
   // Multiply-accumulates of a conv (out.t * out.s * out.c * kh * kw * in.c), else 0.
   std::int64_t macs() const;
-  // Parameters of the deployed layer: a conv's weights and bias (batch norm folded in), else 0.
+  // Parameters of a conv: its weights and bias, else 0 (batch norm in bn_params()).
   std::int64_t params() const;
-  // Trainable batch-norm parameters (scale and shift per channel), 0 without batch norm.
+  // Trainable batch-norm parameters (scale and shift per channel), 0 without batch norm; the
+  // deployed batch-norm op holds as many (its per-channel weight and bias).
   std::int64_t bn_params() const;
 };
 

@@ -16,6 +16,9 @@ What is fitted, and on what:
     squares of cycles = CPI x predicted instructions.
   * TFLM MEAN and SOFTMAX have no instruction counts: their forms are in cycles (CPI 1), fitted
     on the boards' global_average_pooling2d and softmax rows (SOFTMAX on all of its few rows).
+  * DEPTHWISE_CONV_2D (1x1, depth multiplier 1: the time-series networks' batch norm after the
+    ReLU) has no measurements at all: its form is derived from CMSIS-NN's source (see
+    DEPTHWISE_* below) and its CPI is the 1x1 conv's on each core.
   * Per-op interpreter overhead = invoke_cycles - kernel_cycles; per-inference overhead =
     total_cycles - invoke_cycles (medians).
 FIT rows: within each (device, op family) group of measured_ops_cmsis_tflm.csv, rows with an even
@@ -42,6 +45,36 @@ FC_FEATURES = ["macs", "outputs", "one"]
 POOL_FEATURES = ["window_elements", "outputs", "pixels", "one"]
 ELEMENTWISE_FEATURES = ["elements", "one"]
 MEAN_FEATURES = ["input_elements", "outputs", "one"]
+DEPTHWISE_1X1_FEATURES = ["elements", "pixels", "pixels_x_channel_remainder4", "one"]
+
+# Instructions of CMSIS-NN's arm_depthwise_conv_s8_opt (the DSP path TFLM's DEPTHWISE_CONV_2D
+# takes for depth multiplier 1) on a 1x1 filter, counted from its source; no board or QEMU
+# measurement of a depthwise op exists in the data. Per output element: the int8 -> int16
+# widening with the input offset (arm_q7_to_q15_with_offset, 4 elements in ~9 instructions),
+# the single tap's weight and column loads and multiply-accumulate onto the bias (~4), then the
+# requantisation, output offset, clamp and store, priced as the fitted per-output count of the
+# 1x1 conv kernel, which ends every output with the same sequence. Per output pixel: the window
+# bounds, the widening call and the pointer resets (~35). A channel beyond the last group of 4
+# runs a loop of its own (~6 more). Per call: argument unpacking and the wrapper's path checks.
+DEPTHWISE_WIDEN = 2.25
+DEPTHWISE_TAP = 4.0
+DEPTHWISE_PER_PIXEL = 35.0
+DEPTHWISE_PER_REMAINDER = 6.0
+DEPTHWISE_PER_CALL = 60.0
+
+
+def depthwise_1x1_model(conv_1x1):
+    per_output = conv_1x1["coefficients"][CONV_1X1_FEATURES.index("outputs")]
+    return model(DEPTHWISE_1X1_FEATURES,
+                 [per_output + DEPTHWISE_WIDEN + DEPTHWISE_TAP, DEPTHWISE_PER_PIXEL,
+                  DEPTHWISE_PER_REMAINDER, DEPTHWISE_PER_CALL],
+                 "DERIVED, not measured: CMSIS-NN arm_depthwise_conv_s8_opt (DSP path, 1x1 "
+                 "filter, depth multiplier 1) counted from its source: per element "
+                 f"{DEPTHWISE_WIDEN} (int8->int16 widening) + {DEPTHWISE_TAP} (loads and one "
+                 f"multiply-accumulate) + {per_output:g} (requantise, offset, clamp, store: the "
+                 "conv_1x1 form's per-output coefficient on this target); per pixel "
+                 f"{DEPTHWISE_PER_PIXEL:g}; per channel beyond the last group of 4, per pixel "
+                 f"{DEPTHWISE_PER_REMAINDER:g}; per call {DEPTHWISE_PER_CALL:g}")
 
 
 def valid_taps(size, out, k, s, pad):
@@ -252,6 +285,7 @@ def main():
         models = {k: dict(v) for k, v in board_models.items()}
         models["relu"] = relu_model
         models["quantize"] = quantize_model
+        models["depthwise_conv_1x1"] = depthwise_1x1_model(models["conv_1x1"])
         cpi, cpi_origin = {}, {}
         for fam in ("conv_im2col", "conv_1x1", "add"):
             coef = np.array(models[fam]["coefficients"])
@@ -289,7 +323,7 @@ def main():
         cpi["softmax"] = 1.0
         cpi_origin["softmax"] = "form is in cycles"
         for fam, src in (("fully_connected", "conv_1x1"), ("average_pool", "add"),
-                         ("relu", "add"), ("quantize", "add")):
+                         ("relu", "add"), ("quantize", "add"), ("depthwise_conv_1x1", "conv_1x1")):
             cpi[fam] = cpi[src]
             cpi_origin[fam] = f"no measured rows: CPI of {src} on this board"
         dev_rows = [r for r in all_rows if r["device"] == device]
@@ -324,6 +358,7 @@ def main():
     models = {k: dict(v) for k, v in grid_models.items()}
     models["relu"] = relu_model
     models["quantize"] = quantize_model
+    models["depthwise_conv_1x1"] = depthwise_1x1_model(models["conv_1x1"])
     f446_mean = next(t for t in out_targets if t["name"] == "stm32f446re")["instruction_models"]["mean"]
     f446_cpi_add = next(t for t in out_targets if t["name"] == "stm32f446re")["cpi"]["add"]
     models["mean"] = model(MEAN_FEATURES, [v / f446_cpi_add for v in f446_mean["coefficients"]],
@@ -382,7 +417,10 @@ def profile(name, info, clock_mhz, models, cpi, cpi_origin, op_oh, device, op_oh
             "add_op_data_bytes": 64,
             "origin": "exact fit of arena_bytes in measured_ops_cmsis_tflm.csv: conv = in + out + "
                       "4*ceil4(K*Cin) (im2col scratch, 0 on the 1x1 path) + 2*align16(4*Cout) "
-                      "(per-channel multipliers and shifts) + 612; add = 3 tensors + 612 + 64",
+                      "(per-channel multipliers and shifts) + 612; add = 3 tensors + 612 + 64. "
+                      "DEPTHWISE_CONV_2D 1x1 (derived, not measured): as a conv, its scratch the "
+                      "int16 column of CMSIS-NN's DSP path, 2*C (arm_depthwise_conv_s8_opt_get_"
+                      "buffer_size)",
         },
         "flash": {
             "per_out_channel_bytes": 28,

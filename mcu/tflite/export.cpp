@@ -220,6 +220,7 @@ Deployed prepare(const Graph& g, const Weights& w) {
       case DeployedOpKind::kPad: break;
       case DeployedOpKind::kMean:
       case DeployedOpKind::kSoftmax:
+      case DeployedOpKind::kDepthwiseConv2d:
         unsupported(std::string(deployed_op_name(p.op.kind)) +
                     " is not part of the NB201 lowering");
     }

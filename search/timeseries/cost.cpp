@@ -22,21 +22,27 @@ mcu::Lowered lower_deployed(const LayerGraph& g, std::vector<int>& graph_layer) 
   auto tensor_in = [&](int layer) { return layer < 0 ? 0 : tensor_of[layer]; };
   for (std::size_t i = 0; i < g.layers.size(); ++i) {
     const Layer& l = g.layers[i];
-    mcu::ScheduleOp io;
-    io.in0 = tensor_in(l.inputs[0]);
+    int in0 = tensor_in(l.inputs[0]);
     if (l.kind == LayerKind::kDropout) {
-      tensor_of[i] = io.in0;  // identity at inference
+      tensor_of[i] = in0;  // identity at inference
       continue;
     }
-    if (l.kind == LayerKind::kAdd) io.in1 = tensor_in(l.inputs[1]);
-    const mcu::DeployedOp op = deployed_op(l);
-    io.out = tensor_of[i] = new_tensor(std::int64_t{l.out.t} * l.out.s * l.out.c);
-    mcu::LoweredSource src;
-    src.layer = static_cast<int>(i);
-    low.ops.push_back(op);
-    low.schedule.push_back(io);
-    low.source.push_back(src);
-    graph_layer.push_back(static_cast<int>(i));
+    const int in1 = l.kind == LayerKind::kAdd ? tensor_in(l.inputs[1]) : -1;
+    // Each op writes a new tensor; a conv's batch-norm op reads the conv's output.
+    for (const mcu::DeployedOp& op : deployed_ops(l)) {
+      mcu::ScheduleOp io;
+      io.in0 = in0;
+      io.in1 = op.kind == mcu::DeployedOpKind::kAdd ? in1 : -1;
+      io.out = new_tensor(op.output.numel());
+      mcu::LoweredSource src;
+      src.layer = static_cast<int>(i);
+      low.ops.push_back(op);
+      low.schedule.push_back(io);
+      low.source.push_back(src);
+      graph_layer.push_back(static_cast<int>(i));
+      in0 = io.out;
+    }
+    tensor_of[i] = in0;
   }
   low.output_tensor = tensor_of[g.output];
   return low;

@@ -27,28 +27,38 @@ void require_tflite_same(int in, int out, int k, int stride, int before, int aft
 
 }  // namespace
 
-mcu::DeployedOp deployed_op(const Layer& l) {
-  mcu::DeployedOp op;
+std::vector<mcu::DeployedOp> deployed_ops(const Layer& l) {
   switch (l.kind) {
-    case LayerKind::kConv:
+    case LayerKind::kConv: {
       require_tflite_same(l.in.t, l.out.t, l.kh, l.sh, l.pad_top, l.pad_bottom);
       require_tflite_same(l.in.s, l.out.s, l.kw, l.sw, l.pad_left, l.pad_right);
-      op = shaped(mcu::DeployedOpKind::kConv2d, l);
-      op.kernel_h = l.kh, op.kernel_w = l.kw, op.stride_h = l.sh, op.stride_w = l.sw;
-      op.pad_top = l.pad_top, op.pad_left = l.pad_left;
-      op.fused_relu = l.relu;
-      op.constant_inputs = 2;  // weights and bias, the batch norm folded into both
-      break;
-    case LayerKind::kAdd: op = shaped(mcu::DeployedOpKind::kAdd, l); break;
-    case LayerKind::kGlobalAvgPool:
-      op = shaped(mcu::DeployedOpKind::kMean, l);
+      mcu::DeployedOp conv = shaped(mcu::DeployedOpKind::kConv2d, l);
+      conv.kernel_h = l.kh, conv.kernel_w = l.kw, conv.stride_h = l.sh, conv.stride_w = l.sw;
+      conv.pad_top = l.pad_top, conv.pad_left = l.pad_left;
+      conv.fused_relu = l.relu;
+      conv.constant_inputs = 2;  // weights and bias
+      if (!l.batch_norm) return {conv};
+      // Batch norm after the ReLU, y = g * relu(z) + b per channel (g = gamma / sqrt(var + eps),
+      // b = beta - mean * g), cannot be folded into the conv: g may be negative, and b moved into
+      // the next conv's bias would be wrong where "same" padding reads zeros. A 1x1 depthwise
+      // conv with depth multiplier 1 is that affine exactly: per-channel int8 weights g and
+      // int32 bias b.
+      mcu::DeployedOp bn;
+      bn.kind = mcu::DeployedOpKind::kDepthwiseConv2d;
+      bn.input = bn.output = conv.output;
+      bn.constant_inputs = 2;  // g and b
+      return {conv, bn};
+    }
+    case LayerKind::kAdd: return {shaped(mcu::DeployedOpKind::kAdd, l)};
+    case LayerKind::kGlobalAvgPool: {
+      mcu::DeployedOp op = shaped(mcu::DeployedOpKind::kMean, l);
       op.constant_inputs = 1;  // the reduction axes
-      break;
-    case LayerKind::kSoftmax: op = shaped(mcu::DeployedOpKind::kSoftmax, l); break;
-    case LayerKind::kDropout:
-      throw Error(Status::kInternal, "a dropout has no deployed op (" + l.name + ")");
+      return {op};
+    }
+    case LayerKind::kSoftmax: return {shaped(mcu::DeployedOpKind::kSoftmax, l)};
+    case LayerKind::kDropout: return {};
   }
-  return op;
+  return {};
 }
 
 }  // namespace micronas::timeseries

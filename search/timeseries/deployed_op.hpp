@@ -1,15 +1,19 @@
-// The deployed int8 op of one time-series layer (internal): shared by the cost of one network
+// The deployed int8 ops of one time-series layer (internal): shared by the cost of one network
 // (cost.cpp) and the expected cost's per-op tables (expected_cost.cpp), so that both price the
 // same ops. See include/micronas/timeseries_cost.hpp for the rules.
 #pragma once
+
+#include <vector>
 
 #include "micronas/mcu.hpp"
 #include "micronas/timeseries_lowering.hpp"
 
 namespace micronas::timeseries {
 
-// The op computing `l` (a conv, add, global average pooling or softmax; Error(kInternal) for a
-// dropout, which deploys to nothing, or a conv whose padding is not TFLite's SAME).
-mcu::DeployedOp deployed_op(const Layer& l);
+// The ops computing `l`, in execution order: a conv gives its CONV_2D (ReLU fused), then, with
+// batch norm, the DEPTHWISE_CONV_2D applying it; an add, global average pooling or softmax one
+// op; a dropout none (identity at inference). Error(kInternal) for a conv whose padding is not
+// TFLite's SAME.
+std::vector<mcu::DeployedOp> deployed_ops(const Layer& l);
 
 }  // namespace micronas::timeseries
