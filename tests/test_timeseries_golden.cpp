@@ -1,7 +1,9 @@
 // The time-series supernet against an independent PyTorch implementation
 // (tests/scripts/make_timeseries_golden.py, files in tests/golden/timeseries/): log-probabilities,
 // loss, every parameter gradient, the gradients of the mixing inputs and the running statistics
-// in double and float, and one Adam and one SGD step (after gradient-norm clipping) in float.
+// in double and float, one Adam and one SGD step (after gradient-norm clipping) in float, and
+// TE-NAS's proxies on the logits: the NTK Gram matrix and condition number, and the number of
+// distinct ReLU patterns on a segment of inputs.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 
 #include "golden_loader.hpp"
 #include "micronas/optimizer.hpp"
+#include "micronas/timeseries_proxies.hpp"
 #include "micronas/timeseries_training.hpp"
 #include "micronas/training_graph.hpp"
 
@@ -162,6 +165,43 @@ TEST_F(TimeseriesGolden, OptimiserStepsMatchPyTorch) {
     EXPECT_LE(worst, 1e-6) << kind;
     EXPECT_GT(moved, 1e-3) << kind << ": the step must move the parameters";
   }
+}
+
+// The NTK of the supernet's logits at the golden distribution: J J^T in double against PyTorch's
+// (autograd per row, float64), within the batch-norm backward's rounding; κ from our fp64
+// eigenvalues within 1e-8 relative.
+TEST_F(TimeseriesGolden, NtkMatchesPyTorch) {
+  const TrainingGraph logits = timeseries::supernet(space, timeseries::NetworkOptions{0.0, false});
+  ASSERT_EQ(logits.parameter_count(), graph.parameter_count());
+  const std::vector<double> j =
+      timeseries::network_jacobian<double>(logits, params, mixing, x.data(), batch);
+  const std::size_t cols = j.size() / batch;
+  std::vector<double> gram(static_cast<std::size_t>(batch) * batch, 0.0);
+  for (int a = 0; a < batch; ++a)
+    for (int b = 0; b < batch; ++b)
+      for (std::size_t c = 0; c < cols; ++c)
+        gram[a * batch + b] += j[a * cols + c] * j[b * cols + c];
+  expect_close(golden.load("ntk_gram.npy"), gram.data(), 1e-10, "NTK Gram matrix");
+  const NtkCondition k = ntk_condition(gram, batch);
+  ASSERT_TRUE(k.valid) << k.invalid_reason;
+  const double want = golden.meta.at("ntk_condition");
+  EXPECT_NEAR(k.condition, want, 1e-8 * want);
+}
+
+// The linear-region count of the same network on the golden segment (points stored as float
+// values, one forward of all of them in training mode).
+TEST_F(TimeseriesGolden, LinearRegionCountMatchesPyTorch) {
+  const TrainingGraph logits = timeseries::supernet(space, timeseries::NetworkOptions{0.0, false});
+  const std::vector<double> lr = golden.load("lr_input.npy");
+  const int points = golden.meta.at("lr_points");
+  ASSERT_EQ(lr.size(), static_cast<std::size_t>(points) * space.length() * space.sensors());
+  const std::vector<float> xf(lr.begin(), lr.end()), pf(params.begin(), params.end());
+  training::MixingValues mf;
+  for (const auto& m : mixing) mf.emplace_back(m.begin(), m.end());
+  timeseries::ReluPatternCounter counter(true);
+  counter.add_batch(logits, pf, mf, xf.data(), points);
+  EXPECT_EQ(counter.count(), counter.exact_count());
+  EXPECT_EQ(counter.count(), golden.meta.at("linear_regions").get<std::int64_t>());
 }
 
 }  // namespace

@@ -155,5 +155,36 @@ TEST(TsSearchCli, DeterministicAcrossThreadsAndResumable) {
   EXPECT_EQ(exit_status(other), 2) << other.output;
 }
 
+TEST(TsSearchCli, ZeroShotKeepsTheLimitsAndReportsItsRounds) {
+  auto help = run_cli("ts-search --help");
+  for (const char* s : {"zero-shot", "--ntk-batch", "--repeats", "--lr-samples", "--width-divisor"})
+    EXPECT_NE(help.output.find(s), std::string::npos) << s;
+  const std::string args = "--method zero-shot --max-latency-ms 1.5 --ntk-batch 8 --seed 2";
+  const auto a = run_json(args + " --threads 1");
+  EXPECT_EQ(a["method"], "zero-shot");
+  EXPECT_LE(a["cost"]["latency_ms"].get<double>(), 1.5);
+  EXPECT_TRUE(a["violations"].empty());
+  ASSERT_GE(a["search"]["rounds"].size(), 2u);
+  EXPECT_EQ(a["search"]["ntk_batch"], 8);
+  for (const auto& round : a["search"]["rounds"]) {
+    EXPECT_GT(round["candidates"].get<int>(), 0);
+    ASSERT_FALSE(round["pruned"].empty());
+    for (const char* k : {"decision", "removed", "left", "delta_ntk", "delta_regions"})
+      EXPECT_TRUE(round["pruned"][0].contains(k)) << k;
+  }
+  // Deterministic across thread counts.
+  auto b = run_json(args + " --threads 2");
+  auto a2 = a;
+  a2["search"].erase("wall_s");
+  b["search"].erase("wall_s");
+  EXPECT_EQ(a2, b);
+  // Nothing fits: exit status 4 naming the limit and the closest achievable value.
+  auto r = run_cli("ts-search " + base_args() + " --method zero-shot --max-latency-ms 0.1");
+  EXPECT_EQ(exit_status(r), 4) << r.output;
+  EXPECT_NE(r.output.find("--max-latency-ms 0.1 cannot be met, the closest achievable value"),
+            std::string::npos)
+      << r.output;
+}
+
 }  // namespace
 }  // namespace micronas

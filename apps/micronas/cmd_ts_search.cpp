@@ -2,8 +2,10 @@
 // limits. dnas: differentiable search with cost penalties (timeseries_dnas.hpp), then the derived
 // network repaired until it fits (timeseries_repair.hpp); darts: the same search without cost
 // terms and without repair, reporting how far its network exceeds the limits; random: uniform
-// samples within the limits, each trained briefly, the best by validation accuracy kept. The
-// returned network can be retrained from scratch and scored on the test set.
+// samples within the limits, each trained briefly, the best by validation accuracy kept;
+// zero-shot: TE-NAS's pruning by the NTK condition number and the linear-region count, no
+// training, the limits kept at every step (timeseries_zero_shot.hpp). The returned network can be
+// retrained from scratch and scored on the test set.
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -24,6 +26,7 @@
 #include "micronas/timeseries_dnas.hpp"
 #include "micronas/timeseries_repair.hpp"
 #include "micronas/timeseries_training.hpp"
+#include "micronas/timeseries_zero_shot.hpp"
 #include "progress.hpp"
 #include "runtime/file_io.hpp"
 #include "ts_common.hpp"
@@ -43,6 +46,8 @@ struct TsSearchCliOptions {
       length = 0;
   double val_fraction = 0.2;
   timeseries::DnasOptions dnas;
+  timeseries::ZeroShotOptions zero_shot;
+  std::string rank_ties = "tenas";
   BackendCliOptions backend;
   bool json = false, no_progress = false;
 };
@@ -223,12 +228,61 @@ Arch run_random(const TsSearchCliOptions& cli, const Space& space, const Splits&
   return feasible[best];
 }
 
+// zero-shot: the pruning rounds, each decision's removal with its score changes. Fills "search".
+Arch run_zero_shot(const TsSearchCliOptions& cli, const Space& space, const Splits& d,
+                   const mcu::TargetProfile& target, ordered_json* out) {
+  timeseries::ZeroShotOptions o = cli.zero_shot;
+  o.seed = cli.dnas.seed;
+  o.ties = rank_ties_from_name(cli.rank_ties);
+  std::unique_ptr<ProgressBar> bar;
+  int bar_round = -1;
+  const bool show = !cli.no_progress && !cli.json;
+  const timeseries::ZeroShotResult r = timeseries::zero_shot_search(
+      space, d.train, cli.limits, target, o, [&](int round, int done, int total) {
+        if (round != bar_round) {
+          if (bar) bar->finish();
+          bar = std::make_unique<ProgressBar>("ts-search round " + std::to_string(round + 1), total,
+                                              show);
+          bar_round = round;
+        }
+        bar->update(done);
+      });
+  if (bar) bar->finish();
+  ordered_json rounds = ordered_json::array();
+  for (const timeseries::ZeroShotRound& round : r.rounds) {
+    ordered_json pruned = ordered_json::array();
+    for (const timeseries::ZeroShotPrune& p : round.pruned)
+      pruned.push_back({{"decision", p.decision},
+                        {"removed", p.removed},
+                        {"left", p.left},
+                        {"delta_ntk", p.delta_ntk},
+                        {"delta_regions", p.delta_regions},
+                        {"rank", p.rank},
+                        {"passed_over_for_limits", p.passed_over}});
+    rounds.push_back({{"ntk_condition", round.ntk},
+                      {"linear_regions", round.regions},
+                      {"candidates", round.candidates},
+                      {"pruned", pruned}});
+  }
+  (*out)["search"]["ntk_batch"] = o.ntk_batch;
+  (*out)["search"]["lr_samples"] = o.lr_samples;
+  (*out)["search"]["lr_segment"] = o.lr_segment;
+  (*out)["search"]["width_divisor"] = o.width_divisor;
+  (*out)["search"]["repeats"] = o.repeats;
+  (*out)["search"]["evaluations"] = r.evaluations;
+  (*out)["search"]["rounds"] = rounds;
+  return r.arch;
+}
+
 void run_ts_search(TsSearchCliOptions cli) {
   const auto start = std::chrono::steady_clock::now();
-  if (cli.method != "dnas" && cli.method != "darts" && cli.method != "random")
-    throw Error(Status::kInvalidArgument, "--method: expected dnas, random or darts");
-  if (cli.method == "random" && !cli.checkpoint.empty())
+  if (cli.method != "dnas" && cli.method != "darts" && cli.method != "random" &&
+      cli.method != "zero-shot")
+    throw Error(Status::kInvalidArgument, "--method: expected dnas, random, darts or zero-shot");
+  if ((cli.method == "random" || cli.method == "zero-shot") && !cli.checkpoint.empty())
     throw Error(Status::kInvalidArgument, "--checkpoint: only for --method dnas or darts");
+  cli.zero_shot.validate();
+  rank_ties_from_name(cli.rank_ties);
   const ComputeContext context = cli.backend.to_context();
   if (context.backend != BackendKind::kCpu)
     throw Error(Status::kUnsupported, "ts-search runs on the CPU backend only");
@@ -245,7 +299,8 @@ void run_ts_search(TsSearchCliOptions cli) {
     throw Error(Status::kInvalidArgument, "--val-fraction leaves fewer than two validation cases");
   const Space space(d.train.length, d.train.dims, d.train.classes());
   const mcu::TargetProfile target = mcu::load_target(cli.target);
-  // dnas and random return a network within the limits: fail before searching when none fits.
+  // dnas, random and zero-shot return a network within the limits: fail before searching when
+  // none fits.
   if (cli.method != "darts") require_feasible(space, cli.limits, target);
 
   ordered_json out;
@@ -262,6 +317,8 @@ void run_ts_search(TsSearchCliOptions cli) {
   bool complete = true;
   if (cli.method == "random") {
     arch = run_random(cli, space, d, target, &out);
+  } else if (cli.method == "zero-shot") {
+    arch = run_zero_shot(cli, space, d, target, &out);
   } else {
     Arch derived;
     timeseries::ArchDistribution weights;
@@ -316,6 +373,13 @@ void run_ts_search(TsSearchCliOptions cli) {
   if (out.contains("repair"))
     for (const auto& s : out["repair"])
       std::cout << "repair          " << s["change"].get<std::string>() << "\n";
+  if (out["search"].contains("rounds"))
+    for (std::size_t i = 0; i < out["search"]["rounds"].size(); ++i)
+      for (const auto& p : out["search"]["rounds"][i]["pruned"])
+        std::cout << "round " << std::setw(2) << i + 1 << "        "
+                  << p["decision"].get<std::string>() << " -" << p["removed"].get<std::string>()
+                  << " (left " << p["left"].get<std::string>() << ")"
+                  << (p["passed_over_for_limits"].get<bool>() ? " [limits]" : "") << "\n";
   if (out["search"].contains("draws"))
     std::cout << "draws           " << out["search"]["draws"] << " (" << out["search"]["feasible"]
               << " within the limits, trained)\n";
@@ -345,8 +409,12 @@ void add_ts_search_command(CLI::App& app) {
       "(each change reported). darts: the same search without cost terms and without repair: its "
       "network is returned as derived and any limit it exceeds is reported, not fixed. random: "
       "uniform samples within the limits, each trained for --epochs, the best on validation "
-      "kept. Exit status 4 when no network of the space fits (dnas, random)");
-  cmd->add_option("--method", opt->method, "dnas | darts | random")->capture_default_str();
+      "kept. zero-shot: no training; TE-NAS's pruning of the space's options by the NTK "
+      "condition number and the number of linear regions, in rounds, never removing the last "
+      "option that fits the limits (each round's removals reported). Exit status 4 when no "
+      "network of the space fits (dnas, random, zero-shot)");
+  cmd->add_option("--method", opt->method, "dnas | darts | random | zero-shot")
+      ->capture_default_str();
   cmd->add_option("--data", opt->data,
                   "synthetic (128 x 9 windows, 6 classes) | ts:TRAIN.ts,TEST.ts | uci-har:DIR")
       ->capture_default_str();
@@ -421,6 +489,37 @@ void add_ts_search_command(CLI::App& app) {
                   "random: stop drawing after this many samples, fitting or not")
       ->capture_default_str()
       ->check(integer_in(1, 100000000));
+  cmd->add_option("--ntk-batch", opt->zero_shot.ntk_batch,
+                  "zero-shot: training windows per NTK batch (the Jacobian's rows; capped at the "
+                  "training cases)")
+      ->capture_default_str()
+      ->check(integer_in(2, 4096));
+  cmd->add_option("--lr-samples", opt->zero_shot.lr_samples,
+                  "zero-shot: points on the segment between two training windows whose "
+                  "activation patterns are counted (linear regions)")
+      ->capture_default_str()
+      ->check(integer_in(2, 1000000));
+  cmd->add_option("--lr-segment", opt->zero_shot.lr_segment,
+                  "zero-shot: fraction of the way from one training window to another that the "
+                  "linear-region points cover")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-9, 1.0));
+  cmd->add_option("--width-divisor", opt->zero_shot.width_divisor,
+                  "zero-shot: the proxies run on the space with every width divided by this "
+                  "(1: the space's own widths; the limits always use them)")
+      ->capture_default_str()
+      ->check(integer_in(1, 64));
+  cmd->add_option("--repeats", opt->zero_shot.repeats,
+                  "zero-shot: inputs per candidate score, averaged (TE-NAS: 3)")
+      ->capture_default_str()
+      ->check(integer_in(1, 1000));
+  cmd->add_option("--precision", opt->zero_shot.precision,
+                  "zero-shot: decimals of the relative score changes (TE-NAS 3, MicroNAS 5)")
+      ->capture_default_str()
+      ->check(integer_in(0, 15));
+  cmd->add_option("--rank-ties", opt->rank_ties,
+                  "zero-shot: tenas (ranks shared only by equal values) | rounded")
+      ->capture_default_str();
   cmd->add_option("--checkpoint", opt->checkpoint,
                   "dnas, darts: resume the search from FILE if it exists; rewritten atomically "
                   "after every epoch; a checkpoint of other options is refused");

@@ -29,6 +29,9 @@ namespace micronas::timeseries {
 
 struct NetworkOptions {
   double dropout = 0.3;  // Dropout2d after every cell, as in the reference
+  // false: the network ends at the globally average-pooled class scores (the logits), as the
+  // zero-cost proxies differentiate them (timeseries_proxies.hpp).
+  bool log_softmax = true;
 };
 
 // The network of `arch` with its exact widths (throws like Space::check).

@@ -19,9 +19,10 @@ int conv_relu_bn(TrainingGraph& g, const std::string& name, int x, int cout, int
   return g.batch_norm(name + ".bn", g.relu(c));
 }
 
-int head(TrainingGraph& g, int x, int classes) {
+int head(TrainingGraph& g, int x, int classes, bool log_softmax) {
   const int c = g.conv("head.conv", x, classes, 1, 1, 1, 1);
-  return g.log_softmax(g.global_avg_pool(g.relu(c)));
+  const int logits = g.global_avg_pool(g.relu(c));
+  return log_softmax ? g.log_softmax(logits) : logits;
 }
 
 std::string cell_name(const char* kind, std::size_t i) { return kind + std::to_string(i + 1); }
@@ -74,7 +75,7 @@ TrainingGraph exact_network(const Space& space, const Arch& arch, const NetworkO
         node[i] = g.dropout(x, l.dropout, static_cast<std::uint64_t>(l.cell));
         break;
       case LayerKind::kGlobalAvgPool: node[i] = g.global_avg_pool(x); break;
-      case LayerKind::kSoftmax: node[i] = g.log_softmax(x); break;
+      case LayerKind::kSoftmax: node[i] = options.log_softmax ? g.log_softmax(x) : x; break;
     }
   }
   return g;
@@ -127,7 +128,7 @@ TrainingGraph supernet(const Space& space, const NetworkOptions& options) {
                               static_cast<std::uint64_t>(cell));
     x = reduces ? out : g.add({g.scale(x, skip, 0), g.scale(out, skip, 1)});
   }
-  head(g, x, space.classes());
+  head(g, x, space.classes(), options.log_softmax);
   return g;
 }
 

@@ -74,6 +74,8 @@ class Supernet:
         y = F.conv2d(F.pad(x, (left, right, top, bottom)), w, self.params[name + ".bias"],
                      stride=stride)
         y = F.relu(y)
+        if getattr(self, "relus", None) is not None:
+            self.relus.append(y)
         if not bn:
             return y
         mean, var = self.bn_running[name + ".bn"]
@@ -163,8 +165,10 @@ def mixing_values(net, gen, c=CONFIG):
         net.mixing[name] = v
 
 
-def forward(net, x, n_time, n_sensor, c=CONFIG, dropout=0.0):
-    """Log-probabilities; Dropout2d(dropout) on every cell's output (before the skip mixing)."""
+def forward(net, x, n_time, n_sensor, c=CONFIG, dropout=0.0, log_softmax=True, relus=None):
+    """Log-probabilities (or the logits); Dropout2d(dropout) on every cell's output (before the
+    skip mixing). `relus`, a list, receives every ReLU's output."""
+    net.relus = relus
     m = net.mixing
     for i in range(n_time):
         name = "tr%d" % (i + 1)
@@ -187,8 +191,45 @@ def forward(net, x, n_time, n_sensor, c=CONFIG, dropout=0.0):
             y = F.dropout2d(y, dropout, training=True)
         x = y if reduces else m[name + ".skip"][0] * x + m[name + ".skip"][1] * y
     w = net.params["head.conv.weight"]
-    logits = F.relu(F.conv2d(x, w, net.params["head.conv.bias"])).mean(dim=(2, 3))
-    return F.log_softmax(logits, dim=1)
+    head = F.relu(F.conv2d(x, w, net.params["head.conv.bias"]))
+    if relus is not None:
+        relus.append(head)
+    logits = head.mean(dim=(2, 3))
+    return F.log_softmax(logits, dim=1) if log_softmax else logits
+
+
+LR_POINTS = 64
+LR_SEGMENT = 0.05
+
+
+def ntk_case(net, x, n_time, n_sensor, params):
+    """TE-NAS's NTK on the logits: J[i] = d(sum_c logits[i, c]) / d(conv weights, BN gammas),
+    one training-mode forward; K = J J^T and its condition number, in float64."""
+    names = [k for k in params if "weight" in k or "gamma" in k]
+    logits = forward(net, x, n_time, n_sensor, log_softmax=False)
+    rows = []
+    for i in range(x.shape[0]):
+        g = torch.autograd.grad(logits[i].sum(), [params[k] for k in names], retain_graph=True)
+        rows.append(torch.cat([t.reshape(-1) for t in g]))
+    j = torch.stack(rows)
+    gram = j @ j.T
+    ev = torch.linalg.eigvalsh(gram)
+    return dict(gram=gram, condition=float(ev[-1] / ev[0]))
+
+
+def linear_regions_case(net, gen, n_time, n_sensor, c=CONFIG):
+    """Distinct ReLU patterns (every ReLU output > 0) over LR_POINTS points on a segment from one
+    random window towards another, one training-mode forward of all of them."""
+    a = torch.randn((1, 1, c["length"], c["sensors"]), generator=gen, dtype=torch.float64)
+    b = torch.randn((1, 1, c["length"], c["sensors"]), generator=gen, dtype=torch.float64)
+    t = torch.linspace(0, LR_SEGMENT, LR_POINTS, dtype=torch.float64)[:, None, None, None]
+    # The points as float32 values, as the library reads them.
+    x = (a + t * (b - a)).float().double()
+    relus = []
+    with torch.no_grad():
+        forward(net, x, n_time, n_sensor, log_softmax=False, relus=relus)
+    bits = torch.cat([(r > 0).reshape(x.shape[0], -1) for r in relus], dim=1)
+    return len({tuple(row.tolist()) for row in bits}), x
 
 
 def main():
@@ -243,13 +284,19 @@ def main():
         for leaf, k in zip(leaves, params):
             save("%s/%s.npy" % (kind, k), leaf)
 
+    ntk = ntk_case(net, x, n_time, n_sensor, params)
+    regions, lr_input = linear_regions_case(net, gen, n_time, n_sensor)
+    save("ntk_gram.npy", ntk["gram"])
+    save("lr_input.npy", lr_input)
+
     meta = dict(config=CONFIG, batch=BATCH, seed=SEED, labels=labels.tolist(),
                 loss=float(loss), grad_norm=float(norm),
                 parameters=list(params.keys()), mixing=list(mixing.keys()),
                 batch_norms=list(net.bn_running.keys()),
                 adam=dict(lr=0.01, weight_decay=1e-3), sgd=dict(lr=0.1, momentum=0.9,
                                                                 weight_decay=1e-3),
-                clip=1.0, torch_version=torch.__version__)
+                clip=1.0, ntk_condition=ntk["condition"], linear_regions=regions,
+                lr_points=LR_POINTS, lr_segment=LR_SEGMENT, torch_version=torch.__version__)
     with open(os.path.join(out, "case.json"), "w") as f:
         json.dump(meta, f, indent=1)
         f.write("\n")
