@@ -1,5 +1,6 @@
 // `micronas export ARCH --out model.tflite`: NB201's evaluation network for the cell as a
-// full-integer int8 TFLite model, lowered exactly as `micronas mcu` models it.
+// full-integer int8 TFLite model, lowered exactly as `micronas mcu` models it; with --space
+// timeseries a time-series network (cmd_export_timeseries.cpp).
 #include <sys/stat.h>
 
 #include <algorithm>

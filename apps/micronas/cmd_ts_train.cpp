@@ -147,8 +147,8 @@ void run_ts_train(const TsTrainCliOptions& cli) {
     std::cout << "test_accuracy   " << out["test"]["accuracy"].get<double>() << "\n"
               << "test_macro_f1   " << out["test"]["macro_f1"].get<double>() << "\n";
   }
-  std::cout << "macs            " << layers.macs() << "\nparams          " << layers.params()
-            << "\n";
+  std::cout << "macs            " << layers.macs() << "\nparams          "
+            << layers.params() + layers.bn_params() << "\n";
   for (const auto& m : out["mcu"]) {
     std::cout << std::left << std::setw(16) << m["target"].get<std::string>() << std::right
               << std::fixed << std::setprecision(2) << m["latency_ms"].get<double>() << " ms, "
