@@ -1,18 +1,18 @@
 // `micronas export ARCH --out model.tflite`: NB201's evaluation network for the cell as a
-// full-integer int8 TFLite model, lowered exactly as `micronas mcu` models it.
-#include <fcntl.h>
+// full-integer int8 TFLite model, lowered exactly as `micronas mcu` models it; with --space
+// timeseries a time-series network (cmd_export_timeseries.cpp).
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
 
 #include "cli_util.hpp"
+#include "cmd_export_timeseries.hpp"
 #include "commands.hpp"
+#include "export_files.hpp"
 #include "micronas/data.hpp"
 #include "micronas/error.hpp"
 #include "micronas/npy.hpp"
@@ -23,53 +23,30 @@ namespace {
 
 struct ExportOptions {
   std::string arch, out, weights, calibration = "synthetic", dataset = "cifar10", c_array,
-                                  reference, benchmark;
+                                  reference, benchmark, space = "nb201", window;
+  int classes = 0;
   std::uint64_t seed = 0;
   int calibration_samples = 100;
   int reference_samples = 100;
 };
 
-bool exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-void refuse_existing(const std::string& option, const std::string& path) {
-  if (exists(path))
-    throw Error(Status::kIoError, option + ": '" + path +
-                                      "' exists (never overwritten; remove it or choose another)");
-}
-
-// Creates `path` only if it does not exist yet, and writes `data` whole.
-void write_new_file(const std::string& option, const std::string& path, const void* data,
-                    std::size_t size) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
-  if (fd < 0)
-    throw Error(Status::kIoError,
-                option + ": cannot create '" + path + "': " +
-                    (errno == EEXIST ? "it exists (never overwritten)" : std::strerror(errno)));
-  const char* p = static_cast<const char*>(data);
-  std::size_t done = 0;
-  bool ok = true;
-  while (done < size) {
-    const ssize_t n = ::write(fd, p + done, size - done);
-    if (n <= 0) {
-      ok = false;
-      break;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::close(fd) != 0) ok = false;
-  if (!ok) {
-    const std::string why = std::strerror(errno);
-    ::unlink(path.c_str());
-    throw Error(Status::kIoError, option + ": cannot write '" + path + "': " + why);
-  }
-}
-
 constexpr const char* kArrayName = "g_model";
 
 void run_export(const ExportOptions& opt) {
+  if (opt.space == "timeseries") {
+    TimeseriesExportOptions ts;
+    ts.arch = opt.arch, ts.out = opt.out, ts.weights = opt.weights;
+    ts.calibration = opt.calibration, ts.c_array = opt.c_array, ts.reference = opt.reference;
+    ts.window = opt.window, ts.classes = opt.classes, ts.seed = opt.seed;
+    ts.calibration_samples = opt.calibration_samples;
+    ts.reference_samples = opt.reference_samples;
+    run_timeseries_export(ts);
+    return;
+  }
+  if (opt.space != "nb201")
+    throw Error(Status::kInvalidArgument, "--space: expected nb201 or timeseries");
+  if (!opt.window.empty() || opt.classes != 0)
+    throw Error(Status::kInvalidArgument, "--window and --classes are for --space timeseries");
   auto table = load_table(opt.benchmark);
   const Arch arch = resolve_arch(opt.arch, table.get());
   const Dataset dataset = dataset_from_name(opt.dataset);
@@ -158,17 +135,27 @@ void add_export_command(CLI::App& app) {
   auto opt = std::make_shared<ExportOptions>();
   CLI::App* cmd = app.add_subcommand(
       "export",
-      "Write NB201's evaluation network (C=16, N=5) for a cell as a full-integer int8 TFLite "
-      "model, with the op lowering `micronas mcu` models");
-  cmd->add_option("ARCH", opt->arch, "NB201 cell string, or an index with --benchmark")->required();
+      "Write NB201's evaluation network (C=16, N=5) for a cell, or a time-series network "
+      "(--space timeseries), as a full-integer int8 TFLite model, with the op lowering the cost "
+      "model prices (`micronas mcu`, `micronas ts-cost`)");
+  cmd->add_option("ARCH", opt->arch,
+                  "NB201 cell string (or an index with --benchmark); with --space timeseries a "
+                  "time-series architecture text or its JSON")
+      ->required();
+  cmd->add_option("--space", opt->space, "nb201 | timeseries")->capture_default_str();
+  cmd->add_option("--window", opt->window,
+                  "Time-series window TIMExSENSORS, e.g. 100x6 (--space timeseries)");
+  cmd->add_option("--classes", opt->classes, "Time-series classes (--space timeseries)");
   cmd->add_option("--out", opt->out, ".tflite file to create (never overwritten)")->required();
   cmd->add_option("--weights", opt->weights,
                   "Directory of <state_dict key>.npy files (and <bn>.running_mean.npy / "
-                  "<bn>.running_var.npy; absent: mean 0, variance 1); default: seeded random "
+                  "<bn>.running_var.npy; absent: mean 0, variance 1; time-series: what "
+                  "`ts-train --save-weights` writes, all required); default: seeded random "
                   "weights");
   cmd->add_option("--calibration", opt->calibration,
                   "Activation calibration inputs: synthetic | cifar10:PATH | cifar100:PATH | "
-                  "npy:PATH")
+                  "npy:PATH; time-series: synthetic | ts:TRAIN.ts,TEST.ts | uci-har:DIR "
+                  "(training windows; --reference takes test windows)")
       ->capture_default_str();
   cmd->add_option("--calibration-samples", opt->calibration_samples, "Images used for calibration")
       ->capture_default_str()
@@ -182,7 +169,8 @@ void add_export_command(CLI::App& app) {
                   "file (never overwritten)");
   cmd->add_option("--reference", opt->reference,
                   "Create this directory with inputs.npy (further images from the calibration "
-                  "source, NCHW float32) and logits.npy (the float network in inference mode)");
+                  "source, NCHW float32) and logits.npy (the float network in inference mode); "
+                  "time-series: inputs.npy [n, T, S] and probabilities.npy [n, classes]");
   cmd->add_option("--reference-samples", opt->reference_samples, "Images in --reference")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));

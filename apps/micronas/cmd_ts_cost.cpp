@@ -9,6 +9,7 @@
 #include "micronas/error.hpp"
 #include "micronas/mcu.hpp"
 #include "micronas/timeseries_cost.hpp"
+#include "ts_common.hpp"
 
 namespace micronas::cli {
 namespace {
@@ -22,21 +23,6 @@ struct TsCostOptions {
   std::string runtime = "tflm";
   bool json = false;
 };
-
-// "TxS" -> {T, S}.
-std::pair<int, int> parse_window(const std::string& text) {
-  const std::size_t x = text.find('x');
-  auto number = [&](const std::string& part) {
-    if (part.empty() || part.size() > 7 || part.find_first_not_of("0123456789") != part.npos)
-      throw Error(Status::kInvalidArgument,
-                  "--window: '" + text + "' is not TIMExSENSORS, e.g. 128x9");
-    return std::stoi(part);
-  };
-  if (x == std::string::npos)
-    throw Error(Status::kInvalidArgument,
-                "--window: '" + text + "' is not TIMExSENSORS, e.g. 128x9");
-  return {number(text.substr(0, x)), number(text.substr(x + 1))};
-}
 
 std::string shape_text(const Shape& s) {
   return std::to_string(s.h) + "x" + std::to_string(s.w) + "x" + std::to_string(s.c);
@@ -74,6 +60,10 @@ void run(const TsCostOptions& opt) {
   out["model_flash_kb"] = est.model_flash_bytes / 1024.0;
   out["peak_sram_bytes"] = est.peak_sram_bytes;
   out["model_flash_bytes"] = est.model_flash_bytes;
+  // The arena's parts: TFLite Micro's plan of the tensors and CMSIS-NN's scratch (its head), the
+  // same plan without scratch (what TFLite Micro's reference kernels ask), per-op persistent data.
+  out["arena_plan_bytes"] = est.arena_plan_bytes;
+  out["activation_plan_bytes"] = est.activation_plan_bytes;
   out["reference_peak_memory_bytes"] = timeseries::reference_peak_memory_bytes(graph);
   out["macs"] = est.macs;
   out["cycles"] = est.cycles;
@@ -95,6 +85,7 @@ void run(const TsCostOptions& opt) {
          {"ms", l.ms},
          {"live_sram_bytes", l.live_sram_bytes},
          {"scratch_bytes", l.cost.scratch_bytes},
+         {"persistent_bytes", l.cost.persistent_bytes},
          {"flash_bytes", l.cost.flash_bytes}});
   }
   if (opt.json) {

@@ -15,6 +15,7 @@
 #include "micronas/threads.hpp"
 #include "micronas/timeseries_cost.hpp"
 #include "micronas/timeseries_data.hpp"
+#include "micronas/timeseries_export.hpp"
 #include "micronas/timeseries_lowering.hpp"
 #include "micronas/timeseries_training.hpp"
 #include "micronas/trainer.hpp"
@@ -24,7 +25,7 @@ namespace micronas::cli {
 namespace {
 
 struct TsTrainCliOptions {
-  std::string arch, data = "synthetic", optimizer = "adam", checkpoint;
+  std::string arch, data = "synthetic", optimizer = "adam", checkpoint, save_weights;
   int epochs = 30, batch = 64, stop_after = 0, length = 0;
   std::uint64_t seed = 0;
   double lr = 1e-3, momentum = 0.9, weight_decay = 0.0, clip = 5.0, val_fraction = 0.0,
@@ -88,10 +89,17 @@ void run_ts_train(const TsTrainCliOptions& cli) {
   std::vector<mcu::TargetProfile> targets;
   for (const std::string& t : cli.targets) targets.push_back(mcu::load_target(t));
 
+  if (!cli.save_weights.empty()) timeseries::check_weights_directory(cli.save_weights);
+
   training::Trainer trainer(graph, {}, o, derive_seed(cli.seed, "init"));
   const std::string print = fingerprint(cli, arch, d);
   const bool complete = train_epochs(trainer, d.train, cli.epochs, cli.checkpoint, print,
                                      cli.stop_after, "ts-train", !cli.no_progress);
+
+  // The trained network for `micronas export --space timeseries --weights DIR`.
+  if (!cli.save_weights.empty() && complete)
+    timeseries::save_network_weights(graph, {trainer.parameters(), trainer.state()},
+                                     cli.save_weights);
 
   nlohmann::ordered_json out;
   out["arch"] = arch.to_string();
@@ -140,8 +148,8 @@ void run_ts_train(const TsTrainCliOptions& cli) {
     std::cout << "test_accuracy   " << out["test"]["accuracy"].get<double>() << "\n"
               << "test_macro_f1   " << out["test"]["macro_f1"].get<double>() << "\n";
   }
-  std::cout << "macs            " << layers.macs() << "\nparams          " << layers.params()
-            << "\n";
+  std::cout << "macs            " << layers.macs() << "\nparams          "
+            << layers.params() + layers.bn_params() << "\n";
   for (const auto& m : out["mcu"]) {
     std::cout << std::left << std::setw(16) << m["target"].get<std::string>() << std::right
               << std::fixed << std::setprecision(2) << m["latency_ms"].get<double>() << " ms, "
@@ -200,6 +208,11 @@ void add_ts_train_command(CLI::App& app) {
   cmd->add_option("--checkpoint", opt->checkpoint,
                   "Resume from FILE if it exists; rewritten atomically after every epoch; a "
                   "checkpoint of other options is refused");
+  cmd->add_option("--save-weights", opt->save_weights,
+                  "After the last epoch, write every parameter as DIR/<name>.npy (float32) and "
+                  "each batch norm's DIR/<bn>.running_mean.npy and .running_var.npy, for "
+                  "`micronas export --space timeseries --weights DIR` (DIR must not exist or be "
+                  "empty)");
   cmd->add_option("--stop-after", opt->stop_after,
                   "Stop after this many epochs of this invocation (resume with --checkpoint)")
       ->check(integer_in(1, 100000));

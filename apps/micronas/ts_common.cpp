@@ -127,4 +127,19 @@ nlohmann::ordered_json scores_json(const training::Scores& s) {
   return j;
 }
 
+// "TxS" -> {T, S}.
+std::pair<int, int> parse_window(const std::string& text) {
+  const std::size_t x = text.find('x');
+  auto number = [&](const std::string& part) {
+    if (part.empty() || part.size() > 7 || part.find_first_not_of("0123456789") != part.npos)
+      throw Error(Status::kInvalidArgument,
+                  "--window: '" + text + "' is not TIMExSENSORS, e.g. 128x9");
+    return std::stoi(part);
+  };
+  if (x == std::string::npos)
+    throw Error(Status::kInvalidArgument,
+                "--window: '" + text + "' is not TIMExSENSORS, e.g. 128x9");
+  return {number(text.substr(0, x)), number(text.substr(x + 1))};
+}
+
 }  // namespace micronas::cli

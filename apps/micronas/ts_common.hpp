@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 
 #include "micronas/timeseries_data.hpp"
 #include "micronas/trainer.hpp"
@@ -41,5 +42,8 @@ bool train_epochs(training::Trainer& trainer, const timeseries::Dataset& train, 
 // Accuracy and macro-F1 of the trainer's predictions on `set`.
 training::Scores evaluate(const training::Trainer& trainer, const timeseries::Dataset& set);
 nlohmann::ordered_json scores_json(const training::Scores& s);
+
+// --window: "TxS" -> {T, S}; Error(kInvalidArgument) naming the text otherwise.
+std::pair<int, int> parse_window(const std::string& text);
 
 }  // namespace micronas::cli

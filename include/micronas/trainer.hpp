@@ -60,6 +60,7 @@ class Trainer {
   const std::vector<double>& losses() const { return losses_; }
   std::int64_t steps_done() const { return step_; }
   const std::vector<float>& parameters() const { return params_; }
+  const std::vector<float>& state() const { return state_; }  // batch-norm running statistics
 
   // The whole training state (epoch, step, parameters, running statistics, optimiser) with
   // `fingerprint` (what the run was started with) as bytes; restore refuses a checkpoint whose

@@ -350,34 +350,6 @@ void run_deployed(const Deployed& d, const float* sample, std::vector<Tensor3>& 
   }
 }
 
-std::vector<std::uint8_t> int8_bytes(const std::vector<std::int8_t>& v) {
-  std::vector<std::uint8_t> out(v.size());
-  std::memcpy(out.data(), v.data(), v.size());
-  return out;
-}
-
-std::vector<std::uint8_t> int32_bytes(const std::vector<std::int32_t>& v) {
-  std::vector<std::uint8_t> out(v.size() * 4);
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    const std::uint32_t u = static_cast<std::uint32_t>(v[i]);
-    for (int b = 0; b < 4; ++b) out[4 * i + b] = static_cast<std::uint8_t>(u >> (8 * b));
-  }
-  return out;
-}
-
-Quantization per_tensor(const AffineQuant& q) {
-  Quantization out;
-  out.scale = {static_cast<float>(q.scale)};
-  out.zero_point = {q.zero_point};
-  return out;
-}
-
-// Scales as the file stores them (float32), so that biases match what the runtime reads.
-AffineQuant as_stored(AffineQuant q) {
-  q.scale = static_cast<float>(q.scale);
-  return q;
-}
-
 std::vector<int> nhwc(const Shape& s) { return {1, s.h, s.w, s.c}; }
 
 }  // namespace

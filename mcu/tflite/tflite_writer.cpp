@@ -4,6 +4,7 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include <cstdio>
+#include <cstring>
 
 #include "micronas/error.hpp"
 #include "micronas/tflite_export.hpp"
@@ -45,7 +46,9 @@ constexpr std::int32_t kPlaceholderForGreaterOpCodes = 127;
 fb::Offset<void> write_options(fb::FlatBufferBuilder& b, const BuiltinOptions& options) {
   const fb::uoffset_t start = b.StartTable();
   for (const ScalarField& f : options.fields) {
-    if (f.bytes == 1)
+    if (f.is_float)
+      b.AddElement<float>(slot(f.index), f.real_value, 0.0f);
+    else if (f.bytes == 1)
       b.AddElement<std::int8_t>(slot(f.index), static_cast<std::int8_t>(f.value), 0);
     else
       b.AddElement<std::int32_t>(slot(f.index), f.value, 0);
@@ -140,6 +143,8 @@ const char* builtin_operator_name(BuiltinOperator op) {
     case BuiltinOperator::kAdd: return "ADD";
     case BuiltinOperator::kAveragePool2d: return "AVERAGE_POOL_2D";
     case BuiltinOperator::kConv2d: return "CONV_2D";
+    case BuiltinOperator::kDepthwiseConv2d: return "DEPTHWISE_CONV_2D";
+    case BuiltinOperator::kSoftmax: return "SOFTMAX";
     case BuiltinOperator::kFullyConnected: return "FULLY_CONNECTED";
     case BuiltinOperator::kMul: return "MUL";
     case BuiltinOperator::kRelu: return "RELU";
@@ -155,6 +160,24 @@ BuiltinOptions conv2d_options(Padding padding, int stride_w, int stride_h, Activ
   return {BuiltinOptionsType::kConv2dOptions,
           {byte_field(0, static_cast<int>(padding)), int_field(1, stride_w), int_field(2, stride_h),
            byte_field(3, static_cast<int>(act)), int_field(4, 1), int_field(5, 1)}};
+}
+
+// DepthwiseConv2DOptions: padding, stride_w, stride_h, depth_multiplier, activation, dilations.
+BuiltinOptions depthwise_conv2d_options(Padding padding, int stride_w, int stride_h,
+                                        int depth_multiplier, Activation act) {
+  return {BuiltinOptionsType::kDepthwiseConv2dOptions,
+          {byte_field(0, static_cast<int>(padding)), int_field(1, stride_w), int_field(2, stride_h),
+           int_field(3, depth_multiplier), byte_field(4, static_cast<int>(act)), int_field(5, 1),
+           int_field(6, 1)}};
+}
+
+// SoftmaxOptions: beta (its schema default is 0, which would flatten every output).
+BuiltinOptions softmax_options(float beta) {
+  ScalarField f;
+  f.index = 0;
+  f.is_float = true;
+  f.real_value = beta;
+  return {BuiltinOptionsType::kSoftmaxOptions, {f}};
 }
 
 // Pool2DOptions: padding, stride_w, stride_h, filter_width, filter_height, activation.
@@ -185,6 +208,34 @@ BuiltinOptions reducer_options(bool keep_dims) {
 
 BuiltinOptions pad_options() { return {BuiltinOptionsType::kPadOptions, {}}; }
 BuiltinOptions quantize_options() { return {BuiltinOptionsType::kQuantizeOptions, {}}; }
+
+std::vector<std::uint8_t> int8_bytes(const std::vector<std::int8_t>& v) {
+  std::vector<std::uint8_t> out(v.size());
+  std::memcpy(out.data(), v.data(), v.size());
+  return out;
+}
+
+std::vector<std::uint8_t> int32_bytes(const std::vector<std::int32_t>& v) {
+  std::vector<std::uint8_t> out(v.size() * 4);
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const std::uint32_t u = static_cast<std::uint32_t>(v[i]);
+    for (int b = 0; b < 4; ++b) out[4 * i + b] = static_cast<std::uint8_t>(u >> (8 * b));
+  }
+  return out;
+}
+
+Quantization per_tensor(const AffineQuant& q) {
+  Quantization out;
+  out.scale = {static_cast<float>(q.scale)};
+  out.zero_point = {q.zero_point};
+  return out;
+}
+
+// Scales as the file stores them (float32), so that biases match what the runtime reads.
+AffineQuant as_stored(AffineQuant q) {
+  q.scale = static_cast<float>(q.scale);
+  return q;
+}
 
 int Model::opcode(BuiltinOperator op, int version) {
   for (std::size_t i = 0; i < operator_codes.size(); ++i)

@@ -18,9 +18,11 @@ enum class BuiltinOperator : std::int32_t {
   kAdd = 0,
   kAveragePool2d = 1,
   kConv2d = 3,
+  kDepthwiseConv2d = 4,
   kFullyConnected = 9,
   kMul = 18,
   kRelu = 19,
+  kSoftmax = 25,
   kPad = 34,
   kMean = 40,
   kQuantize = 114,
@@ -31,8 +33,10 @@ const char* builtin_operator_name(BuiltinOperator op);  // "CONV_2D", ...
 enum class BuiltinOptionsType : std::uint8_t {
   kNone = 0,
   kConv2dOptions = 1,
+  kDepthwiseConv2dOptions = 2,
   kPool2dOptions = 5,
   kFullyConnectedOptions = 8,
+  kSoftmaxOptions = 9,
   kAddOptions = 11,
   kMulOptions = 21,
   kPadOptions = 22,
@@ -44,11 +48,13 @@ enum class Padding : std::int8_t { kSame = 0, kValid = 1 };
 enum class Activation : std::int8_t { kNone = 0, kRelu = 1 };
 
 // One scalar field of an options table: its field index in the schema, its width in bytes
-// (1 or 4) and its value.
+// (1 or 4) and its value; a float field (SOFTMAX's beta) holds real_value instead.
 struct ScalarField {
   int index = 0;
   int bytes = 4;
   std::int32_t value = 0;
+  bool is_float = false;
+  float real_value = 0;
 };
 
 struct BuiltinOptions {
@@ -58,6 +64,9 @@ struct BuiltinOptions {
 BuiltinOptions conv2d_options(Padding padding, int stride_w, int stride_h, Activation act);
 BuiltinOptions pool2d_options(Padding padding, int stride_w, int stride_h, int filter_w,
                               int filter_h, Activation act);
+BuiltinOptions depthwise_conv2d_options(Padding padding, int stride_w, int stride_h,
+                                        int depth_multiplier, Activation act);
+BuiltinOptions softmax_options(float beta);
 BuiltinOptions fully_connected_options(Activation act);
 BuiltinOptions add_options(Activation act);
 BuiltinOptions mul_options(Activation act);
@@ -107,6 +116,15 @@ struct Model {
   // A new tensor; returns its index.
   int add_tensor(Tensor tensor);
 };
+
+// Buffer contents: int8 values, int32 values little-endian.
+std::vector<std::uint8_t> int8_bytes(const std::vector<std::int8_t>& v);
+std::vector<std::uint8_t> int32_bytes(const std::vector<std::int32_t>& v);
+struct AffineQuant;
+// A per-tensor quantisation table.
+Quantization per_tensor(const AffineQuant& q);
+// The scale as the file stores it (float32), so that biases match what the runtime reads.
+AffineQuant as_stored(AffineQuant q);
 
 // The model as a TFLite flatbuffer. Constant buffers are 16-byte aligned in the file.
 std::vector<std::uint8_t> serialize(const Model& model);

@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "mcu/lowering.hpp"
 #include "micronas/mcu.hpp"
 #include "micronas/timeseries_lowering.hpp"
 
@@ -15,5 +16,10 @@ namespace micronas::timeseries {
 // op; a dropout none (identity at inference). Error(kInternal) for a conv whose padding is not
 // TFLite's SAME.
 std::vector<mcu::DeployedOp> deployed_ops(const Layer& l);
+
+// The whole network as deployed ops in execution order with the tensors each reads and writes:
+// what estimate_cost prices and the TFLite export writes. graph_layer[i] is the layer op i
+// computes (a conv with batch norm: two consecutive ops).
+mcu::Lowered lower_deployed(const LayerGraph& g, std::vector<int>& graph_layer);
 
 }  // namespace micronas::timeseries
