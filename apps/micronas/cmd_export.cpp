@@ -17,6 +17,7 @@
 #include "micronas/error.hpp"
 #include "micronas/npy.hpp"
 #include "micronas/tflite_export.hpp"
+#include "ts_common.hpp"
 
 namespace micronas::cli {
 namespace {
@@ -24,7 +25,7 @@ namespace {
 struct ExportOptions {
   std::string arch, out, weights, calibration = "synthetic", dataset = "cifar10", c_array,
                                   reference, benchmark, space = "nb201", window;
-  int classes = 0;
+  int classes = 0, length = 0;
   std::uint64_t seed = 0;
   int calibration_samples = 100;
   int reference_samples = 100;
@@ -38,6 +39,7 @@ void run_export(const ExportOptions& opt) {
     ts.arch = opt.arch, ts.out = opt.out, ts.weights = opt.weights;
     ts.calibration = opt.calibration, ts.c_array = opt.c_array, ts.reference = opt.reference;
     ts.window = opt.window, ts.classes = opt.classes, ts.seed = opt.seed;
+    ts.length = opt.length;
     ts.calibration_samples = opt.calibration_samples;
     ts.reference_samples = opt.reference_samples;
     run_timeseries_export(ts);
@@ -45,8 +47,9 @@ void run_export(const ExportOptions& opt) {
   }
   if (opt.space != "nb201")
     throw Error(Status::kInvalidArgument, "--space: expected nb201 or timeseries");
-  if (!opt.window.empty() || opt.classes != 0)
-    throw Error(Status::kInvalidArgument, "--window and --classes are for --space timeseries");
+  if (!opt.window.empty() || opt.classes != 0 || opt.length != 0)
+    throw Error(Status::kInvalidArgument,
+                "--window, --classes and --length are for --space timeseries");
   auto table = load_table(opt.benchmark);
   const Arch arch = resolve_arch(opt.arch, table.get());
   const Dataset dataset = dataset_from_name(opt.dataset);
@@ -157,6 +160,7 @@ void add_export_command(CLI::App& app) {
                   "npy:PATH; time-series: synthetic | ts:TRAIN.ts,TEST.ts | uci-har:DIR "
                   "(training windows; --reference takes test windows)")
       ->capture_default_str();
+  add_length_option(cmd, &opt->length);
   cmd->add_option("--calibration-samples", opt->calibration_samples, "Images used for calibration")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));

@@ -51,7 +51,7 @@ Windows windows(const TimeseriesExportOptions& opt, int length, int sensors) {
       w.reference.push_back(static_cast<float>(rng.normal()));
     return w;
   }
-  const Splits d = load_splits(opt.calibration, 0.0, opt.seed);
+  const Splits d = load_splits(opt.calibration, opt.length, 0.0, opt.seed);
   if (d.train.length != length || d.train.dims != sensors)
     throw Error(Status::kInvalidArgument, "--calibration: '" + opt.calibration +
                                               "' has windows of " + std::to_string(d.train.length) +

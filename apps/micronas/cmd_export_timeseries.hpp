@@ -9,7 +9,7 @@ namespace micronas::cli {
 
 struct TimeseriesExportOptions {
   std::string arch, out, weights, calibration = "synthetic", c_array, reference, window;
-  int classes = 0;
+  int classes = 0, length = 0;  // length: --length of ts: calibration data
   std::uint64_t seed = 0;
   int calibration_samples = 100;
   int reference_samples = 100;
