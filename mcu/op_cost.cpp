@@ -245,7 +245,7 @@ OpCost op_cost(const TargetProfile& target, const DeployedOp& op, Runtime runtim
     default: break;
   }
   // The op's table, its output tensor and its constant tensors' tables in the flatbuffer.
-  cost.flash_bytes += std::llround(target.flash_per_op_bytes +
+  cost.flash_bytes += std::llround(target.flash_op_bytes(op.kind) +
                                    target.flash_per_constant_tensor_bytes * op.constant_inputs);
   return cost;
 }

@@ -103,6 +103,22 @@ TargetProfile from_json(const Json& t, const std::string& source) {
   // Optional (0 when absent): profiles written before whole-network flash was measured.
   p.flash_per_op_bytes = flash.value("per_op_bytes", 0.0);
   p.flash_per_constant_tensor_bytes = flash.value("per_constant_tensor_bytes", 0.0);
+  // Optional: kinds not listed (or profiles without the object) take per_op_bytes.
+  if (flash.contains("per_op_kind_bytes")) {
+    const Json& kinds = flash.at("per_op_kind_bytes");
+    if (!kinds.is_object()) bad(where, "flash.per_op_kind_bytes must be an object");
+    for (auto it = kinds.begin(); it != kinds.end(); ++it) {
+      int k = 0;
+      while (k < kNumDeployedOpKinds &&
+             it.key() != deployed_op_name(static_cast<DeployedOpKind>(k)))
+        ++k;
+      if (k == kNumDeployedOpKinds)
+        bad(where, "flash.per_op_kind_bytes: unknown op kind '" + it.key() + "'");
+      if (!it.value().is_number())
+        bad(where, "flash.per_op_kind_bytes." + it.key() + " must be a number");
+      p.flash_per_op_kind_bytes[k] = it.value().get<double>();
+    }
+  }
   p.runtime_code_kb = number(flash, "runtime_code_kb", where + " flash");
   if (p.flash_per_out_channel_bytes < 0 || p.flash_model_overhead_bytes < 0 ||
       p.runtime_code_kb < 0)
@@ -183,8 +199,21 @@ std::string TargetProfile::to_json() const {
   t["flash"]["model_overhead_bytes"] = flash_model_overhead_bytes;
   t["flash"]["per_op_bytes"] = flash_per_op_bytes;
   t["flash"]["per_constant_tensor_bytes"] = flash_per_constant_tensor_bytes;
+  Json kinds = Json::object();
+  for (int k = 0; k < kNumDeployedOpKinds; ++k)
+    if (flash_per_op_kind_bytes[k])
+      kinds[deployed_op_name(static_cast<DeployedOpKind>(k))] = *flash_per_op_kind_bytes[k];
+  if (kinds.empty())
+    t["flash"].erase("per_op_kind_bytes");
+  else
+    t["flash"]["per_op_kind_bytes"] = kinds;
   t["flash"]["runtime_code_kb"] = runtime_code_kb;
   return t.dump(1) + "\n";
+}
+
+double TargetProfile::flash_op_bytes(DeployedOpKind kind) const {
+  const std::optional<double>& bytes = flash_per_op_kind_bytes[static_cast<int>(kind)];
+  return bytes ? *bytes : flash_per_op_bytes;
 }
 
 Runtime runtime_from_name(const std::string& name) {

@@ -127,6 +127,52 @@ TEST(McuOps, BuiltinTargetsLoadAndUnknownIsAnError) {
   EXPECT_THROW(parse_target_json("{\"name\": \"x\", \"core\": \"m4\"}", "partial"), Error);
 }
 
+// Flatbuffer bytes per op kind: the built-in targets list every kind the exporter writes, a
+// one-conv model still adds up to the converter's measured one-conv file (weights + per-channel
+// data + 1309 B), and a profile without a kind prices it with per_op_bytes.
+TEST(McuOps, FlashBytesPerOpKind) {
+  for (const std::string& name : builtin_target_names()) {
+    const TargetProfile t = load_target(name);
+    EXPECT_EQ(
+        std::llround(t.flash_model_overhead_bytes + t.flash_op_bytes(DeployedOpKind::kConv2d) +
+                     2 * t.flash_per_constant_tensor_bytes),
+        1309)
+        << name;
+    for (DeployedOpKind k :
+         {DeployedOpKind::kConv2d, DeployedOpKind::kDepthwiseConv2d, DeployedOpKind::kAdd,
+          DeployedOpKind::kMul, DeployedOpKind::kRelu, DeployedOpKind::kAveragePool2d,
+          DeployedOpKind::kMean, DeployedOpKind::kSoftmax, DeployedOpKind::kPad,
+          DeployedOpKind::kFullyConnected})
+      EXPECT_TRUE(t.flash_per_op_kind_bytes[static_cast<int>(k)].has_value())
+          << name << " " << deployed_op_name(k);
+  }
+  const TargetProfile t = load_target("stm32l552");
+  DeployedOp relu;
+  relu.kind = DeployedOpKind::kRelu;
+  relu.input = relu.output = Shape{8, 4, 4};
+  EXPECT_EQ(op_cost(t, relu, Runtime::kTflm).flash_bytes,
+            std::llround(*t.flash_per_op_kind_bytes[static_cast<int>(DeployedOpKind::kRelu)]));
+
+  // Written and read back: the same bytes per kind.
+  const TargetProfile back = parse_target_json(t.to_json(), "roundtrip");
+  for (int k = 0; k < kNumDeployedOpKinds; ++k)
+    EXPECT_EQ(back.flash_per_op_kind_bytes[k], t.flash_per_op_kind_bytes[k]) << k;
+
+  // A kind the profile does not list takes per_op_bytes; an unknown kind is an error.
+  std::string json = t.to_json();
+  const std::size_t at = json.find("\"RELU\"");
+  ASSERT_NE(at, std::string::npos);
+  std::string renamed = json;
+  renamed.replace(at, 6, "\"NOPE\"");
+  EXPECT_THROW(parse_target_json(renamed, "unknown kind"), Error);
+  TargetProfile partial = t;
+  partial.flash_per_op_kind_bytes[static_cast<int>(DeployedOpKind::kRelu)].reset();
+  const TargetProfile fallback = parse_target_json(partial.to_json(), "partial");
+  EXPECT_FALSE(fallback.flash_per_op_kind_bytes[static_cast<int>(DeployedOpKind::kRelu)]);
+  EXPECT_EQ(op_cost(fallback, relu, Runtime::kTflm).flash_bytes,
+            std::llround(t.flash_per_op_bytes));
+}
+
 // The 1x1 depthwise conv (a per-channel affine: the time-series networks' batch norm after the
 // ReLU) is derived from CMSIS-NN's source, not measured: its cost follows the form in every
 // built-in target, its arena and flash terms are those the kernel and the file need, and other
@@ -151,9 +197,9 @@ TEST(McuOps, DepthwiseOneByOneFollowsItsDerivedForm) {
     EXPECT_EQ(c.macs, 18 * 32 * 5);
     EXPECT_EQ(c.scratch_bytes, 2 * 18);     // CMSIS-NN's int16 column of the DSP path
     EXPECT_EQ(c.persistent_bytes, 2 * 80);  // multipliers and shifts, 72 B each aligned to 16
-    EXPECT_EQ(c.flash_bytes,
-              18 + std::llround(t.flash_per_out_channel_bytes * 18) +
-                  std::llround(t.flash_per_op_bytes + 2 * t.flash_per_constant_tensor_bytes));
+    EXPECT_EQ(c.flash_bytes, 18 + std::llround(t.flash_per_out_channel_bytes * 18) +
+                                 std::llround(t.flash_op_bytes(DeployedOpKind::kDepthwiseConv2d) +
+                                              2 * t.flash_per_constant_tensor_bytes));
   }
   const TargetProfile t = load_target("stm32l552");
   for (int variant = 0; variant < 3; ++variant) {

@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,23 @@ struct InstructionForm {
   std::vector<double> coefficients;
 };
 
+// The kinds of deployed int8 operator.
+enum class DeployedOpKind {
+  kConv2d,
+  kFullyConnected,
+  kAveragePool2d,
+  kAdd,
+  kMul,
+  kRelu,
+  kQuantize,
+  kMean,
+  kPad,
+  kSoftmax,
+  kDepthwiseConv2d,  // 1x1, depth multiplier 1 only (the one shape the cost model prices)
+};
+inline constexpr int kNumDeployedOpKinds = 11;
+const char* deployed_op_name(DeployedOpKind kind);  // TFLite builtin names, e.g. "CONV_2D"
+
 // One target: core, clock, memories and the fitted constants. Loaded from JSON.
 struct TargetProfile {
   std::string name;
@@ -64,6 +82,9 @@ struct TargetProfile {
   double flash_per_out_channel_bytes = 0;  // int32 bias + per-channel quantisation data
   double flash_model_overhead_bytes = 0;   // flatbuffer of a model beyond its ops and constants
   double flash_per_op_bytes = 0;           // flatbuffer bytes of each op and its output tensor
+  // Per op kind (indexed by DeployedOpKind), replacing flash_per_op_bytes where set: an op's
+  // table, options and tensor lists differ by kind (a RELU has one input and no options).
+  std::array<std::optional<double>, kNumDeployedOpKinds> flash_per_op_kind_bytes{};
   double flash_per_constant_tensor_bytes = 0;  // of each constant tensor beyond its data
   double runtime_code_kb = 0;                  // interpreter + kernel code in flash
   std::string document;  // the JSON object this profile was read from (keeps the origins)
@@ -71,6 +92,8 @@ struct TargetProfile {
   // The profile as a JSON object in the format of mcu/targets/targets.json's entries; the
   // fields above replace those in `document`, other fields (origins) are kept.
   std::string to_json() const;
+  // Flatbuffer bytes of one op of `kind` and its output tensor.
+  double flash_op_bytes(DeployedOpKind kind) const;
 };
 
 // Names of the profiles built into the library (stm32f746 first: the default).
@@ -100,21 +123,6 @@ struct EstimateOptions {
 };
 
 // One deployed int8 operator. Shapes are per sample (C, H, W).
-enum class DeployedOpKind {
-  kConv2d,
-  kFullyConnected,
-  kAveragePool2d,
-  kAdd,
-  kMul,
-  kRelu,
-  kQuantize,
-  kMean,
-  kPad,
-  kSoftmax,
-  kDepthwiseConv2d,  // 1x1, depth multiplier 1 only (the one shape the cost model prices)
-};
-const char* deployed_op_name(DeployedOpKind kind);  // TFLite builtin names, e.g. "CONV_2D"
-
 struct DeployedOp {
   DeployedOpKind kind = DeployedOpKind::kConv2d;
   Shape input, output;

@@ -19,6 +19,9 @@ What is fitted, and on what:
   * DEPTHWISE_CONV_2D (1x1, depth multiplier 1: the time-series networks' batch norm after the
     ReLU) has no measurements at all: its form is derived from CMSIS-NN's source (see
     DEPTHWISE_* below) and its CPI is the 1x1 conv's on each core.
+  * Flatbuffer bytes per model, per constant tensor and per op kind: least squares on the file
+    sizes of `micronas export` (flash_fit_exports.csv, written by flash_fit_data.py); see
+    fit_flash_structure.
   * Per-op interpreter overhead = invoke_cycles - kernel_cycles; per-inference overhead =
     total_cycles - invoke_cycles (medians).
 FIT rows: within each (device, op family) group of measured_ops_cmsis_tflm.csv, rows with an even
@@ -212,12 +215,74 @@ def model(features, coefficients, origin):
     return {"features": features, "coefficients": rounded(coefficients), "origin": origin}
 
 
+# ---- flatbuffer bytes per op kind ----------------------------------------------------------------
+FLASH_KINDS = ["CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "MUL", "RELU", "AVERAGE_POOL_2D", "MEAN",
+               "SOFTMAX", "PAD", "FULLY_CONNECTED"]
+# The converter's one-conv file (measured_ops_cmsis_tflm.csv's conv rows: weights + 28.05 B per
+# output channel + this) holds one model, one CONV_2D and its two constant tensors.
+ONE_CONV_FIXED_BYTES = 1309
+# Bytes the schema's layout adds to an op's table beyond another kind's, for the kinds these files
+# cannot tell apart (they always occur together or the same number of times per network):
+# DEPTHWISE_CONV_2D is CONV_2D's layout with one int32 option more (depth_multiplier); PAD and
+# SOFTMAX are RELU's (one data input) with a second input index (PAD's paddings) or an options
+# table (SOFTMAX's float beta); MUL is ADD's layout.
+FLASH_TIES = {"DEPTHWISE_CONV_2D": ("CONV_2D", 4), "PAD": ("RELU", 16),
+              "SOFTMAX": ("RELU", 16), "MUL": ("ADD", 0)}
+
+
+def fit_flash_structure(path):
+    """Fits file - data = per-space fixed bytes + K per constant tensor + P_kind per op.
+
+    Each NB201 file has one MUL, one FULLY_CONNECTED and two PADs; each time-series file one MEAN
+    and one SOFTMAX: their bytes are only identified together with the per-model bytes, which the
+    converter's one-conv figure fixes (model = ONE_CONV_FIXED_BYTES - P_CONV_2D - 2 K). So
+    FULLY_CONNECTED and MEAN take what is left of each space's fixed part: the difference between
+    the converter's fixed bytes and the exporter's (no signature or metadata) makes them negative.
+    """
+    rows = list(csv.DictReader(open(path)))
+    free = ["CONV_2D", "ADD", "RELU", "AVERAGE_POOL_2D"]
+    x, y, w = [], [], []
+    for r in rows:
+        n = {k: int(r[k]) for k in FLASH_KINDS}
+        for kind, (base, _) in FLASH_TIES.items():
+            n[base] += n[kind]
+        x.append([r["space"] == "nb201", r["space"] == "timeseries", int(r["constant_tensors"])]
+                 + [n[k] for k in free])
+        rest = int(r["file_bytes"]) - int(r["data_bytes"])
+        rest -= sum(extra * int(r[kind]) for kind, (_, extra) in FLASH_TIES.items())
+        y.append(rest)
+        w.append(1.0 / int(r["file_bytes"]))
+    x, y, w = np.asarray(x, float), np.asarray(y, float), np.asarray(w)
+    c, *_ = np.linalg.lstsq(x * w[:, None], y * w, rcond=None)
+    fixed_nb201, fixed_ts, per_constant = c[:3]
+    per_kind = dict(zip(free, c[3:]))
+    for kind, (base, extra) in FLASH_TIES.items():
+        per_kind[kind] = per_kind[base] + extra
+    per_constant = round(per_constant)
+    per_kind = {k: round(v) for k, v in per_kind.items()}
+    model_bytes = ONE_CONV_FIXED_BYTES - per_kind["CONV_2D"] - 2 * per_constant
+    # The tied kinds are in their base kind's column, so the fixed parts hold only these two.
+    per_kind["FULLY_CONNECTED"] = round(fixed_nb201 - model_bytes)
+    per_kind["MEAN"] = round(fixed_ts - model_bytes)
+    per_kind = {k: per_kind[k] for k in FLASH_KINDS}
+    # The fit's worst relative error per space, with the rounded constants.
+    worst = {}
+    for r in rows:
+        pred = (int(r["data_bytes"]) + model_bytes + per_constant * int(r["constant_tensors"])
+                + sum(per_kind[k] * int(r[k]) for k in FLASH_KINDS))
+        e = int(r["file_bytes"]) / pred - 1
+        worst[r["space"]] = max(worst.get(r["space"], 0.0), abs(e))
+    counts = {s: sum(r["space"] == s for r in rows) for s in worst}
+    return model_bytes, per_constant, per_kind, worst, counts
+
+
 def main():
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     data_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "..", "shared", "data")
     out_path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(root, "mcu", "targets",
                                                                  "targets.json")
     all_rows, measured = load_measured(data_dir)
+    flash = fit_flash_structure(os.path.join(root, "mcu", "scripts", "flash_fit_exports.csv"))
     grid = load_grid(data_dir)
     report = []
 
@@ -348,7 +413,7 @@ def main():
     overheads = []
     for name, device, core, freq, models, cpi, cpi_origin, op_oh, inv_oh in targets:
         overheads.append((op_oh, inv_oh))
-        out_targets.append(profile(name, info[name], freq, models, cpi, cpi_origin, op_oh, device,
+        out_targets.append(profile(name, info[name], freq, models, cpi, cpi_origin, op_oh, device, flash,
                                    f"median of invoke_cycles - kernel_cycles over the {device} rows "
                                    "of measured_ops_cmsis_tflm.csv"))
         report.append(f"{name}: CPI {json.dumps({k: round(v, 4) for k, v in cpi.items()})}, "
@@ -379,7 +444,7 @@ def main():
         dict(core="Cortex-M7", sram_kb=320, flash_kb=1024,
              description="STM32F746 (NUCLEO-F746ZG / DISCO-F746NG), Arm Cortex-M7 at 216 MHz, "
                          "320 KB SRAM, 1 MB flash, I/D caches"),
-        216.0, models, cpi, cpi_origin, op_oh, "",
+        216.0, models, cpi, cpi_origin, op_oh, "", flash,
         "mean of the STM32F446RE and STM32L552 medians (no M7 measurement; TFLM's interpreter "
         "code is the same)"))
 
@@ -396,7 +461,8 @@ def main():
     print(f"wrote {out_path}")
 
 
-def profile(name, info, clock_mhz, models, cpi, cpi_origin, op_oh, device, op_oh_origin):
+def profile(name, info, clock_mhz, models, cpi, cpi_origin, op_oh, device, flash, op_oh_origin):
+    model_bytes, per_constant, per_kind, worst, counts = flash
     return {
         "name": name,
         "description": info["description"],
@@ -424,19 +490,31 @@ def profile(name, info, clock_mhz, models, cpi, cpi_origin, op_oh, device, op_oh
         },
         "flash": {
             "per_out_channel_bytes": 28,
-            "model_overhead_bytes": 988,
+            "model_overhead_bytes": model_bytes,
             "per_op_bytes": 147,
-            "per_constant_tensor_bytes": 87,
+            "per_constant_tensor_bytes": per_constant,
+            "per_op_kind_bytes": per_kind,
             "runtime_code_kb": 100,
             "origin": "least squares of flash_bytes on the conv rows of "
                       "measured_ops_cmsis_tflm.csv: int8 weights + 28.05 B per output channel "
-                      "(int32 bias + per-channel quantisation) + 1309 B (max error 25 B), of "
-                      "which 147 B per op and 87 B per constant tensor (least squares of the file "
-                      "sizes of `micronas export` on 60 NB201 networks: file - weights - "
-                      "per-channel data - zero nodes = 147 per op + 87 per constant tensor, "
-                      "residual <= 0.6 %) belong to the conv and its weight and bias tensors, "
-                      "leaving 988 B per model; runtime "
-                      "code 100 KB = lower end of TFLM's 100-250 KB (shared/reference/mcu-model.md)",
+                      f"(int32 bias + per-channel quantisation) + {ONE_CONV_FIXED_BYTES} B (max "
+                      "error 25 B) = model_overhead_bytes + per_op_kind_bytes.CONV_2D + 2 x "
+                      "per_constant_tensor_bytes. The per-constant-tensor and per-op-kind "
+                      "flatbuffer bytes: relative least squares of the file sizes of `micronas "
+                      f"export` on {counts['nb201']} NB201 and {counts['timeseries']} time-series "
+                      "networks (mcu/scripts/flash_fit_exports.csv: file - weights - per-channel "
+                      "data - BN vectors - zero nodes - paddings = fixed part per space + bytes "
+                      "per constant tensor + bytes per op of each kind); DEPTHWISE_CONV_2D, PAD, "
+                      "SOFTMAX and MUL, which these files cannot tell apart from another kind, "
+                      "are that kind's bytes plus the schema's layout difference (+4, +16, +16, "
+                      "+0 B over CONV_2D, RELU, RELU, ADD); FULLY_CONNECTED and MEAN (once per "
+                      "network) take the rest of each space's fixed part beyond "
+                      "model_overhead_bytes, negative because the exporter's file lacks the "
+                      "converter's fixed metadata. Fit error: NB201 within "
+                      f"{100 * worst['nb201']:.2f} %, time-series within "
+                      f"{100 * worst['timeseries']:.2f} %. per_op_bytes (147, the earlier NB201 "
+                      "average) prices a kind not listed. Runtime code 100 KB = lower end of "
+                      "TFLM's 100-250 KB (shared/reference/mcu-model.md)",
         },
     }
 
