@@ -31,8 +31,6 @@ struct ExportOptions {
   int reference_samples = 100;
 };
 
-constexpr const char* kArrayName = "g_model";
-
 void run_export(const ExportOptions& opt) {
   if (opt.space == "timeseries") {
     TimeseriesExportOptions ts;
@@ -104,21 +102,8 @@ void run_export(const ExportOptions& opt) {
               {inputs.n, static_cast<std::int64_t>(logits.size() / inputs.n)}, logits.data());
   }
 
-  write_new_file("--out", opt.out, model.bytes.data(), model.bytes.size());
-  if (!opt.c_array.empty()) {
-    const std::string source =
-        tflite::c_array_source(model.bytes, kArrayName, "TFLite model: " + description.str());
-    write_new_file("--c-array", opt.c_array, source.data(), source.size());
-  }
-  std::cout << "wrote " << opt.out << ": " << model.bytes.size() << " bytes, "
-            << model.num_operators << " operators (";
-  bool first = true;
-  for (const auto& [name, count] : model.operator_counts) {
-    std::cout << (first ? "" : ", ") << count << " " << name;
-    first = false;
-  }
-  std::cout << ")\n"
-            << std::setprecision(9) << "input int8 [1, " << config.input_size << ", "
+  write_model_files(model, opt.out, opt.c_array, description.str());
+  std::cout << std::setprecision(9) << "input int8 [1, " << config.input_size << ", "
             << config.input_size << ", " << config.input_channels
             << "] (normalised image, NHWC): scale " << model.input.scale << ", zero point "
             << model.input.zero_point << "\noutput int8 [1, " << config.num_classes

@@ -21,8 +21,6 @@
 namespace micronas::cli {
 namespace {
 
-constexpr const char* kArrayName = "g_model";
-
 // Windows [n, T, S] for calibration and for --reference: `synthetic` draws seeded standard
 // normal windows (z-scored data's scale); a data source (ts:TRAIN.ts,TEST.ts, uci-har:DIR) gives
 // its training windows for calibration and its test windows for the reference, z-scored with the
@@ -103,21 +101,8 @@ void run_timeseries_export(const TimeseriesExportOptions& opt) {
     write_npy(opt.reference + "/inputs.npy", {w.n_reference, length, sensors}, w.reference.data());
     write_npy(opt.reference + "/probabilities.npy", {w.n_reference, opt.classes}, probs.data());
   }
-  write_new_file("--out", opt.out, model.bytes.data(), model.bytes.size());
-  if (!opt.c_array.empty()) {
-    const std::string source =
-        tflite::c_array_source(model.bytes, kArrayName, "TFLite model: " + description.str());
-    write_new_file("--c-array", opt.c_array, source.data(), source.size());
-  }
-  std::cout << "wrote " << opt.out << ": " << model.bytes.size() << " bytes, "
-            << model.num_operators << " operators (";
-  bool first = true;
-  for (const auto& [name, count] : model.operator_counts) {
-    std::cout << (first ? "" : ", ") << count << " " << name;
-    first = false;
-  }
-  std::cout << ")\n"
-            << std::setprecision(9) << "input int8 [1, " << length << ", " << sensors
+  write_model_files(model, opt.out, opt.c_array, description.str());
+  std::cout << std::setprecision(9) << "input int8 [1, " << length << ", " << sensors
             << ", 1] (normalised window, NHWC): scale " << model.input.scale << ", zero point "
             << model.input.zero_point << "\noutput int8 [1, " << opt.classes
             << "] (class probabilities): scale " << model.output.scale << ", zero point "

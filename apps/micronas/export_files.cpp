@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iostream>
 
 #include "micronas/error.hpp"
 
@@ -48,6 +49,24 @@ void write_new_file(const std::string& option, const std::string& path, const vo
     ::unlink(path.c_str());
     throw Error(Status::kIoError, option + ": cannot write '" + path + "': " + why);
   }
+}
+
+void write_model_files(const tflite::ExportedModel& model, const std::string& out,
+                       const std::string& c_array, const std::string& description) {
+  write_new_file("--out", out, model.bytes.data(), model.bytes.size());
+  if (!c_array.empty()) {
+    const std::string source =
+        tflite::c_array_source(model.bytes, "g_model", "TFLite model: " + description);
+    write_new_file("--c-array", c_array, source.data(), source.size());
+  }
+  std::cout << "wrote " << out << ": " << model.bytes.size() << " bytes, " << model.num_operators
+            << " operators (";
+  bool first = true;
+  for (const auto& [name, count] : model.operator_counts) {
+    std::cout << (first ? "" : ", ") << count << " " << name;
+    first = false;
+  }
+  std::cout << ")\n";
 }
 
 }  // namespace micronas::cli
