@@ -11,6 +11,7 @@
 #include "micronas/random.hpp"
 #include "micronas/timeseries_proxies.hpp"
 #include "micronas/timeseries_training.hpp"
+#include "tests/timeseries_spaces.hpp"
 
 namespace micronas {
 namespace {
@@ -21,21 +22,6 @@ using timeseries::Space;
 using training::TrainingGraph;
 
 const NetworkOptions kProxyNet{0.0, false};
-
-// Window 16 x 4, 3 classes: two Time-Reduce cells, a reducing and a non-reducing Sensor-Fusion
-// cell, narrow widths.
-Space small_space() {
-  timeseries::SpaceOptions o;
-  o.time_width_step = 2;
-  o.time_width_max = 4;
-  o.bottleneck_step = 2;
-  o.bottleneck_max = 4;
-  o.block_width_step = 2;
-  o.block_width_max = 6;
-  o.scale = 1;
-  o.min_time = 4;
-  return Space(16, 4, 3, o);
-}
 
 std::vector<double> gaussian(std::size_t n, std::uint64_t seed) {
   Rng rng(seed);
@@ -105,14 +91,14 @@ void check_against_finite_differences(const TrainingGraph& net,
 }
 
 TEST(TimeseriesProxies, ExactJacobianMatchesFiniteDifferencesInDouble) {
-  const Space space = small_space();
+  const Space space = timeseries::test::small();
   const timeseries::Arch arch = space.parse("tr:k5w4|tr:k3w2|sf:b4[3,7]w6r|sf:b2[5]w4r");
   const TrainingGraph net = timeseries::exact_network(space, arch, kProxyNet);
   check_against_finite_differences(net, {}, 7);
 }
 
 TEST(TimeseriesProxies, SupernetJacobianMatchesFiniteDifferencesInDouble) {
-  const Space space = small_space();
+  const Space space = timeseries::test::small();
   const TrainingGraph net = timeseries::supernet(space, kProxyNet);
   ArchDistribution d = ArchDistribution::uniform(space);
   d.sensor_fusion[1].skip = 0.3;
@@ -122,7 +108,7 @@ TEST(TimeseriesProxies, SupernetJacobianMatchesFiniteDifferencesInDouble) {
 }
 
 TEST(TimeseriesProxies, OutputIsTheLogitsWithoutLogSoftmax) {
-  const Space space = small_space();
+  const Space space = timeseries::test::small();
   const TrainingGraph with = timeseries::supernet(space);
   const TrainingGraph without = timeseries::supernet(space, kProxyNet);
   EXPECT_EQ(with.nodes().back().kind, training::NodeKind::kLogSoftmax);
@@ -141,7 +127,7 @@ std::vector<double> gram(const std::vector<double>& j, int rows) {
 }
 
 TEST(TimeseriesProxies, ExactNtkEqualsTheOneHotSupernetOnSlicedWeights) {
-  const Space space = small_space();
+  const Space space = timeseries::test::small();
   const TrainingGraph super = timeseries::supernet(space, kProxyNet);
   const std::vector<float> params = super.initial_parameters(5);
   const std::vector<float> state = super.initial_state();
@@ -176,7 +162,7 @@ TEST(TimeseriesProxies, ExactNtkEqualsTheOneHotSupernetOnSlicedWeights) {
 }
 
 TEST(TimeseriesProxies, HashedRegionCountEqualsTheExactCount) {
-  const Space space = small_space();
+  const Space space = timeseries::test::small();
   const TrainingGraph super = timeseries::supernet(space, kProxyNet);
   const std::vector<float> params = super.initial_parameters(2);
   const auto mixing = timeseries::supernet_mixing(space, super, ArchDistribution::uniform(space));

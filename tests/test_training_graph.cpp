@@ -15,6 +15,7 @@
 #include "micronas/timeseries_training.hpp"
 #include "micronas/training_graph.hpp"
 #include "tests/kernel_test_util.hpp"
+#include "tests/timeseries_spaces.hpp"
 
 namespace micronas {
 namespace {
@@ -23,21 +24,6 @@ using timeseries::ArchDistribution;
 using timeseries::Space;
 using training::TrainingExecutor;
 using training::TrainingGraph;
-
-// A small space: window 16 x 4, 3 classes, two Time-Reduce cells, a reducing and a non-reducing
-// Sensor-Fusion cell, narrow widths.
-Space small_space() {
-  timeseries::SpaceOptions o;
-  o.time_width_step = 2;
-  o.time_width_max = 4;
-  o.bottleneck_step = 2;
-  o.bottleneck_max = 4;
-  o.block_width_step = 2;
-  o.block_width_max = 6;
-  o.scale = 1;
-  o.min_time = 4;
-  return Space(16, 4, 3, o);
-}
 
 // A distribution away from one-hot and uniform: every mixing weight matters.
 ArchDistribution skewed(const Space& space, std::uint64_t seed) {
@@ -75,7 +61,7 @@ std::vector<std::vector<R>> cast_mixing(const training::MixingValues& m) {
 }
 
 TEST(TrainingGraph, SupernetGradientsMatchFiniteDifferencesInDouble) {
-  const Space space = small_space();
+  const Space space = timeseries::test::small();
   const TrainingGraph g = timeseries::supernet(space);
   const int batch = 3;
   const std::vector<float> pf = g.initial_parameters(7), sf = g.initial_state(),
@@ -114,7 +100,7 @@ TEST(TrainingGraph, SupernetGradientsMatchFiniteDifferencesInDouble) {
 // the same Gumbel noise at every evaluation. The mixing values are floats, so the step is 1e-3
 // and the tolerance 2e-3 of the largest gradient (a wrong mask transpose is off by O(1)).
 TEST(TrainingGraph, MixingBackwardChainsToTheLogits) {
-  const Space space = small_space();
+  const Space space = timeseries::test::small();
   const TrainingGraph g = timeseries::supernet(space);
   const timeseries::ArchRelaxation relaxation(space);
   const int batch = 4;
@@ -170,7 +156,7 @@ TEST(TrainingGraph, MixingBackwardChainsToTheLogits) {
 // The supernet at a one-hot distribution is the exact network: same outputs (dropout on, train
 // and eval mode) and the same gradients of the shared weights.
 TEST(TrainingGraph, OneHotSupernetEqualsExactNetwork) {
-  const Space space = small_space();
+  const Space space = timeseries::test::small();
   const TrainingGraph net = timeseries::supernet(space);
   const int batch = 4;
   const std::vector<float> x = random_window(batch, space, 12);
@@ -222,7 +208,7 @@ TEST(TrainingGraph, OneHotSupernetEqualsExactNetwork) {
 
 // One forward and backward of the supernet: bitwise the same on 1 and 2 threads.
 TEST(TrainingGraph, ForwardAndBackwardAreThreadInvariant) {
-  const Space space = small_space();
+  const Space space = timeseries::test::small();
   const TrainingGraph g = timeseries::supernet(space);
   const int batch = 5;
   const std::vector<float> x = random_window(batch, space, 16), params = g.initial_parameters(17);

@@ -21,4 +21,19 @@ inline Space tiny() {
   return Space(16, 2, 2, o);
 }
 
+// Window 16 x 4, 3 classes: two Time-Reduce cells, a reducing and a non-reducing Sensor-Fusion
+// cell, narrow widths (every choice kind present, networks small enough for gradient checks).
+inline Space small() {
+  SpaceOptions o;
+  o.time_width_step = 2;
+  o.time_width_max = 4;
+  o.bottleneck_step = 2;
+  o.bottleneck_max = 4;
+  o.block_width_step = 2;
+  o.block_width_max = 6;
+  o.scale = 1;
+  o.min_time = 4;
+  return Space(16, 4, 3, o);
+}
+
 }  // namespace micronas::timeseries::test
