@@ -157,7 +157,7 @@ TEST(TsSearchCli, DeterministicAcrossThreadsAndResumable) {
 
 TEST(TsSearchCli, ZeroShotKeepsTheLimitsAndReportsItsRounds) {
   auto help = run_cli("ts-search --help");
-  for (const char* s : {"zero-shot", "--ntk-batch", "--repeats", "--lr-samples", "--width-divisor"})
+  for (const char* s : {"zero-shot", "--ntk-batch", "--repeat", "--lr-samples", "--width-divisor"})
     EXPECT_NE(help.output.find(s), std::string::npos) << s;
   const std::string args = "--method zero-shot --max-latency-ms 1.5 --ntk-batch 8 --seed 2";
   const auto a = run_json(args + " --threads 1");

@@ -509,7 +509,7 @@ void add_ts_search_command(CLI::App& app) {
                   "(1: the space's own widths; the limits always use them)")
       ->capture_default_str()
       ->check(integer_in(1, 64));
-  cmd->add_option("--repeats", opt->zero_shot.repeats,
+  cmd->add_option("--repeat", opt->zero_shot.repeats,
                   "zero-shot: inputs per candidate score, averaged (TE-NAS: 3)")
       ->capture_default_str()
       ->check(integer_in(1, 1000));
@@ -517,7 +517,7 @@ void add_ts_search_command(CLI::App& app) {
                   "zero-shot: decimals of the relative score changes (TE-NAS 3, MicroNAS 5)")
       ->capture_default_str()
       ->check(integer_in(0, 15));
-  cmd->add_option("--rank-ties", opt->rank_ties,
+  cmd->add_option("--ties", opt->rank_ties,
                   "zero-shot: tenas (ranks shared only by equal values) | rounded")
       ->capture_default_str();
   cmd->add_option("--checkpoint", opt->checkpoint,
