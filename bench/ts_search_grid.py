@@ -40,10 +40,13 @@ def run(a, limit, method, seed, networks):
         with open(out) as f:
             return json.load(f)
     cmd = [a.micronas, "ts-search", "--method", method, f"--{option}", value, "--seed", str(seed),
-           "--data", a.data, "--epochs", str(a.epochs), "--batch", str(a.batch),
-           "--retrain-epochs", str(a.retrain_epochs), "--random-networks", str(networks),
-           "--max-draws", str(a.max_draws * networks // a.random_networks),
+           "--data", a.data, "--batch", str(a.batch), "--retrain-epochs", str(a.retrain_epochs),
            "--threads", str(a.threads), "--json", "--no-progress"] + a.extra
+    if method != "zero-shot":  # it trains nothing during the search
+        cmd += ["--epochs", str(a.epochs)]
+    if method == "random":
+        cmd += ["--random-networks", str(networks),
+                "--max-draws", str(a.max_draws * networks // a.random_networks)]
     print("running:", " ".join(cmd), file=sys.stderr, flush=True)
     tmp = out + ".partial"
     with open(tmp, "w") as f, open(out[:-5] + ".log", "w") as log:

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "micronas/random.hpp"
 #include "tests/test_util.hpp"
@@ -57,14 +59,19 @@ std::string base_args() {
         f << (c ? "b" : "a") << "\n";
       }
     }
-    return "--data ts:" + dir + "/t_TRAIN.ts," + dir +
-           "/t_TEST.ts --epochs 2 --batch 8 --no-progress";
+    return "--data ts:" + dir + "/t_TRAIN.ts," + dir + "/t_TEST.ts --batch 8 --no-progress";
   }();
   return args;
 }
 
+// Two training epochs for the methods that train during the search (zero-shot refuses --epochs).
+std::string epochs(const std::string& args) {
+  return args.find("zero-shot") == std::string::npos ? " --epochs 2" : "";
+}
+
 nlohmann::json run_json(const std::string& args) {
-  auto r = run_cli("ts-search " + base_args() + " " + args + " --json", "2>/dev/null");
+  auto r =
+      run_cli("ts-search " + base_args() + epochs(args) + " " + args + " --json", "2>/dev/null");
   EXPECT_EQ(exit_status(r), 0) << args << "\n" << r.output;
   auto j = nlohmann::json::parse(r.output, nullptr, false);
   EXPECT_FALSE(j.is_discarded()) << r.output;
@@ -113,9 +120,27 @@ TEST(TsSearchCli, DartsReportsItsViolationUnrepaired) {
               100.0 * (j["cost"]["latency_ms"].get<double>() - 1.0), 1e-9);
 }
 
+// An option another method reads is refused with the methods that take it, not ignored.
+TEST(TsSearchCli, OptionsOfAnotherMethodAreRefused) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--method dnas --ntk-batch 8", "--ntk-batch: only for --method zero-shot, not dnas"},
+      {"--method zero-shot --penalty-above 1", "--penalty-above: only for --method dnas, not"},
+      {"--method zero-shot --epochs 3", "--epochs: only for --method dnas, darts or random"},
+      {"--method random --arch-lr 0.1", "--arch-lr: only for --method dnas or darts, not random"},
+      {"--method darts --max-draws 5", "--max-draws: only for --method random, not darts"},
+      {"--method random --checkpoint c.ckpt", "--checkpoint: only for --method dnas or darts"}};
+  for (const auto& [args, message] : cases) {
+    auto r = run_cli("ts-search " + base_args() + " " + args, "2>&1 >/dev/null");
+    EXPECT_EQ(exit_status(r), 2) << args << ": " << r.output;
+    EXPECT_NE(r.output.find("micronas: error: " + message), std::string::npos)
+        << args << ": " << r.output;
+  }
+}
+
 TEST(TsSearchCli, ExitFourNamingTheLimitWhenNothingFits) {
   for (const std::string method : {"dnas", "random"}) {
-    auto r = run_cli("ts-search " + base_args() + " --method " + method + " --max-latency-ms 0.1");
+    auto r = run_cli("ts-search " + base_args() + " --epochs 2 --method " + method +
+                     " --max-latency-ms 0.1");
     EXPECT_EQ(exit_status(r), 4) << method << ": " << r.output;
     EXPECT_NE(r.output.find("--max-latency-ms 0.1 cannot be met, the closest achievable value"),
               std::string::npos)
@@ -125,8 +150,8 @@ TEST(TsSearchCli, ExitFourNamingTheLimitWhenNothingFits) {
 
 TEST(TsSearchCli, RandomSearchEndsAfterItsDrawCap) {
   // Feasible (the smallest network takes 1.26 ms) but rare: 30 draws find none, and it stops.
-  auto r = run_cli("ts-search " + base_args() + " --method random --max-latency-ms 1.27 " +
-                   "--max-draws 30");
+  auto r = run_cli("ts-search " + base_args() +
+                   " --epochs 2 --method random --max-latency-ms 1.27 " + "--max-draws 30");
   EXPECT_EQ(exit_status(r), 4) << r.output;
   EXPECT_NE(r.output.find("none of 30 uniform draws"), std::string::npos) << r.output;
   const auto j = run_json("--method random --max-latency-ms 7 --random-networks 2");
@@ -150,8 +175,8 @@ TEST(TsSearchCli, DeterministicAcrossThreadsAndResumable) {
   resumed["search"].erase("wall_s");
   EXPECT_EQ(resumed, a);
   // A checkpoint of another search is refused.
-  auto other =
-      run_cli("ts-search " + base_args() + " --max-latency-ms 2 --seed 4 --checkpoint " + ckpt);
+  auto other = run_cli("ts-search " + base_args() +
+                       " --epochs 2 --max-latency-ms 2 --seed 4 --checkpoint " + ckpt);
   EXPECT_EQ(exit_status(other), 2) << other.output;
 }
 

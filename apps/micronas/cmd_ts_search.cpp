@@ -6,6 +6,7 @@
 // zero-shot: TE-NAS's pruning by the NTK condition number and the linear-region count, no
 // training, the limits kept at every step (timeseries_zero_shot.hpp). The returned network can be
 // retrained from scratch and scored on the test set.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -50,7 +51,48 @@ struct TsSearchCliOptions {
   std::string rank_ties = "tenas";
   BackendCliOptions backend;
   bool json = false, no_progress = false;
+  std::vector<std::string> given;  // the method-specific options on the command line
 };
+
+// Options that only some methods read, and those methods: any other method refuses them rather
+// than ignoring them silently.
+const std::vector<std::pair<std::string, std::vector<std::string>>>& method_options() {
+  static const std::vector<std::pair<std::string, std::vector<std::string>>> table = {
+      {"--epochs", {"dnas", "darts", "random"}},
+      {"--arch-lr", {"dnas", "darts"}},
+      {"--arch-lr-min", {"dnas", "darts"}},
+      {"--tau0", {"dnas", "darts"}},
+      {"--tau-decay", {"dnas", "darts"}},
+      {"--tau-min", {"dnas", "darts"}},
+      {"--checkpoint", {"dnas", "darts"}},
+      {"--stop-after", {"dnas", "darts"}},
+      {"--penalty-above", {"dnas"}},
+      {"--penalty-below", {"dnas"}},
+      {"--random-networks", {"random"}},
+      {"--max-draws", {"random"}},
+      {"--ntk-batch", {"zero-shot"}},
+      {"--lr-samples", {"zero-shot"}},
+      {"--lr-segment", {"zero-shot"}},
+      {"--width-divisor", {"zero-shot"}},
+      {"--repeat", {"zero-shot"}},
+      {"--precision", {"zero-shot"}},
+      {"--ties", {"zero-shot"}},
+  };
+  return table;
+}
+
+void refuse_foreign_options(const TsSearchCliOptions& cli) {
+  for (const auto& [name, methods] : method_options()) {
+    if (std::find(cli.given.begin(), cli.given.end(), name) == cli.given.end() ||
+        std::find(methods.begin(), methods.end(), cli.method) != methods.end())
+      continue;
+    std::string list;  // "a", "a or b", "a, b or c"
+    for (std::size_t i = 0; i < methods.size(); ++i)
+      list += (i == 0 ? "" : i + 1 == methods.size() ? " or " : ", ") + methods[i];
+    throw Error(Status::kInvalidArgument,
+                name + ": only for --method " + list + ", not " + cli.method);
+  }
+}
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -279,8 +321,7 @@ void run_ts_search(TsSearchCliOptions cli) {
   if (cli.method != "dnas" && cli.method != "darts" && cli.method != "random" &&
       cli.method != "zero-shot")
     throw Error(Status::kInvalidArgument, "--method: expected dnas, random, darts or zero-shot");
-  if ((cli.method == "random" || cli.method == "zero-shot") && !cli.checkpoint.empty())
-    throw Error(Status::kInvalidArgument, "--checkpoint: only for --method dnas or darts");
+  refuse_foreign_options(cli);
   cli.zero_shot.validate();
   rank_ties_from_name(cli.rank_ties);
   const ComputeContext context = cli.backend.to_context();
@@ -530,7 +571,11 @@ void add_ts_search_command(CLI::App& app) {
   opt->backend.add_to(cmd);
   cmd->add_flag("--no-progress", opt->no_progress, "No progress bar on stderr");
   cmd->add_flag("--json", opt->json, "Machine-readable JSON output");
-  cmd->callback([opt]() { run_ts_search(*opt); });
+  cmd->callback([opt, cmd]() {
+    for (const auto& entry : method_options())
+      if (cmd->count(entry.first) > 0) opt->given.push_back(entry.first);
+    run_ts_search(*opt);
+  });
 }
 
 }  // namespace micronas::cli
