@@ -49,6 +49,28 @@ NtkCondition ntk_condition_of_nonfinite_gram();
 
 // --- Linear regions --------------------------------------------------------------------------
 
+// The activation patterns of samples, each kept as a 128-bit hash and, when verifying, also as
+// its full bit row: the bookkeeping of every linear-region counter.
+class PatternSet {
+ public:
+  explicit PatternSet(bool verify = false) : verify_(verify) {}
+  bool verify() const { return verify_; }
+  // One sample's hash and (verify only) its bit row.
+  void add(std::uint64_t h0, std::uint64_t h1, std::vector<std::uint64_t> row = {});
+  // With verify: throws Error(kInternal) unless the hash count equals the exact count.
+  void check() const;
+  std::int64_t samples() const { return static_cast<std::int64_t>(hashes_.size()); }
+  // Number of distinct patterns among all samples added.
+  std::int64_t count() const;
+  // Exact count from full bit rows (throws Error(kInvalidArgument) unless verify = true).
+  std::int64_t exact_count() const;
+
+ private:
+  bool verify_;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> hashes_;
+  std::vector<std::vector<std::uint64_t>> rows_;
+};
+
 // Counts distinct activation patterns over several forward batches of one network (BN statistics
 // per batch). Every ReLU of the network contributes bits [pre-activation > 0] in execution
 // order; each sample's pattern is folded into a 128-bit hash fused with the ReLU.
@@ -56,18 +78,14 @@ class LinearRegionCounter {
  public:
   // verify = true also keeps every sample's full bit row and checks that the exact count equals
   // the hash count (throws Error(kInternal) if not).
-  explicit LinearRegionCounter(bool verify = false) : verify_(verify) {}
+  explicit LinearRegionCounter(bool verify = false) : patterns_(verify) {}
   void add_batch(Network<float>& net, const float* inputs, int batch);
-  std::int64_t samples() const { return static_cast<std::int64_t>(hashes_.size()); }
-  // Number of distinct patterns among all samples added.
-  std::int64_t count() const;
-  // Exact count from full bit rows (requires verify = true).
-  std::int64_t exact_count() const;
+  std::int64_t samples() const { return patterns_.samples(); }
+  std::int64_t count() const { return patterns_.count(); }
+  std::int64_t exact_count() const { return patterns_.exact_count(); }
 
  private:
-  bool verify_;
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> hashes_;
-  std::vector<std::vector<std::uint64_t>> rows_;
+  PatternSet patterns_;
 };
 
 // Distinct rows among bit rows (each a vector of 64-bit words), by sorting: the exact oracle.

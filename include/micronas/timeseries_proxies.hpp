@@ -48,20 +48,19 @@ NtkCondition network_ntk(const training::TrainingGraph& net, const std::vector<f
 // training-mode forward pass (batch statistics of that batch).
 class ReluPatternCounter {
  public:
-  // verify = true also keeps the full bit rows; exact_count() then counts them without hashing.
-  explicit ReluPatternCounter(bool verify = false) : verify_(verify) {}
+  // verify = true also keeps the full bit rows and checks after every batch that the exact
+  // count equals the hash count (throws Error(kInternal) if not).
+  explicit ReluPatternCounter(bool verify = false) : patterns_(verify) {}
   void add_batch(const training::TrainingGraph& net, const std::vector<float>& params,
                  const training::MixingValues& mixing, const float* x, int batch,
                  training::TrainingExecutor<float>* executor = nullptr);
-  std::int64_t samples() const { return static_cast<std::int64_t>(hashes_.size()); }
-  std::int64_t count() const;
+  std::int64_t samples() const { return patterns_.samples(); }
+  std::int64_t count() const { return patterns_.count(); }
   // Throws Error(kInvalidArgument) unless built with verify = true.
-  std::int64_t exact_count() const;
+  std::int64_t exact_count() const { return patterns_.exact_count(); }
 
  private:
-  bool verify_;
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> hashes_;
-  std::vector<std::vector<std::uint64_t>> rows_;
+  PatternSet patterns_;
 };
 
 }  // namespace micronas::timeseries

@@ -96,7 +96,8 @@ void ReluPatternCounter::add_batch(const TrainingGraph& net, const std::vector<f
   ex.forward(params.data(), state.data(), mixing, x, batch, training_mode());
   std::vector<std::array<std::uint64_t, 2>> h(static_cast<std::size_t>(batch),
                                               {pattern_hash::kSeed0, pattern_hash::kSeed1});
-  std::vector<std::vector<std::uint64_t>> rows(verify_ ? batch : 0);
+  const bool verify = patterns_.verify();
+  std::vector<std::vector<std::uint64_t>> rows(verify ? batch : 0);
   for (std::size_t node = 0; node < net.nodes().size(); ++node) {
     if (net.nodes()[node].kind != NodeKind::kRelu) continue;
     const std::int64_t per_sample = net.nodes()[node].shape.size();
@@ -106,7 +107,7 @@ void ReluPatternCounter::add_batch(const TrainingGraph& net, const std::vector<f
       std::uint64_t word = 0;
       const auto emit = [&](std::uint64_t w) {
         pattern_hash::absorb(w, h[n].data());
-        if (verify_) rows[n].push_back(w);
+        if (verify) rows[n].push_back(w);
       };
       for (std::int64_t i = 0; i < per_sample; ++i) {
         word |= static_cast<std::uint64_t>(xs[i] > 0.0f) << (i & 63);
@@ -117,20 +118,9 @@ void ReluPatternCounter::add_batch(const TrainingGraph& net, const std::vector<f
       pattern_hash::absorb(pattern_hash::segment_end(per_sample), h[n].data());
     }
   }
-  for (int n = 0; n < batch; ++n) hashes_.emplace_back(h[n][0], h[n][1]);
-  for (auto& r : rows) rows_.push_back(std::move(r));
-}
-
-std::int64_t ReluPatternCounter::count() const {
-  auto sorted = hashes_;
-  std::sort(sorted.begin(), sorted.end());
-  return std::unique(sorted.begin(), sorted.end()) - sorted.begin();
-}
-
-std::int64_t ReluPatternCounter::exact_count() const {
-  if (!verify_)
-    throw Error(Status::kInvalidArgument, "exact_count() needs a counter built with verify=true");
-  return count_distinct_rows(rows_);
+  for (int n = 0; n < batch; ++n)
+    patterns_.add(h[n][0], h[n][1], verify ? std::move(rows[n]) : std::vector<std::uint64_t>{});
+  patterns_.check();
 }
 
 template std::vector<float> network_jacobian<float>(const TrainingGraph&, const std::vector<float>&,
