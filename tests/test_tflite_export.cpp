@@ -16,22 +16,16 @@
 #include "micronas/npy.hpp"
 #include "micronas/random.hpp"
 #include "micronas/tflite_export.hpp"
+#include "tests/flatbuffer_fields.hpp"
 
 namespace micronas::tflite {
 namespace {
 
+using test::slot;
+using test::tables;
+using test::Tables;
+using test::vec;
 namespace fb = flatbuffers;
-using Tables = fb::Vector<fb::Offset<fb::Table>>;
-
-constexpr fb::voffset_t slot(int field) { return static_cast<fb::voffset_t>(4 + 2 * field); }
-
-const Tables* tables(const fb::Table* t, int field) {
-  return t->GetPointer<const Tables*>(slot(field));
-}
-template <class T>
-const fb::Vector<T>* vec(const fb::Table* t, int field) {
-  return t->GetPointer<const fb::Vector<T>*>(slot(field));
-}
 
 TEST(TfliteWriter, ModelReadsBackFieldByField) {
   Model m;

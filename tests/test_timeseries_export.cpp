@@ -20,21 +20,16 @@
 #include "micronas/timeseries_cost.hpp"
 #include "micronas/timeseries_export.hpp"
 #include "micronas/timeseries_training.hpp"
+#include "tests/flatbuffer_fields.hpp"
 
 namespace micronas::timeseries {
 namespace {
 
+using test::slot;
+using test::tables;
+using test::Tables;
+using test::vec;
 namespace fb = flatbuffers;
-using Tables = fb::Vector<fb::Offset<fb::Table>>;
-
-constexpr fb::voffset_t slot(int field) { return static_cast<fb::voffset_t>(4 + 2 * field); }
-const Tables* tables(const fb::Table* t, int field) {
-  return t->GetPointer<const Tables*>(slot(field));
-}
-template <class T>
-const fb::Vector<T>* vec(const fb::Table* t, int field) {
-  return t->GetPointer<const fb::Vector<T>*>(slot(field));
-}
 
 const char* kArch = "tr:k5w8|tr:k5w16|sf:b16[3,5,7]w32r|sf:skip|sf:skip";
 
