@@ -95,6 +95,51 @@ TEST_F(Dnas, MemoryTargetIsTheDeployedLimitInReferenceUnits) {
   EXPECT_TRUE(std::isinf(unset.history().back().memory_target));
 }
 
+// The latency target is the limit scaled by E[lat] / latency of the architecture derived when
+// the epoch starts, so the penalty is in force exactly while that network exceeds the limit.
+TEST_F(Dnas, LatencyTargetIsTheLimitScaledAtTheDerivedNetwork) {
+  DnasOptions o = small_options();
+  o.target_latency_ms = 5.0;
+  DnasSearch search(space, target, o);
+  const ExpectedCost cost(space, target);
+  for (int e = 0; e < 2; ++e) {
+    const double derived = deployed_cost(space, search.derive(), target).latency_ms;
+    const double expected = cost.latency_ms(search.weights());
+    search.run_epoch(train.samples(), validation.samples());
+    EXPECT_DOUBLE_EQ(search.history().back().latency_target, 5.0 * expected / derived);
+  }
+  o.scale_latency_target = false;
+  DnasSearch reference(space, target, o);
+  reference.run_epoch(train.samples(), validation.samples());
+  EXPECT_EQ(reference.history().back().latency_target, 5.0);
+  DnasSearch unset(space, target, small_options());
+  unset.run_epoch(train.samples(), validation.samples());
+  EXPECT_TRUE(std::isinf(unset.history().back().latency_target));
+}
+
+// A limit between the derived network's latency and the expectation: the reference's penalty
+// acts (E[lat] > limit), the scaled one does not (the derived network fits), so with no pull
+// below the target the scaled search's epoch is the cost-free search's, bitwise.
+TEST_F(Dnas, ScaledLatencyPenaltyIdleWhileTheDerivedNetworkFits) {
+  DnasOptions o = small_options();
+  o.penalty_below = 0;
+  DnasSearch probe(space, target, o);
+  const double derived = deployed_cost(space, probe.derive(), target).latency_ms;
+  const double expected = ExpectedCost(space, target).latency_ms(probe.weights());
+  ASSERT_LT(derived, 0.8 * expected);
+  o.target_latency_ms = 0.5 * (derived + expected);
+  DnasOptions off = o;
+  off.hardware = false;
+  DnasOptions limit = o;
+  limit.scale_latency_target = false;
+  DnasSearch scaled(space, target, o), free(space, target, off), reference(space, target, limit);
+  scaled.run_epoch(train.samples(), validation.samples());
+  free.run_epoch(train.samples(), validation.samples());
+  reference.run_epoch(train.samples(), validation.samples());
+  EXPECT_EQ(scaled.logits(), free.logits());
+  EXPECT_NE(reference.logits(), free.logits());
+}
+
 // A memory penalty whose target is below every network pulls the expected memory down.
 TEST_F(Dnas, MemoryPenaltyLowersTheExpectedMemory) {
   DnasOptions off = small_options();

@@ -48,7 +48,7 @@ struct TsSearchCliOptions {
   double val_fraction = 0.2;
   timeseries::DnasOptions dnas;
   timeseries::ZeroShotOptions zero_shot;
-  std::string rank_ties = "tenas";
+  std::string rank_ties = "tenas", latency_target = "scaled";
   BackendCliOptions backend;
   bool json = false, no_progress = false;
   std::vector<std::string> given;  // the method-specific options on the command line
@@ -68,6 +68,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& method_opti
       {"--stop-after", {"dnas", "darts"}},
       {"--penalty-above", {"dnas"}},
       {"--penalty-below", {"dnas"}},
+      {"--latency-target", {"dnas"}},
       {"--random-networks", {"random"}},
       {"--max-draws", {"random"}},
       {"--ntk-batch", {"zero-shot"}},
@@ -157,6 +158,7 @@ std::string fingerprint(const TsSearchCliOptions& cli, const Splits& d) {
   j["clip"] = o.clip;
   j["tau"] = {o.tau0, o.tau_decay, o.tau_floor};
   j["penalty"] = {o.penalty_above, o.penalty_below};
+  j["scale_latency_target"] = o.scale_latency_target;
   j["targets"] = {std::isfinite(o.target_latency_ms) ? o.target_latency_ms : -1.0,
                   std::isfinite(o.target_memory_bytes) ? o.target_memory_bytes : -1.0};
   j["dropout"] = o.dropout;
@@ -193,7 +195,9 @@ bool run_dnas(const TsSearchCliOptions& cli, const Space& space, const Splits& d
     std::cerr << "epoch " << search.epochs_done() << "/" << cli.dnas.epochs << std::fixed
               << std::setprecision(4) << "  arch_loss " << e.arch_loss << "  train_loss "
               << e.train_loss << std::setprecision(3) << "  E[lat] " << e.expected_latency_ms
-              << " ms  E[mem] " << e.expected_memory_bytes / 1024.0 << " KiB";
+              << " ms";
+    if (std::isfinite(e.latency_target)) std::cerr << " (target " << e.latency_target << ")";
+    std::cerr << "  E[mem] " << e.expected_memory_bytes / 1024.0 << " KiB";
     if (std::isfinite(e.memory_target)) std::cerr << " (target " << e.memory_target / 1024.0 << ")";
     std::cerr << "  tau " << std::setprecision(5) << e.temperature << std::defaultfloat << "\n";
     bar.update(search.epochs_done());
@@ -206,6 +210,9 @@ bool run_dnas(const TsSearchCliOptions& cli, const Space& space, const Splits& d
                           {"temperature", e.temperature},
                           {"expected_latency_ms", e.expected_latency_ms},
                           {"expected_memory_kb", e.expected_memory_bytes / 1024.0},
+                          {"latency_target_ms", std::isfinite(e.latency_target)
+                                                    ? ordered_json(e.latency_target)
+                                                    : ordered_json(nullptr)},
                           {"memory_target_kb", std::isfinite(e.memory_target)
                                                    ? ordered_json(e.memory_target / 1024.0)
                                                    : ordered_json(nullptr)},
@@ -324,6 +331,7 @@ void run_ts_search(TsSearchCliOptions cli) {
   refuse_foreign_options(cli);
   cli.zero_shot.validate();
   rank_ties_from_name(cli.rank_ties);
+  cli.dnas.scale_latency_target = cli.latency_target == "scaled";
   const ComputeContext context = cli.backend.to_context();
   if (context.backend != BackendKind::kCpu)
     throw Error(Status::kUnsupported, "ts-search runs on the CPU backend only");
@@ -519,6 +527,12 @@ void add_ts_search_command(CLI::App& app) {
   cmd->add_option("--penalty-below", opt->dnas.penalty_below, "The same weight below the target")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--latency-target", opt->latency_target,
+                  "dnas: scaled (the limit times E[lat] / latency of the derived network, per "
+                  "epoch: the penalty acts while the derived network exceeds the limit) | limit "
+                  "(E[lat] against the limit itself, as the reference)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"scaled", "limit"}));
   cmd->add_option("--dropout", opt->dnas.dropout, "Dropout2d after every cell")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.95));

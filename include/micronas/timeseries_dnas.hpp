@@ -16,8 +16,15 @@
 // planner's packing, persistent per-channel data), so a limit on the deployed arena taken as is
 // would never bind. The memory target is therefore the deployed limit scaled, at the start of
 // every epoch, by reference_peak / deployed_arena of the architecture derived at that point
-// (its ratio at the network the search is converging to). Limits on the deployed network are
-// still enforced after derivation (timeseries_repair.hpp), not here.
+// (its ratio at the network the search is converging to).
+// The latency target (scale_latency_target, the default) is likewise the limit scaled, at the
+// start of every epoch, by E[lat] / latency of the derived architecture. E[lat] weighs every
+// option by its probability, so it stays far above the argmax network's latency until α is
+// sharp: against the limit itself (the reference) the penalty keeps pushing after the derived
+// network is well within the limit, and returns networks at a third of it. Scaled, the penalty
+// is in force exactly while the network the search would return exceeds the limit (E > L·E/D
+// ⇔ D > L); its gradient is the reference's. Limits on the deployed network are still enforced
+// after derivation (timeseries_repair.hpp), not here.
 //
 // Determinism: the shuffles, Gumbel draws and dropout masks come from counter-based streams of
 // the seed and the training kernels are thread-invariant, so a search is bitwise reproducible
@@ -54,6 +61,9 @@ struct DnasOptions {
   double penalty_above = 4.0, penalty_below = 0.002;
   bool hardware = true;  // false: no cost terms (the DARTS-like baseline)
   double target_latency_ms = std::numeric_limits<double>::infinity();
+  // true: the latency target is scaled per epoch (above); false: the reference's, E[lat] against
+  // target_latency_ms itself.
+  bool scale_latency_target = true;
   // Peak SRAM of the deployed network on the target (bytes, as McuLimits::max_sram_kb · 1024).
   double target_memory_bytes = std::numeric_limits<double>::infinity();
   double dropout = 0.3;
@@ -66,7 +76,9 @@ struct DnasEpoch {
   double train_loss = 0;   // mean NLL of the weight steps
   double arch_loss = 0;    // mean loss of the α steps, penalties included
   double temperature = 0;  // τ of the epoch's last step
-  // E[mem]'s target during the epoch (reference-model bytes; see above), infinite when unset.
+  // E[lat]'s (ms) and E[mem]'s (reference-model bytes) targets during the epoch (see above),
+  // infinite when unset.
+  double latency_target = std::numeric_limits<double>::infinity();
   double memory_target = std::numeric_limits<double>::infinity();
   // At softmax(α) (no noise, τ = 1): expected latency (ms) and peak memory (bytes) on the
   // target, mean entropy per choice (nats), and the argmax architecture.
@@ -117,13 +129,15 @@ class DnasSearch {
   DnasEpoch summary() const;
   // target_memory_bytes in the reference model's units at the derived architecture.
   double reference_memory_target() const;
+  // target_latency_ms scaled by E[lat] / latency at the derived architecture (or as is).
+  double expected_latency_target() const;
 
   Space space_;
   DnasOptions options_;
   ArchRelaxation relaxation_;
   mcu::TargetProfile target_;
   ExpectedCost cost_;
-  double memory_target_ = 0;  // of the current epoch
+  double latency_target_ = 0, memory_target_ = 0;  // of the current epoch
   training::TrainingGraph net_;
   std::vector<double> logits_;
   std::vector<float> params_, state_, grads_;

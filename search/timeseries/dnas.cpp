@@ -13,7 +13,7 @@
 namespace micronas::timeseries {
 namespace {
 
-constexpr const char* kFormat = "micronas-dnas-checkpoint-2";
+constexpr const char* kFormat = "micronas-dnas-checkpoint-3";
 
 double entropy(const std::vector<double>& p) {
   double h = 0.0;
@@ -134,7 +134,7 @@ double DnasSearch::arch_step(const float* x, const int* labels, int n, double ta
   ArchDistribution grad = supernet_mixing_backward(space_, net_, dmixing);
   ArchDistribution cost_grad;
   const double latency = cost_.latency_ms(d, &cost_grad);
-  loss += penalty(latency, options_.target_latency_ms, cost_grad, &grad);
+  loss += penalty(latency, latency_target_, cost_grad, &grad);
   const double memory = cost_.peak_memory_bytes(d, &cost_grad);
   loss += penalty(memory, memory_target_, cost_grad, &grad);
   const std::vector<double> dlogits = relaxation_.backward(probs, tau, grad);
@@ -176,6 +176,7 @@ const DnasEpoch& DnasSearch::run_epoch(const training::Samples& train,
   std::vector<int> labels;
   double train_sum = 0.0, arch_sum = 0.0;
   double tau = options_.tau0;
+  latency_target_ = expected_latency_target();
   memory_target_ = reference_memory_target();
   for (int b = 0; b < batches; ++b) {
     tau = gumbel_temperature(step_, options_.tau0, options_.tau_decay, options_.tau_floor);
@@ -193,6 +194,7 @@ const DnasEpoch& DnasSearch::run_epoch(const training::Samples& train,
   e.train_loss = train_sum / batches;
   e.arch_loss = arch_sum / batches;
   e.temperature = tau;
+  e.latency_target = latency_target_;
   e.memory_target = memory_target_;
   history_.push_back(e);
   return history_.back();
@@ -204,6 +206,13 @@ double DnasSearch::reference_memory_target() const {
   const double reference = static_cast<double>(reference_peak_memory_bytes(lower(space_, arch)));
   const double arena = deployed_cost(space_, arch, target_).peak_sram_kb * 1024.0;
   return options_.target_memory_bytes * reference / arena;
+}
+
+double DnasSearch::expected_latency_target() const {
+  if (!std::isfinite(options_.target_latency_ms) || !options_.scale_latency_target)
+    return options_.target_latency_ms;
+  const double derived = deployed_cost(space_, derive(), target_).latency_ms;
+  return options_.target_latency_ms * cost_.latency_ms(weights()) / derived;
 }
 
 ArchDistribution DnasSearch::weights() const { return relaxation_.relax(logits_, 1.0, nullptr); }
@@ -235,7 +244,8 @@ std::string DnasSearch::checkpoint(const std::string& fingerprint) const {
   for (const DnasEpoch& e : history_)
     j["history"].push_back({e.train_loss, e.arch_loss, e.temperature, e.expected_latency_ms,
                             e.expected_memory_bytes, e.entropy, e.argmax,
-                            std::isfinite(e.memory_target) ? e.memory_target : -1.0});
+                            std::isfinite(e.memory_target) ? e.memory_target : -1.0,
+                            std::isfinite(e.latency_target) ? e.latency_target : -1.0});
   return j.dump();
 }
 
@@ -271,7 +281,10 @@ void DnasSearch::restore(const std::string& bytes, const std::string& fingerprin
       e.entropy = h.at(5).get<double>();
       e.argmax = h.at(6).get<std::string>();
       const double memory_target = h.at(7).get<double>();
-      e.memory_target = memory_target < 0 ? std::numeric_limits<double>::infinity() : memory_target;
+      const double latency_target = h.at(8).get<double>();
+      constexpr double kUnset = std::numeric_limits<double>::infinity();
+      e.memory_target = memory_target < 0 ? kUnset : memory_target;
+      e.latency_target = latency_target < 0 ? kUnset : latency_target;
       history.push_back(e);
     }
     if (history.size() > static_cast<std::size_t>(options_.epochs)) fail("too many epochs");

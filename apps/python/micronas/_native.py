@@ -160,22 +160,31 @@ def call(fn, *args) -> None:
 def call_cancellable(context_handle, fn, *args) -> None:
     """Runs a long fn(*args) on a worker thread while this thread waits, so that Ctrl-C
     (KeyboardInterrupt) is seen within a fraction of a second: it cancels the call through
-    micronas_cancel, waits for the worker to finish (no thread is left running) and re-raises."""
+    micronas_cancel, waits for the worker to finish (no thread is left running) and re-raises.
+    The wait is on an event the worker sets when fn has returned, not on Thread.join: a join
+    interrupted by KeyboardInterrupt marks a still running thread as stopped (CPython's
+    bpo-45274 handling), so a second join would return at once."""
     outcome: dict = {}
+    finished = threading.Event()
 
     def work():
-        status = fn(*args)
-        outcome["status"] = status
-        if status != OK:  # the message is per thread: read it on the calling thread
-            outcome["message"] = lib.micronas_last_error().decode("utf-8", "replace")
+        try:
+            status = fn(*args)
+            outcome["status"] = status
+            if status != OK:  # the message is per thread: read it on the calling thread
+                outcome["message"] = lib.micronas_last_error().decode("utf-8", "replace")
+        finally:
+            finished.set()
 
     worker = threading.Thread(target=work, name="micronas-call", daemon=True)
     worker.start()
     try:
-        while worker.is_alive():
-            worker.join(0.05)
+        while not finished.wait(0.05):
+            pass
     except BaseException:
         lib.micronas_cancel(context_handle)
+        finished.wait()
         worker.join()
         raise
+    worker.join()
     raise_for(outcome["status"], outcome.get("message", ""))
