@@ -75,52 +75,51 @@ TEST_F(Dnas, LatencyPenaltyLowersTheExpectedLatency) {
   EXPECT_DOUBLE_EQ(b.history()[1].temperature, gumbel_temperature(5));
 }
 
-// The memory target is the deployed SRAM limit in the reference model's units: scaled by
-// reference peak / deployed arena of the architecture derived when the epoch starts.
-TEST_F(Dnas, MemoryTargetIsTheDeployedLimitInReferenceUnits) {
-  DnasOptions o = small_options();
-  o.target_memory_bytes = 4096;
-  DnasSearch search(space, target, o);
-  for (int e = 0; e < 2; ++e) {
-    const Arch arch = search.derive();
-    const double reference = static_cast<double>(reference_peak_memory_bytes(lower(space, arch)));
-    const double arena = deployed_cost(space, arch, target).peak_sram_kb * 1024.0;
-    search.run_epoch(train.samples(), validation.samples());
-    EXPECT_DOUBLE_EQ(search.history().back().memory_target, 4096 * reference / arena);
-    // The reference model counts less than the arena: the target in its units is lower.
-    EXPECT_LT(search.history().back().memory_target, 4096);
+// The latency and flash targets are their limits scaled by E[cost] / cost of the architecture
+// derived when the epoch starts, so each penalty is in force exactly while that network exceeds
+// its limit; without scaling (the reference) they are the limits themselves. The memory target
+// is in both modes the SRAM limit in the reference model's units: scaled by reference peak /
+// deployed arena of that architecture.
+TEST_F(Dnas, TargetsFollowTheDerivedNetwork) {
+  for (bool scaled : {true, false}) {
+    DnasOptions o = small_options();
+    o.scale_targets = scaled;
+    o.target_latency_ms = 5.0;
+    o.target_memory_bytes = 4096;
+    o.target_flash_bytes = 120 * 1024;
+    DnasSearch search(space, target, o);
+    const ExpectedCost cost(space, target);
+    for (int e = 0; e < 2; ++e) {
+      const Arch arch = search.derive();
+      const DeployedCost derived = deployed_cost(space, arch, target);
+      const ArchDistribution w = search.weights();
+      const double reference = static_cast<double>(reference_peak_memory_bytes(lower(space, arch)));
+      search.run_epoch(train.samples(), validation.samples());
+      const DnasEpoch& epoch = search.history().back();
+      EXPECT_DOUBLE_EQ(epoch.memory_target, 4096 * reference / (derived.peak_sram_kb * 1024.0));
+      // The reference model counts less than the arena: the target in its units is lower.
+      EXPECT_LT(epoch.memory_target, 4096);
+      if (scaled) {
+        EXPECT_DOUBLE_EQ(epoch.latency_target, 5.0 * (cost.latency_ms(w) / derived.latency_ms));
+        EXPECT_DOUBLE_EQ(epoch.flash_target,
+                         120 * 1024 * (cost.flash_bytes(w) / (derived.flash_kb * 1024)));
+      } else {
+        EXPECT_EQ(epoch.latency_target, 5.0);
+        EXPECT_EQ(epoch.flash_target, 120 * 1024);
+      }
+    }
   }
-  DnasSearch unset(space, target, small_options());
-  unset.run_epoch(train.samples(), validation.samples());
-  EXPECT_TRUE(std::isinf(unset.history().back().memory_target));
-}
-
-// The latency target is the limit scaled by E[lat] / latency of the architecture derived when
-// the epoch starts, so the penalty is in force exactly while that network exceeds the limit.
-TEST_F(Dnas, LatencyTargetIsTheLimitScaledAtTheDerivedNetwork) {
-  DnasOptions o = small_options();
-  o.target_latency_ms = 5.0;
-  DnasSearch search(space, target, o);
-  const ExpectedCost cost(space, target);
-  for (int e = 0; e < 2; ++e) {
-    const double derived = deployed_cost(space, search.derive(), target).latency_ms;
-    const double expected = cost.latency_ms(search.weights());
-    search.run_epoch(train.samples(), validation.samples());
-    EXPECT_DOUBLE_EQ(search.history().back().latency_target, 5.0 * expected / derived);
-  }
-  o.scale_latency_target = false;
-  DnasSearch reference(space, target, o);
-  reference.run_epoch(train.samples(), validation.samples());
-  EXPECT_EQ(reference.history().back().latency_target, 5.0);
   DnasSearch unset(space, target, small_options());
   unset.run_epoch(train.samples(), validation.samples());
   EXPECT_TRUE(std::isinf(unset.history().back().latency_target));
+  EXPECT_TRUE(std::isinf(unset.history().back().memory_target));
+  EXPECT_TRUE(std::isinf(unset.history().back().flash_target));
 }
 
 // A limit between the derived network's latency and the expectation: the reference's penalty
 // acts (E[lat] > limit), the scaled one does not (the derived network fits), so with no pull
 // below the target the scaled search's epoch is the cost-free search's, bitwise.
-TEST_F(Dnas, ScaledLatencyPenaltyIdleWhileTheDerivedNetworkFits) {
+TEST_F(Dnas, ScaledPenaltyIdleWhileTheDerivedNetworkFits) {
   DnasOptions o = small_options();
   o.penalty_below = 0;
   DnasSearch probe(space, target, o);
@@ -131,13 +130,27 @@ TEST_F(Dnas, ScaledLatencyPenaltyIdleWhileTheDerivedNetworkFits) {
   DnasOptions off = o;
   off.hardware = false;
   DnasOptions limit = o;
-  limit.scale_latency_target = false;
+  limit.scale_targets = false;
   DnasSearch scaled(space, target, o), free(space, target, off), reference(space, target, limit);
   scaled.run_epoch(train.samples(), validation.samples());
   free.run_epoch(train.samples(), validation.samples());
   reference.run_epoch(train.samples(), validation.samples());
   EXPECT_EQ(scaled.logits(), free.logits());
   EXPECT_NE(reference.logits(), free.logits());
+}
+
+// A flash penalty whose target is below every network pulls the expected flash down.
+TEST_F(Dnas, FlashPenaltyLowersTheExpectedFlash) {
+  DnasOptions off = small_options();
+  off.hardware = false;
+  DnasOptions on = small_options();
+  on.target_flash_bytes = 1;
+  DnasSearch a(space, target, off), b(space, target, on);
+  for (int e = 0; e < 3; ++e) {
+    a.run_epoch(train.samples(), validation.samples());
+    b.run_epoch(train.samples(), validation.samples());
+  }
+  EXPECT_LT(b.history().back().expected_flash_bytes, a.history().back().expected_flash_bytes);
 }
 
 // A memory penalty whose target is below every network pulls the expected memory down.

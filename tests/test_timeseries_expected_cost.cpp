@@ -1,4 +1,4 @@
-// Expected latency and peak memory over an ArchDistribution: equal to the exact costs at one-hot
+// Expected latency, peak memory and flash over an ArchDistribution: equal to the exact costs at one-hot
 // distributions, analytic gradients against central finite differences, and size checks.
 #include <gtest/gtest.h>
 
@@ -90,8 +90,11 @@ TEST(TimeseriesExpectedCost, OneHotEqualsTheExactCostOfTheArchitecture) {
       for (const SensorFusionChoice& s : a.sensor_fusion) skipped += s.skip;
       const LayerGraph g = lower(space, a);
       const ArchDistribution d = ArchDistribution::one_hot(space, a);
-      const double exact_ms = estimate_cost(target, g).network.latency_ms;
-      EXPECT_NEAR(expected.latency_ms(d), exact_ms, 1e-9 * exact_ms) << a.to_string();
+      const mcu::NetworkEstimate exact = estimate_cost(target, g).network;
+      EXPECT_NEAR(expected.latency_ms(d), exact.latency_ms, 1e-9 * exact.latency_ms)
+          << a.to_string();
+      EXPECT_NEAR(expected.flash_bytes(d), static_cast<double>(exact.flash_bytes), 1e-6)
+          << a.to_string();
       EXPECT_NEAR(expected.peak_memory_bytes(d),
                   static_cast<double>(reference_peak_memory_bytes(g)), 1e-6)
           << a.to_string();
@@ -155,6 +158,9 @@ TEST(TimeseriesExpectedCost, GradientsMatchFiniteDifferences) {
       expect_gradient_matches(
           [&](const ArchDistribution& x, ArchDistribution* g) { return expected.latency_ms(x, g); },
           d, space, "latency", 0.9);
+      expect_gradient_matches(
+          [&](const ArchDistribution& x, ArchDistribution* g) { return expected.flash_bytes(x, g); },
+          d, space, "flash", 0.9);
       expect_gradient_matches([&](const ArchDistribution& x,
                                   ArchDistribution* g) { return expected.peak_memory_bytes(x, g); },
                               d, space, "memory", 0.0);  // the peak op's cell and those before it

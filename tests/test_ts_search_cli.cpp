@@ -101,9 +101,12 @@ TEST(TsSearchCli, DnasReturnsANetworkWithinTheLimits) {
   EXPECT_TRUE(j["violations"].empty());
   EXPECT_EQ(j["search"]["trajectory"].size(), 2u);
   EXPECT_TRUE(j["search"]["trajectory"][0].contains("entropy"));
-  // The default latency target: 1.4 ms scaled by E[lat] / latency of the derived network.
+  // The default targets: the limits scaled by E[cost] / cost of the derived network.
   const double latency_target = j["search"]["trajectory"][0]["latency_target_ms"];
   EXPECT_TRUE(latency_target > 0 && latency_target != 1.4) << latency_target;
+  const double flash_target = j["search"]["trajectory"][0]["flash_target_kb"];
+  EXPECT_TRUE(flash_target > 0 && flash_target != 120) << flash_target;
+  EXPECT_TRUE(j["search"]["trajectory"][0]["memory_target_kb"].is_null());
   const double acc = j["retrain"]["test"]["accuracy"];
   EXPECT_TRUE(acc >= 0.0 && acc <= 1.0);
   // The reported cost is the deployed cost ts-cost computes.
@@ -131,7 +134,7 @@ TEST(TsSearchCli, OptionsOfAnotherMethodAreRefused) {
       {"--method zero-shot --epochs 3", "--epochs: only for --method dnas, darts or random"},
       {"--method random --arch-lr 0.1", "--arch-lr: only for --method dnas or darts, not random"},
       {"--method darts --max-draws 5", "--max-draws: only for --method random, not darts"},
-      {"--method darts --latency-target limit", "--latency-target: only for --method dnas, not"},
+      {"--method darts --cost-targets limit", "--cost-targets: only for --method dnas, not"},
       {"--method random --checkpoint c.ckpt", "--checkpoint: only for --method dnas or darts"}};
   for (const auto& [args, message] : cases) {
     auto r = run_cli("ts-search " + base_args() + " " + args, "2>&1 >/dev/null");

@@ -48,7 +48,7 @@ struct TsSearchCliOptions {
   double val_fraction = 0.2;
   timeseries::DnasOptions dnas;
   timeseries::ZeroShotOptions zero_shot;
-  std::string rank_ties = "tenas", latency_target = "scaled";
+  std::string rank_ties = "tenas", cost_targets = "scaled";
   BackendCliOptions backend;
   bool json = false, no_progress = false;
   std::vector<std::string> given;  // the method-specific options on the command line
@@ -68,7 +68,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& method_opti
       {"--stop-after", {"dnas", "darts"}},
       {"--penalty-above", {"dnas"}},
       {"--penalty-below", {"dnas"}},
-      {"--latency-target", {"dnas"}},
+      {"--cost-targets", {"dnas"}},
       {"--random-networks", {"random"}},
       {"--max-draws", {"random"}},
       {"--ntk-batch", {"zero-shot"}},
@@ -158,9 +158,10 @@ std::string fingerprint(const TsSearchCliOptions& cli, const Splits& d) {
   j["clip"] = o.clip;
   j["tau"] = {o.tau0, o.tau_decay, o.tau_floor};
   j["penalty"] = {o.penalty_above, o.penalty_below};
-  j["scale_latency_target"] = o.scale_latency_target;
-  j["targets"] = {std::isfinite(o.target_latency_ms) ? o.target_latency_ms : -1.0,
-                  std::isfinite(o.target_memory_bytes) ? o.target_memory_bytes : -1.0};
+  j["scale_targets"] = o.scale_targets;
+  j["targets"] = ordered_json::array();
+  for (double t : {o.target_latency_ms, o.target_memory_bytes, o.target_flash_bytes})
+    j["targets"].push_back(std::isfinite(t) ? t : -1.0);
   j["dropout"] = o.dropout;
   return j.dump();
 }
@@ -199,6 +200,9 @@ bool run_dnas(const TsSearchCliOptions& cli, const Space& space, const Splits& d
     if (std::isfinite(e.latency_target)) std::cerr << " (target " << e.latency_target << ")";
     std::cerr << "  E[mem] " << e.expected_memory_bytes / 1024.0 << " KiB";
     if (std::isfinite(e.memory_target)) std::cerr << " (target " << e.memory_target / 1024.0 << ")";
+    if (std::isfinite(e.flash_target))
+      std::cerr << "  E[flash] " << e.expected_flash_bytes / 1024.0 << " KiB (target "
+                << e.flash_target / 1024.0 << ")";
     std::cerr << "  tau " << std::setprecision(5) << e.temperature << std::defaultfloat << "\n";
     bar.update(search.epochs_done());
   }
@@ -216,6 +220,10 @@ bool run_dnas(const TsSearchCliOptions& cli, const Space& space, const Splits& d
                           {"memory_target_kb", std::isfinite(e.memory_target)
                                                    ? ordered_json(e.memory_target / 1024.0)
                                                    : ordered_json(nullptr)},
+                          {"expected_flash_kb", e.expected_flash_bytes / 1024.0},
+                          {"flash_target_kb", std::isfinite(e.flash_target)
+                                                  ? ordered_json(e.flash_target / 1024.0)
+                                                  : ordered_json(nullptr)},
                           {"entropy", e.entropy},
                           {"argmax", e.argmax}});
   (*out)["search"]["epochs"] = search.epochs_done();
@@ -331,7 +339,7 @@ void run_ts_search(TsSearchCliOptions cli) {
   refuse_foreign_options(cli);
   cli.zero_shot.validate();
   rank_ties_from_name(cli.rank_ties);
-  cli.dnas.scale_latency_target = cli.latency_target == "scaled";
+  cli.dnas.scale_targets = cli.cost_targets == "scaled";
   const ComputeContext context = cli.backend.to_context();
   if (context.backend != BackendKind::kCpu)
     throw Error(Status::kUnsupported, "ts-search runs on the CPU backend only");
@@ -341,6 +349,7 @@ void run_ts_search(TsSearchCliOptions cli) {
   cli.dnas.hardware = cli.method == "dnas";
   cli.dnas.target_latency_ms = cli.limits.max_latency_ms;
   cli.dnas.target_memory_bytes = cli.limits.max_sram_kb * 1024.0;
+  cli.dnas.target_flash_bytes = cli.limits.max_flash_kb * 1024.0;
   cli.dnas.validate();
 
   const Splits d = load_splits(cli.data, cli.length, cli.val_fraction, cli.dnas.seed);
@@ -471,13 +480,13 @@ void add_ts_search_command(CLI::App& app) {
   cmd->add_option("--target", opt->target, "Microcontroller target: built-in name or profile JSON")
       ->capture_default_str();
   cmd->add_option("--max-latency-ms", opt->limits.max_latency_ms,
-                  "Hard limit on the deployed latency (ms); also dnas's latency target");
+                  "Hard limit on the deployed latency (ms); also dnas's latency target (see "
+                  "--cost-targets)");
   cmd->add_option(
       "--max-sram-kb", opt->limits.max_sram_kb,
-      "Hard limit on peak SRAM (KiB); also dnas's memory target (scaled to the reference "
-      "memory model at the derived network)");
+      "Hard limit on peak SRAM (KiB); also dnas's memory target (see --cost-targets)");
   cmd->add_option("--max-flash-kb", opt->limits.max_flash_kb,
-                  "Hard limit on flash (KiB), enforced after derivation only");
+                  "Hard limit on flash (KiB); also dnas's flash target (see --cost-targets)");
   cmd->add_option("--epochs", opt->epochs,
                   "Search epochs (dnas, darts); training epochs per sampled network (random)")
       ->capture_default_str()
@@ -527,10 +536,12 @@ void add_ts_search_command(CLI::App& app) {
   cmd->add_option("--penalty-below", opt->dnas.penalty_below, "The same weight below the target")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1e6));
-  cmd->add_option("--latency-target", opt->latency_target,
-                  "dnas: scaled (the limit times E[lat] / latency of the derived network, per "
-                  "epoch: the penalty acts while the derived network exceeds the limit) | limit "
-                  "(E[lat] against the limit itself, as the reference)")
+  cmd->add_option("--cost-targets", opt->cost_targets,
+                  "dnas: scaled (the latency and flash penalties' targets are their limits "
+                  "times E[cost] / cost of the derived network, per epoch: each acts while the "
+                  "derived network exceeds its limit) | limit (E[lat] and E[flash] against the "
+                  "limits themselves, as the reference). E[mem]'s target is in both the SRAM "
+                  "limit in its model's units")
       ->capture_default_str()
       ->check(CLI::IsMember({"scaled", "limit"}));
   cmd->add_option("--dropout", opt->dnas.dropout, "Dropout2d after every cell")

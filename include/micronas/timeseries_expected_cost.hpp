@@ -1,4 +1,4 @@
-// Expected latency and expected peak memory of a time-series network under an ArchDistribution
+// Expected latency, peak memory and flash of a time-series network under an ArchDistribution
 // (timeseries_distribution.hpp), with their gradients with respect to every entry of the
 // distribution: the cost terms of the differentiable search (King et al., §4-5).
 //
@@ -30,7 +30,9 @@
 // + bn(i), so on distributions (input entries summing to 1) that term is w_out' bn, linear in
 // the output-width distribution. Its gradient with respect to the input entries is then the
 // constant bn term in every entry, which any parameterisation on the simplex (softmax) cancels. At
-// a one-hot distribution it equals estimate_cost(...).network.latency_ms (up to rounding). Memory:
+// a one-hot distribution it equals estimate_cost(...).network.latency_ms (up to rounding). Flash:
+// the same sums with T = the deployed ops' bytes in the model file, plus the fixed part; at a
+// one-hot distribution it equals estimate_cost(...).network.flash_bytes. Memory:
 // T = the reference's per-op bytes (reference_memory_bytes in timeseries_cost.hpp); a branch conv
 // also counts the running sum when an earlier branch is on (P(an earlier branch on)
 // * b' s, s = the sum's bytes), the residual conv the block sum when any branch is on. The
@@ -70,10 +72,13 @@ class ExpectedCost {
   double latency_ms(const ArchDistribution& d, ArchDistribution* grad = nullptr) const;
   // Expected peak memory in bytes (the reference's model); `grad` as above.
   double peak_memory_bytes(const ArchDistribution& d, ArchDistribution* grad = nullptr) const;
+  // Expected flash of the deployed network in bytes (a sum over ops like the latency, plus the
+  // model file's fixed part and the runtime's code); `grad` as above.
+  double flash_bytes(const ArchDistribution& d, ArchDistribution* grad = nullptr) const;
 
  private:
   using Table = std::vector<double>;  // [output width option][input option], row-major
-  // One cost (latency or memory) of every op slot. Time-Reduce convs, bottlenecks, residuals and
+  // One cost (latency, memory or flash) of every op slot. Time-Reduce convs, bottlenecks, residuals and
   // the head conv read a cell input: their columns are channel_values_.
   struct Tables {
     std::vector<std::vector<Table>> time_conv;       // [time cell][kernel]
@@ -96,7 +101,8 @@ class ExpectedCost {
   // Index in channel_values_ of each width option.
   std::vector<int> time_index_, block_index_;
   int input_index_ = 0;  // of the window's single channel
-  Tables latency_, memory_;
+  Tables latency_, memory_, flash_;
+  double flash_fixed_bytes_ = 0;
 };
 
 }  // namespace micronas::timeseries

@@ -15,6 +15,12 @@ namespace {
 
 constexpr const char* kFormat = "micronas-dnas-checkpoint-3";
 
+// JSON has no infinity: an unset target is stored as -1.
+double unset_as_negative(double target) { return std::isfinite(target) ? target : -1.0; }
+double negative_as_unset(double stored) {
+  return stored < 0 ? std::numeric_limits<double>::infinity() : stored;
+}
+
 double entropy(const std::vector<double>& p) {
   double h = 0.0;
   for (double v : p)
@@ -79,7 +85,8 @@ void DnasOptions::validate() const {
   require(tau0 > 0 && tau_decay > 0 && tau_decay <= 1 && tau_floor > 0,
           "the temperature schedule needs tau0 > 0, decay in (0, 1], floor > 0");
   require(penalty_above >= 0 && penalty_below >= 0, "penalties must be >= 0");
-  require(target_latency_ms > 0 && target_memory_bytes > 0, "cost targets must be positive");
+  require(target_latency_ms > 0 && target_memory_bytes > 0 && target_flash_bytes > 0,
+          "cost targets must be positive");
 }
 
 DnasSearch::DnasSearch(const Space& space, const mcu::TargetProfile& target,
@@ -137,6 +144,10 @@ double DnasSearch::arch_step(const float* x, const int* labels, int n, double ta
   loss += penalty(latency, latency_target_, cost_grad, &grad);
   const double memory = cost_.peak_memory_bytes(d, &cost_grad);
   loss += penalty(memory, memory_target_, cost_grad, &grad);
+  if (std::isfinite(flash_target_)) {
+    const double flash = cost_.flash_bytes(d, &cost_grad);
+    loss += penalty(flash, flash_target_, cost_grad, &grad);
+  }
   const std::vector<double> dlogits = relaxation_.backward(probs, tau, grad);
   const double lr =
       training::cosine_annealing_lr(options_.arch_lr, options_.arch_lr_min, step_, total_steps_);
@@ -176,8 +187,7 @@ const DnasEpoch& DnasSearch::run_epoch(const training::Samples& train,
   std::vector<int> labels;
   double train_sum = 0.0, arch_sum = 0.0;
   double tau = options_.tau0;
-  latency_target_ = expected_latency_target();
-  memory_target_ = reference_memory_target();
+  set_targets();
   for (int b = 0; b < batches; ++b) {
     tau = gumbel_temperature(step_, options_.tau0, options_.tau_decay, options_.tau_floor);
     const int vfirst = (b % val_batches) * batch;
@@ -196,23 +206,27 @@ const DnasEpoch& DnasSearch::run_epoch(const training::Samples& train,
   e.temperature = tau;
   e.latency_target = latency_target_;
   e.memory_target = memory_target_;
+  e.flash_target = flash_target_;
   history_.push_back(e);
   return history_.back();
 }
 
-double DnasSearch::reference_memory_target() const {
-  if (!std::isfinite(options_.target_memory_bytes)) return options_.target_memory_bytes;
+void DnasSearch::set_targets() {
+  const DnasOptions& o = options_;
+  latency_target_ = o.target_latency_ms;
+  memory_target_ = o.target_memory_bytes;
+  flash_target_ = o.target_flash_bytes;
+  if (!std::isfinite(latency_target_) && !std::isfinite(memory_target_) &&
+      !std::isfinite(flash_target_))
+    return;
   const Arch arch = derive();
-  const double reference = static_cast<double>(reference_peak_memory_bytes(lower(space_, arch)));
-  const double arena = deployed_cost(space_, arch, target_).peak_sram_kb * 1024.0;
-  return options_.target_memory_bytes * reference / arena;
-}
-
-double DnasSearch::expected_latency_target() const {
-  if (!std::isfinite(options_.target_latency_ms) || !options_.scale_latency_target)
-    return options_.target_latency_ms;
-  const double derived = deployed_cost(space_, derive(), target_).latency_ms;
-  return options_.target_latency_ms * cost_.latency_ms(weights()) / derived;
+  const DeployedCost derived = deployed_cost(space_, arch, target_);
+  const double arena = derived.peak_sram_kb * 1024.0;
+  memory_target_ *= static_cast<double>(reference_peak_memory_bytes(lower(space_, arch))) / arena;
+  if (o.scale_targets) {
+    latency_target_ *= cost_.latency_ms(weights()) / derived.latency_ms;
+    flash_target_ *= cost_.flash_bytes(weights()) / (derived.flash_kb * 1024.0);
+  }
 }
 
 ArchDistribution DnasSearch::weights() const { return relaxation_.relax(logits_, 1.0, nullptr); }
@@ -224,6 +238,7 @@ DnasEpoch DnasSearch::summary() const {
   DnasEpoch e;
   e.expected_latency_ms = cost_.latency_ms(w);
   e.expected_memory_bytes = cost_.peak_memory_bytes(w);
+  e.expected_flash_bytes = cost_.flash_bytes(w);
   e.entropy = mean_entropy(space_, w);
   e.argmax = derive().to_string();
   return e;
@@ -244,8 +259,8 @@ std::string DnasSearch::checkpoint(const std::string& fingerprint) const {
   for (const DnasEpoch& e : history_)
     j["history"].push_back({e.train_loss, e.arch_loss, e.temperature, e.expected_latency_ms,
                             e.expected_memory_bytes, e.entropy, e.argmax,
-                            std::isfinite(e.memory_target) ? e.memory_target : -1.0,
-                            std::isfinite(e.latency_target) ? e.latency_target : -1.0});
+                            unset_as_negative(e.memory_target), unset_as_negative(e.latency_target),
+                            unset_as_negative(e.flash_target), e.expected_flash_bytes});
   return j.dump();
 }
 
@@ -280,11 +295,10 @@ void DnasSearch::restore(const std::string& bytes, const std::string& fingerprin
       e.expected_memory_bytes = h.at(4).get<double>();
       e.entropy = h.at(5).get<double>();
       e.argmax = h.at(6).get<std::string>();
-      const double memory_target = h.at(7).get<double>();
-      const double latency_target = h.at(8).get<double>();
-      constexpr double kUnset = std::numeric_limits<double>::infinity();
-      e.memory_target = memory_target < 0 ? kUnset : memory_target;
-      e.latency_target = latency_target < 0 ? kUnset : latency_target;
+      e.memory_target = negative_as_unset(h.at(7).get<double>());
+      e.latency_target = negative_as_unset(h.at(8).get<double>());
+      e.flash_target = negative_as_unset(h.at(9).get<double>());
+      e.expected_flash_bytes = h.at(10).get<double>();
       history.push_back(e);
     }
     if (history.size() > static_cast<std::size_t>(options_.epochs)) fail("too many epochs");

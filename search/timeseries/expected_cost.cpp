@@ -119,15 +119,24 @@ ExpectedCost::ExpectedCost(const Space& space, const mcu::TargetProfile& target,
     by_kernel.push_back(std::move(named));
   }
   const std::map<std::string, Layer>& layers = by_kernel[0];
-  auto latency_ms = [&](Layer l, int cin, int cout) {
+  // A conv's entries include its batch-norm op, whose cost depends on Cout only: summed with a
+  // column distribution that sums to 1 it is linear in the output-width distribution.
+  auto deployed = [&](Layer l, int cin, int cout) {
     l.in.c = cin;
     l.out.c = cout;
-    // A conv's entry includes its batch-norm op, whose cost depends on Cout only: summed with a
-    // column distribution that sums to 1 it is linear in the output-width distribution.
-    std::int64_t cycles = 0;
-    for (const mcu::DeployedOp& op : deployed_ops(l))
-      cycles += mcu::op_cost(target, op, options.runtime).cycles;
-    return static_cast<double>(cycles) / cycles_per_ms;
+    mcu::OpCost sum;
+    for (const mcu::DeployedOp& op : deployed_ops(l)) {
+      const mcu::OpCost c = mcu::op_cost(target, op, options.runtime);
+      sum.cycles += c.cycles;
+      sum.flash_bytes += c.flash_bytes;
+    }
+    return sum;
+  };
+  auto latency_ms = [&](const Layer& l, int cin, int cout) {
+    return static_cast<double>(deployed(l, cin, cout).cycles) / cycles_per_ms;
+  };
+  auto flash_bytes = [&](const Layer& l, int cin, int cout) {
+    return static_cast<double>(deployed(l, cin, cout).flash_bytes);
   };
   auto conv_bytes = [](Layer l, int cin, int cout) {
     l.in.c = cin;
@@ -136,42 +145,49 @@ ExpectedCost::ExpectedCost(const Space& space, const mcu::TargetProfile& target,
   };
   // Tables of a conv over (output widths) x (input channel values).
   auto conv_tables = [&](const Layer& l, const std::vector<int>& outs, const std::vector<int>& ins,
-                         Table& lat, Table& mem) {
+                         Table& lat, Table& mem, Table& flash) {
     for (int co : outs)
       for (int ci : ins) {
         lat.push_back(latency_ms(l, ci, co));
         mem.push_back(conv_bytes(l, ci, co));
+        flash.push_back(flash_bytes(l, ci, co));
       }
   };
 
   const int n_time = space.time_reduce_cells(), n_sensor = space.sensor_fusion_cells();
   for (int i = 0; i < n_time; ++i) {
     const std::string name = "tr" + std::to_string(i + 1) + ".conv";
-    std::vector<Table> lat(kernels.size()), mem(kernels.size());
+    std::vector<Table> lat(kernels.size()), mem(kernels.size()), fl(kernels.size());
     for (std::size_t k = 0; k < kernels.size(); ++k)
-      conv_tables(by_kernel[k].at(name), time_widths, channel_values_, lat[k], mem[k]);
+      conv_tables(by_kernel[k].at(name), time_widths, channel_values_, lat[k], mem[k], fl[k]);
     latency_.time_conv.push_back(std::move(lat));
     memory_.time_conv.push_back(std::move(mem));
+    flash_.time_conv.push_back(std::move(fl));
   }
   for (int j = 0; j < n_sensor; ++j) {
     const std::string prefix = "sf" + std::to_string(j + 1) + ".";
-    Table lat, mem;
-    conv_tables(layers.at(prefix + "bottleneck"), necks, channel_values_, lat, mem);
+    Table lat, mem, fl;
+    conv_tables(layers.at(prefix + "bottleneck"), necks, channel_values_, lat, mem, fl);
     latency_.bottleneck.push_back(std::move(lat));
     memory_.bottleneck.push_back(std::move(mem));
-    std::array<Table, 3> lat_b, mem_b;
+    flash_.bottleneck.push_back(std::move(fl));
+    std::array<Table, 3> lat_b, mem_b, fl_b;
     for (int k = 0; k < 3; ++k)
       conv_tables(layers.at(prefix + "branch" + std::to_string(kBranchKernels[k])), blocks, necks,
-                  lat_b[k], mem_b[k]);
+                  lat_b[k], mem_b[k], fl_b[k]);
     latency_.branch.push_back(std::move(lat_b));
     memory_.branch.push_back(std::move(mem_b));
-    conv_tables(layers.at(prefix + "residual"), blocks, channel_values_, lat, mem);
+    flash_.branch.push_back(std::move(fl_b));
+    lat.clear(), mem.clear(), fl.clear();
+    conv_tables(layers.at(prefix + "residual"), blocks, channel_values_, lat, mem, fl);
     latency_.residual.push_back(std::move(lat));
     memory_.residual.push_back(std::move(mem));
+    flash_.residual.push_back(std::move(fl));
     const Layer& add = layers.at(prefix + "add");
-    std::vector<double> add_ms, add_bytes, sum_bytes;
+    std::vector<double> add_ms, add_bytes, sum_bytes, add_flash;
     for (int w : blocks) {
       add_ms.push_back(latency_ms(add, w, w));
+      add_flash.push_back(flash_bytes(add, w, w));
       Shape s = add.out;
       s.c = w;
       add_bytes.push_back(3.0 * static_cast<double>(bytes(s)));  // both inputs and the output
@@ -181,17 +197,26 @@ ExpectedCost::ExpectedCost(const Space& space, const mcu::TargetProfile& target,
     latency_.live_sum.emplace_back(blocks.size(), 0.0);  // a live tensor takes no time
     memory_.add.push_back(std::move(add_bytes));
     memory_.live_sum.push_back(std::move(sum_bytes));
+    flash_.add.push_back(std::move(add_flash));
+    flash_.live_sum.emplace_back(blocks.size(), 0.0);  // nor flash
   }
   const Layer& head = layers.at("head.conv");
   for (int ci : channel_values_) {
     latency_.head_conv.push_back(latency_ms(head, ci, space.classes()));
     memory_.head_conv.push_back(conv_bytes(head, ci, space.classes()));
+    flash_.head_conv.push_back(flash_bytes(head, ci, space.classes()));
   }
   for (const char* name : {"head.pool", "head.softmax"}) {
     const Layer& l = layers.at(name);
     latency_.head_fixed.push_back(latency_ms(l, l.in.c, l.out.c));
     memory_.head_fixed.push_back(static_cast<double>(bytes(l.in) + bytes(l.out)));
+    flash_.head_fixed.push_back(flash_bytes(l, l.in.c, l.out.c));
   }
+  // What no op slot holds: the model file's fixed part and the runtime's code
+  // (estimate_cost's flash without its per-op sum). Time-series networks have no constant
+  // tensors outside their ops.
+  flash_fixed_bytes_ = static_cast<double>(std::llround(target.flash_model_overhead_bytes) +
+                                           std::llround(target.runtime_code_kb * 1024.0));
 }
 
 void ExpectedCost::check_sizes(const ArchDistribution& d) const {
@@ -363,6 +388,10 @@ double ExpectedCost::latency_ms(const ArchDistribution& d, ArchDistribution* gra
 
 double ExpectedCost::peak_memory_bytes(const ArchDistribution& d, ArchDistribution* grad) const {
   return evaluate(memory_, true, d, grad);
+}
+
+double ExpectedCost::flash_bytes(const ArchDistribution& d, ArchDistribution* grad) const {
+  return flash_fixed_bytes_ + evaluate(flash_, false, d, grad);
 }
 
 }  // namespace micronas::timeseries
