@@ -15,51 +15,20 @@
   comparison as a Markdown table.
 """
 
-import importlib
 import json
 import os
 import random
 import re
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
+from runtimes import (buffer_lifetimes, load_litert, load_tflm, max_live, run_cli,
+                      tflm_allocations)
+
 OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
 BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
-
-
-def _cli_path() -> Path:
-    path = Path(os.environ.get("MICRONAS_CLI", REPO / "build" / "micronas"))
-    if not path.exists():
-        pytest.skip(f"the micronas program is not built at {path} (set MICRONAS_CLI)")
-    return path
-
-
-def _run(*args, ok=True):
-    done = subprocess.run([str(_cli_path()), *args], capture_output=True, text=True)
-    if ok:
-        assert done.returncode == 0, done.stderr
-    return done
-
-
-def _need(module: str, package: str):
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        pytest.skip(f"{package} is not installed (pip install {package})")
-
-
-def _litert():
-    return _need("ai_edge_litert.interpreter", "ai-edge-litert")
-
-
-def _tflm():
-    return _need("tflite_micro.python.tflite_micro.runtime", "tflite-micro")
 
 
 def _arch(ops) -> str:
@@ -76,7 +45,7 @@ def _cifar10(data_dir: Path) -> Path:
 
 def _export(tmp: Path, arch: str, *args) -> Path:
     out = tmp / "model.tflite"
-    _run("export", arch, "--out", str(out), *args)
+    run_cli("export", arch, "--out", str(out), *args)
     return out
 
 
@@ -93,12 +62,12 @@ def test_export_never_overwrites_and_writes_the_c_array(tmp_path):
     assert f"const unsigned int g_model_len = {len(data)};" in src
     body = src[src.index("{") + 1 : src.index("};")]
     assert bytes(int(b, 16) for b in re.findall(r"0x[0-9a-f]{2}", body)) == data
-    again = _run("export", BEST, "--out", str(out), ok=False)
+    again = run_cli("export", BEST, "--out", str(out), ok=False)
     assert again.returncode != 0
     assert again.stderr.count("\n") == 1 and str(out) in again.stderr
     assert "never overwritten" in again.stderr
     assert out.read_bytes() == data
-    mixed = _run("export", "|nor_conv_3x3/skip_connect~0|+|skip_connect~0|none~1|+|skip_connect~0|"
+    mixed = run_cli("export", "|nor_conv_3x3/skip_connect~0|+|skip_connect~0|none~1|+|skip_connect~0|"
                  "nor_conv_3x3~1|nor_conv_1x1~2|", "--out", str(tmp_path / "m.tflite"), ok=False)
     assert mixed.returncode != 0 and "mixed edge" in mixed.stderr
     assert not (tmp_path / "m.tflite").exists()
@@ -108,7 +77,7 @@ def test_export_never_overwrites_and_writes_the_c_array(tmp_path):
 
 
 def _litert_interpreter(model: bytes, reference_kernels: bool):
-    lite = _litert()
+    lite = load_litert()
     kind = lite.OpResolverType.BUILTIN_REF if reference_kernels else lite.OpResolverType.AUTO
     interp = lite.Interpreter(model_content=model, experimental_op_resolver_type=kind)
     interp.allocate_tensors()
@@ -145,8 +114,8 @@ CELLS_VS_FLOAT = [
 
 @pytest.mark.parametrize("arch", CELLS_VS_FLOAT)
 def test_runtimes_agree_with_each_other_and_the_float_network(tmp_path, data_dir, arch):
-    tflm = _tflm()
-    _litert()
+    tflm = load_tflm()
+    load_litert()
     cifar = _cifar10(data_dir)
     ref_dir = tmp_path / "ref"
     model = _export(tmp_path, arch, "--calibration", f"cifar10:{cifar}", "--calibration-samples",
@@ -197,77 +166,6 @@ def test_runtimes_agree_with_each_other_and_the_float_network(tmp_path, data_dir
 # ---------------------------------------------------------------- arena and flash vs the model
 
 
-def _tflm_allocations(model: bytes) -> dict:
-    """TFLite Micro's recording allocator report in bytes: total, head (the memory planner's
-    non-persistent area: activations and scratch), tail and each persistent kind."""
-    tflm = _tflm()
-    interp = tflm.Interpreter.from_bytes(model, arena_size=8 << 20)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = (os.dup(1), os.dup(2))
-    with tempfile.TemporaryFile(mode="w+") as f:
-        os.dup2(f.fileno(), 1)
-        os.dup2(f.fileno(), 2)
-        try:
-            interp.print_allocations()
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
-        f.seek(0)
-        text = f.read()
-    out = {}
-    for key in ("total", "head", "tail"):
-        m = re.search(rf"Arena allocation {key} (\d+) bytes", text)
-        assert m, text
-        out[key] = int(m.group(1))
-    for m in re.finditer(r"'([^']+)' used (\d+) bytes", text):
-        out[m.group(1)] = int(m.group(2))
-    return out
-
-
-def _buffer_lifetimes(model: bytes):
-    """(tensor, aligned bytes, first op, last op) of every non-constant tensor, as TFLite Micro's
-    allocation info builder derives them: created by its producer (inputs: op 0), alive through
-    its last reader (outputs: the last op)."""
-    schema = _need("ai_edge_litert.schema_py_generated", "ai-edge-litert")
-    m = schema.Model.GetRootAsModel(model, 0)
-    g = m.Subgraphs(0)
-    n_ops = g.OperatorsLength()
-    first, last = {}, {}
-
-    def constant(t):
-        return m.Buffers(g.Tensors(t).Buffer()).DataLength() > 0
-
-    for t in g.InputsAsNumpy():
-        first[t] = last[t] = 0
-    for i in range(n_ops):
-        op = g.Operators(i)
-        for t in op.InputsAsNumpy():
-            if t >= 0 and not constant(t):
-                first.setdefault(t, i)
-                last[t] = max(last.get(t, i), i)
-        for t in op.OutputsAsNumpy():
-            first.setdefault(t, i)
-            last[t] = max(last.get(t, i), i)
-    for t in g.OutputsAsNumpy():
-        last[t] = n_ops - 1
-    out = []
-    for t in sorted(first):
-        n = int(np.prod(g.Tensors(t).ShapeAsNumpy()))
-        out.append((t, (n + 15) // 16 * 16, first[t], last[t]))
-    return out
-
-
-def _max_live(buffers) -> int:
-    """The cost model's quantity: the most bytes alive at once (perfect packing)."""
-    n = max(b[3] for b in buffers) + 1
-    return max(sum(size for _, size, f, l in buffers if f <= i <= l) for i in range(n))
-
-
 def _arena_cells(count: int):
     rng = random.Random(2026)
     cells = [BEST, _arch(["nor_conv_3x3"] * 6), _arch(["skip_connect"] * 6),
@@ -285,19 +183,19 @@ def _arena_cells(count: int):
 
 
 def test_arena_and_flash_vs_cost_model(tmp_path):
-    _tflm()
+    load_tflm()
     count = int(os.environ.get("MICRONAS_ARENA_CELLS", "20"))
     rows = []
     for i, arch in enumerate(_arena_cells(count)):
         path = tmp_path / f"m{i}.tflite"
-        _run("export", arch, "--out", str(path), "--calibration-samples", "2")
+        run_cli("export", arch, "--out", str(path), "--calibration-samples", "2")
         model = path.read_bytes()
-        alloc = _tflm_allocations(model)
-        est = json.loads(_run("mcu", arch, "--json").stdout)
+        alloc = tflm_allocations(model)
+        est = json.loads(run_cli("mcu", arch, "--json").stdout)
         layers = est["layers"]
         live_bound = max(l["live_sram_bytes"] - l["scratch_bytes"] for l in layers)
         # The model's schedule is the exported file's: its live bound is the file's max-live.
-        assert _max_live(_buffer_lifetimes(model)) == live_bound, arch
+        assert max_live(buffer_lifetimes(model)) == live_bound, arch
         # The host's reference kernels ask for no scratch: the head is the activations' plan.
         rows.append(dict(arch=arch, head=alloc["head"], plan=est["activation_plan_bytes"],
                          live_bound=live_bound,

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from test_tflite_export import _buffer_lifetimes, _litert, _max_live, _run, _tflm, \
-    _tflm_allocations
+from runtimes import (buffer_lifetimes, load_litert, load_tflm, max_live, run_cli,
+                      tflm_allocations)
 
 SMALL = "tr:k5w8|tr:k5w16|sf:b16[3,5,7]w32r|sf:skip|sf:skip"  # bench/README.md's BasicMotions net
 WINDOW, CLASSES = "100x6", "4"
@@ -39,7 +39,7 @@ def _basic_motions(data_dir: Path):
 
 def _export(tmp: Path, arch: str, *args, name="model.tflite") -> Path:
     out = tmp / name
-    _run("export", arch, "--space", "timeseries", "--window", WINDOW, "--classes", CLASSES,
+    run_cli("export", arch, "--space", "timeseries", "--window", WINDOW, "--classes", CLASSES,
          "--out", str(out), *args)
     return out
 
@@ -53,14 +53,14 @@ def test_ts_export_never_overwrites_and_names_bad_input(tmp_path):
     data = out.read_bytes()
     assert data[4:8] == b"TFL3"
     assert f"g_model_len = {len(data)};" in (tmp_path / "model_data.cc").read_text()
-    again = _run("export", SMALL, "--space", "timeseries", "--window", WINDOW, "--classes",
+    again = run_cli("export", SMALL, "--space", "timeseries", "--window", WINDOW, "--classes",
                  CLASSES, "--out", str(out), ok=False)
     assert again.returncode != 0 and str(out) in again.stderr
     assert again.stderr.count("\n") == 1 and again.stderr.startswith("micronas: error:")
-    bad = _run("export", "tr:k4w8", "--space", "timeseries", "--window", WINDOW, "--classes",
+    bad = run_cli("export", "tr:k4w8", "--space", "timeseries", "--window", WINDOW, "--classes",
                CLASSES, "--out", str(tmp_path / "b.tflite"), ok=False)
     assert bad.returncode != 0 and "tr:k4w8" in bad.stderr
-    missing = _run("export", SMALL, "--space", "timeseries", "--window", WINDOW, "--classes",
+    missing = run_cli("export", SMALL, "--space", "timeseries", "--window", WINDOW, "--classes",
                    CLASSES, "--weights", str(tmp_path / "nothing"), "--out",
                    str(tmp_path / "c.tflite"), ok=False)
     assert missing.returncode != 0 and str(tmp_path / "nothing") in missing.stderr
@@ -85,8 +85,8 @@ def _tolerance(out_scale: float, logit_scale: float, n_requant: int) -> float:
 
 
 def _check_against_runtimes(model: bytes, ref_dir: Path, label: str):
-    tflm = _tflm()
-    lite = _litert()
+    tflm = load_tflm()
+    lite = load_litert()
     x = np.load(ref_dir / "inputs.npy")
     ref = np.load(ref_dir / "probabilities.npy")
     interp = lite.Interpreter(model_content=model,
@@ -131,8 +131,8 @@ def _check_against_runtimes(model: bytes, ref_dir: Path, label: str):
 
 
 def test_ts_runtimes_agree_on_random_weights(tmp_path):
-    _tflm()
-    _litert()
+    load_tflm()
+    load_litert()
     for i, arch in enumerate([SMALL, "tr:k3w4|tr:k7w12|sf:b8[5]w8|sf:b24[3,7]w16r|sf:skip"]):
         ref = tmp_path / f"ref{i}"
         model = _export(tmp_path, arch, "--calibration-samples", "64", "--reference", str(ref),
@@ -142,15 +142,15 @@ def test_ts_runtimes_agree_on_random_weights(tmp_path):
 
 
 def test_ts_trained_network_on_basic_motions(tmp_path, data_dir):
-    _tflm()
-    _litert()
+    load_tflm()
+    load_litert()
     data = _basic_motions(data_dir)
     weights = tmp_path / "weights"
-    _run("ts-train", SMALL, "--data", data, "--epochs", "40", "--batch", "8", "--seed", "0",
+    run_cli("ts-train", SMALL, "--data", data, "--epochs", "40", "--batch", "8", "--seed", "0",
          "--no-progress", "--save-weights", str(weights))
     assert (weights / "tr1.conv_k5.weight.npy").exists()
     assert (weights / "tr1.conv_k5.bn.running_var.npy").exists()
-    again = _run("ts-train", SMALL, "--data", data, "--epochs", "1", "--no-progress",
+    again = run_cli("ts-train", SMALL, "--data", data, "--epochs", "1", "--no-progress",
                  "--save-weights", str(weights), ok=False)
     assert again.returncode != 0 and str(weights) in again.stderr
     ref = tmp_path / "ref"
@@ -188,21 +188,21 @@ def _sample_archs(count: int):
 
 
 def test_ts_arena_and_flash_vs_cost_model(tmp_path):
-    _tflm()
+    load_tflm()
     count = int(os.environ.get("MICRONAS_TS_ARENA_ARCHS", "20"))
     rows = []
     for i, arch in enumerate(_sample_archs(count)):
         path = _export(tmp_path, arch, "--calibration-samples", "2", name=f"m{i}.tflite")
         model = path.read_bytes()
-        alloc = _tflm_allocations(model)
-        est = json.loads(_run("ts-cost", arch, "--window", WINDOW, "--classes", CLASSES,
+        alloc = tflm_allocations(model)
+        est = json.loads(run_cli("ts-cost", arch, "--window", WINDOW, "--classes", CLASSES,
                               "--target", "stm32l552", "--json").stdout)
         layers = est["layers"]
         # live_sram_bytes holds each op's scratch aligned as the arena places it.
         live_bound = max(l["live_sram_bytes"] - (l["scratch_bytes"] + 15) // 16 * 16
                          for l in layers)
         # The cost model's schedule is the file's: same tensors, same lifetimes.
-        assert _max_live(_buffer_lifetimes(model)) == live_bound, arch
+        assert max_live(buffer_lifetimes(model)) == live_bound, arch
         rows.append(dict(arch=arch, ops=len(layers), head=alloc["head"],
                          plan=est["activation_plan_bytes"], live_bound=live_bound,
                          persistent=alloc.get("Persistent buffer data", 0),
