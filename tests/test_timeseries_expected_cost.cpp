@@ -1,5 +1,5 @@
-// Expected latency, peak memory and flash over an ArchDistribution: equal to the exact costs at one-hot
-// distributions, analytic gradients against central finite differences, and size checks.
+// Expected latency, peak memory and flash over an ArchDistribution: equal to the exact costs at
+// one-hot distributions, analytic gradients against central finite differences, and size checks.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -158,9 +158,9 @@ TEST(TimeseriesExpectedCost, GradientsMatchFiniteDifferences) {
       expect_gradient_matches(
           [&](const ArchDistribution& x, ArchDistribution* g) { return expected.latency_ms(x, g); },
           d, space, "latency", 0.9);
-      expect_gradient_matches(
-          [&](const ArchDistribution& x, ArchDistribution* g) { return expected.flash_bytes(x, g); },
-          d, space, "flash", 0.9);
+      expect_gradient_matches([&](const ArchDistribution& x,
+                                  ArchDistribution* g) { return expected.flash_bytes(x, g); },
+                              d, space, "flash", 0.9);
       expect_gradient_matches([&](const ArchDistribution& x,
                                   ArchDistribution* g) { return expected.peak_memory_bytes(x, g); },
                               d, space, "memory", 0.0);  // the peak op's cell and those before it

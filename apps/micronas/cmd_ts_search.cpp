@@ -207,25 +207,26 @@ bool run_dnas(const TsSearchCliOptions& cli, const Space& space, const Splits& d
     bar.update(search.epochs_done());
   }
   bar.finish();
+  // A target is null when its limit is unset.
+  const auto or_null = [](double value, double scale) {
+    return std::isfinite(value) ? ordered_json(value / scale) : ordered_json(nullptr);
+  };
   ordered_json trajectory = ordered_json::array();
-  for (const timeseries::DnasEpoch& e : search.history())
-    trajectory.push_back({{"train_loss", e.train_loss},
-                          {"arch_loss", e.arch_loss},
-                          {"temperature", e.temperature},
-                          {"expected_latency_ms", e.expected_latency_ms},
-                          {"expected_memory_kb", e.expected_memory_bytes / 1024.0},
-                          {"latency_target_ms", std::isfinite(e.latency_target)
-                                                    ? ordered_json(e.latency_target)
-                                                    : ordered_json(nullptr)},
-                          {"memory_target_kb", std::isfinite(e.memory_target)
-                                                   ? ordered_json(e.memory_target / 1024.0)
-                                                   : ordered_json(nullptr)},
-                          {"expected_flash_kb", e.expected_flash_bytes / 1024.0},
-                          {"flash_target_kb", std::isfinite(e.flash_target)
-                                                  ? ordered_json(e.flash_target / 1024.0)
-                                                  : ordered_json(nullptr)},
-                          {"entropy", e.entropy},
-                          {"argmax", e.argmax}});
+  for (const timeseries::DnasEpoch& e : search.history()) {
+    ordered_json epoch;
+    epoch["train_loss"] = e.train_loss;
+    epoch["arch_loss"] = e.arch_loss;
+    epoch["temperature"] = e.temperature;
+    epoch["expected_latency_ms"] = e.expected_latency_ms;
+    epoch["expected_memory_kb"] = e.expected_memory_bytes / 1024.0;
+    epoch["expected_flash_kb"] = e.expected_flash_bytes / 1024.0;
+    epoch["latency_target_ms"] = or_null(e.latency_target, 1.0);
+    epoch["memory_target_kb"] = or_null(e.memory_target, 1024.0);
+    epoch["flash_target_kb"] = or_null(e.flash_target, 1024.0);
+    epoch["entropy"] = e.entropy;
+    epoch["argmax"] = e.argmax;
+    trajectory.push_back(epoch);
+  }
   (*out)["search"]["epochs"] = search.epochs_done();
   (*out)["search"]["trajectory"] = trajectory;
   *derived = search.derive();
@@ -482,9 +483,8 @@ void add_ts_search_command(CLI::App& app) {
   cmd->add_option("--max-latency-ms", opt->limits.max_latency_ms,
                   "Hard limit on the deployed latency (ms); also dnas's latency target (see "
                   "--cost-targets)");
-  cmd->add_option(
-      "--max-sram-kb", opt->limits.max_sram_kb,
-      "Hard limit on peak SRAM (KiB); also dnas's memory target (see --cost-targets)");
+  cmd->add_option("--max-sram-kb", opt->limits.max_sram_kb,
+                  "Hard limit on peak SRAM (KiB); also dnas's memory target (see --cost-targets)");
   cmd->add_option("--max-flash-kb", opt->limits.max_flash_kb,
                   "Hard limit on flash (KiB); also dnas's flash target (see --cost-targets)");
   cmd->add_option("--epochs", opt->epochs,

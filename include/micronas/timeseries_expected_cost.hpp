@@ -78,8 +78,8 @@ class ExpectedCost {
 
  private:
   using Table = std::vector<double>;  // [output width option][input option], row-major
-  // One cost (latency, memory or flash) of every op slot. Time-Reduce convs, bottlenecks, residuals and
-  // the head conv read a cell input: their columns are channel_values_.
+  // One cost (latency, memory or flash) of every op slot. Time-Reduce convs, bottlenecks, residuals
+  // and the head conv read a cell input: their columns are channel_values_.
   struct Tables {
     std::vector<std::vector<Table>> time_conv;       // [time cell][kernel]
     std::vector<Table> bottleneck, residual;         // [sensor cell]
