@@ -139,32 +139,18 @@ TEST_F(Dnas, ScaledPenaltyIdleWhileTheDerivedNetworkFits) {
   EXPECT_NE(reference.logits(), free.logits());
 }
 
-// A flash penalty whose target is below every network pulls the expected flash down.
-TEST_F(Dnas, FlashPenaltyLowersTheExpectedFlash) {
+// A memory or flash penalty whose target is below every network pulls that expectation down.
+TEST_F(Dnas, MemoryAndFlashPenaltiesLowerTheirExpectations) {
   DnasOptions off = small_options();
   off.hardware = false;
-  DnasOptions on = small_options();
-  on.target_flash_bytes = 1;
-  DnasSearch a(space, target, off), b(space, target, on);
-  for (int e = 0; e < 3; ++e) {
-    a.run_epoch(train.samples(), validation.samples());
-    b.run_epoch(train.samples(), validation.samples());
-  }
-  EXPECT_LT(b.history().back().expected_flash_bytes, a.history().back().expected_flash_bytes);
-}
-
-// A memory penalty whose target is below every network pulls the expected memory down.
-TEST_F(Dnas, MemoryPenaltyLowersTheExpectedMemory) {
-  DnasOptions off = small_options();
-  off.hardware = false;
-  DnasOptions on = small_options();
-  on.target_memory_bytes = 1;
-  DnasSearch a(space, target, off), b(space, target, on);
-  for (int e = 0; e < 3; ++e) {
-    a.run_epoch(train.samples(), validation.samples());
-    b.run_epoch(train.samples(), validation.samples());
-  }
+  DnasOptions memory = small_options(), flash = small_options();
+  memory.target_memory_bytes = 1;
+  flash.target_flash_bytes = 1;
+  DnasSearch a(space, target, off), b(space, target, memory), c(space, target, flash);
+  for (int e = 0; e < 3; ++e)
+    for (DnasSearch* s : {&a, &b, &c}) s->run_epoch(train.samples(), validation.samples());
   EXPECT_LT(b.history().back().expected_memory_bytes, a.history().back().expected_memory_bytes);
+  EXPECT_LT(c.history().back().expected_flash_bytes, a.history().back().expected_flash_bytes);
 }
 
 TEST_F(Dnas, DeterministicForASeedAndThreadCount) {

@@ -224,8 +224,9 @@ void DnasSearch::set_targets() {
   const double arena = derived.peak_sram_kb * 1024.0;
   memory_target_ *= static_cast<double>(reference_peak_memory_bytes(lower(space_, arch))) / arena;
   if (o.scale_targets) {
-    latency_target_ *= cost_.latency_ms(weights()) / derived.latency_ms;
-    flash_target_ *= cost_.flash_bytes(weights()) / (derived.flash_kb * 1024.0);
+    const ArchDistribution w = weights();
+    latency_target_ *= cost_.latency_ms(w) / derived.latency_ms;
+    flash_target_ *= cost_.flash_bytes(w) / (derived.flash_kb * 1024.0);
   }
 }
 
