@@ -22,11 +22,12 @@ struct TrainingExecutor<R>::Impl {
   const TrainingGraph& graph;
   int batch = 0;
   bool trained = false;  // the last forward ran in training mode
-  // masks: Dropout2d's per-plane factors; packed: each conv's input as its kernels read it,
-  // kept from the forward for the weight gradient.
+  // masks: Dropout2d's per-plane factors; packed: each conv's input as its kernels read it
+  // (packed, or its Winograd transform where winograd[i]), kept from the forward for the
+  // weight gradient.
   std::vector<std::vector<R>> values, grads, masks, packed;
   std::vector<std::vector<double>> mean, invstd;
-  std::vector<char> has_grad;
+  std::vector<char> has_grad, winograd;
 
   explicit Impl(const TrainingGraph& g)
       : graph(g),
@@ -36,7 +37,8 @@ struct TrainingExecutor<R>::Impl {
         packed(g.nodes().size()),
         mean(g.nodes().size()),
         invstd(g.nodes().size()),
-        has_grad(g.nodes().size(), 0) {}
+        has_grad(g.nodes().size(), 0),
+        winograd(g.nodes().size(), 0) {}
 
   std::int64_t elements(int node) const { return batch * graph.nodes()[node].shape.size(); }
 
@@ -93,8 +95,15 @@ const std::vector<R>& TrainingExecutor<R>::forward(const R* params, R* state,
       case NodeKind::kInput: std::copy(x, x + count, y.begin()); break;
       case NodeKind::kConv: {
         const ConvGeometry geo = geometry(n, nodes[n.inputs[0]].shape);
-        m.packed[i].resize(static_cast<std::size_t>(batch * cpu::conv2d_packed_input_size<R>(geo)));
-        cpu::conv2d_forward<R>(geo, batch, in, param(n.weight), y.data(), m.packed[i].data());
+        m.winograd[i] = options.winograd && cpu::winograd_applicable(geo);
+        if (m.winograd[i]) {
+          m.packed[i].resize(static_cast<std::size_t>(cpu::winograd_input_size<R>(geo, batch)));
+          cpu::winograd_forward<R>(geo, batch, in, param(n.weight), y.data(), m.packed[i].data());
+        } else {
+          m.packed[i].resize(
+              static_cast<std::size_t>(batch * cpu::conv2d_packed_input_size<R>(geo)));
+          cpu::conv2d_forward<R>(geo, batch, in, param(n.weight), y.data(), m.packed[i].data());
+        }
         if (n.bias >= 0) cpu::bias_forward<R>(batch, n.shape.c, plane, param(n.bias), y.data());
         break;
       }
@@ -191,6 +200,12 @@ void TrainingExecutor<R>::backward(const R* params, const std::vector<std::vecto
         const ConvGeometry geo = geometry(n, nodes[src].shape);
         const R* packed = m.packed[i].data();
         if (n.bias >= 0) cpu::bias_backward<R>(batch, n.shape.c, plane, dy, dparam(n.bias));
+        if (m.winograd[i]) {
+          R* dx = want_dx ? m.grad_for(src, &acc) : nullptr;
+          cpu::winograd_backward<R>(geo, batch, dy, packed, param(n.weight), dx, acc,
+                                    dparam(n.weight));
+          break;
+        }
         if (want_dx && cpu::conv2d_backward_fusable(geo)) {
           // Both gradients from one padded copy of each dy image.
           R* dx = m.grad_for(src, &acc);

@@ -133,6 +133,72 @@ TYPED_TEST(TrainingKernelTest, ConvolutionsOfTheTimeSeriesShapes) {
   }
 }
 
+// The Winograd path of the branch convs against the direct reference: k = 3, 5, 7 on the
+// supernet's 16 x 5 plane, an odd length (a partial last tile), a batch that leaves the last
+// transformed image part empty, and dx accumulated onto existing values. Tolerance: the direct
+// kernels' (2e-5 in float, 1e-12 in double, of the largest value); the transforms' rounding
+// measured here is at most 1.1e-6 and 5e-15.
+TYPED_TEST(TrainingKernelTest, WinogradConvolutionsMatchTheReference) {
+  using R = TypeParam;
+  const Case cases[] = {{16, 16, 5, 16, 3, 1, 1, 1},
+                        {24, 16, 5, 16, 5, 1, 1, 1},
+                        {16, 16, 5, 20, 7, 1, 1, 1},
+                        {16, 13, 3, 16, 5, 1, 1, 1},
+                        {17, 9, 1, 16, 7, 1, 1, 1}};
+  for (const int N : {3, 10}) {
+    for (const Case& c : cases) {
+      const ConvGeometry g = same_conv_geometry(c.cin, c.h, c.w, c.cout, c.kh, c.kw, 1, 1);
+      ASSERT_TRUE(cpu::winograd_applicable(g)) << name(c);
+      const Vec x = random_vec(std::size_t(N) * c.cin * c.h * c.w, 11);
+      const Vec w = random_vec(std::size_t(c.cout) * c.cin * c.kh, 12);
+      const std::size_t ny = std::size_t(N) * c.cout * g.ho * g.wo;
+      const Vec dy = random_vec(ny, 13), dx0 = random_vec(x.size(), 14);
+      const std::vector<R> xr = cast<R>(x), wr = cast<R>(w), dyr = cast<R>(dy);
+      std::vector<R> y(ny), u(cpu::winograd_input_size<R>(g, N), R(7)), dx = cast<R>(dx0),
+                                                                        dw(w.size());
+      cpu::winograd_forward<R>(g, N, xr.data(), wr.data(), y.data(), u.data());
+      Vec rdx, rdw;
+      reference::conv2d_backward(g, N, x, w, dy, &rdx, &rdw);
+      for (std::size_t i = 0; i < rdx.size(); ++i) rdx[i] += dx0[i];
+      cpu::winograd_backward<R>(g, N, dyr.data(), u.data(), wr.data(), dx.data(), true, dw.data());
+      const std::string what = name(c) + " N=" + std::to_string(N);
+      expect_close(reference::conv2d_forward(g, N, x, w), y.data(), y.size(), "forward " + what);
+      expect_close(rdx, dx.data(), dx.size(), "dx " + what);
+      expect_close(rdw, dw.data(), dw.size(), "dw " + what);
+      // Without dx: the same dw.
+      std::vector<R> dw2(w.size());
+      cpu::winograd_backward<R>(g, N, dyr.data(), u.data(), wr.data(), nullptr, false, dw2.data());
+      EXPECT_EQ(dw2, dw) << name(c);
+    }
+  }
+  // Narrow, strided or unpadded convs stay on the direct kernels.
+  EXPECT_FALSE(cpu::winograd_applicable(same_conv_geometry(8, 16, 5, 16, 3, 1, 1, 1)));
+  EXPECT_FALSE(cpu::winograd_applicable(same_conv_geometry(16, 16, 5, 16, 3, 1, 2, 1)));
+  EXPECT_FALSE(cpu::winograd_applicable(same_conv_geometry(16, 16, 5, 16, 1, 5, 1, 1)));
+  EXPECT_FALSE(cpu::winograd_applicable(square_conv_geometry(16, 8, 8, 16, 3, 1, 1)));
+}
+
+TEST(TrainingKernels, WinogradIsThreadInvariant) {
+  const int N = 9;
+  const ConvGeometry g = same_conv_geometry(16, 16, 5, 24, 7, 1, 1, 1);
+  const std::vector<float> x = cast<float>(random_vec(std::size_t(N) * 16 * 80, 15));
+  const std::vector<float> w = cast<float>(random_vec(std::size_t(24) * 16 * 7, 16));
+  const std::vector<float> dy = cast<float>(random_vec(std::size_t(N) * 24 * 80, 17));
+  std::vector<float> out[2][3];
+  const int saved = num_threads();
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    auto& o = out[threads - 1];
+    std::vector<float> u(cpu::winograd_input_size<float>(g, N));
+    o[0].resize(std::size_t(N) * 24 * 80), o[1].resize(x.size()), o[2].resize(w.size());
+    cpu::winograd_forward<float>(g, N, x.data(), w.data(), o[0].data(), u.data());
+    cpu::winograd_backward<float>(g, N, dy.data(), u.data(), w.data(), o[1].data(), false,
+                                  o[2].data());
+  }
+  set_num_threads(saved);
+  for (int k = 0; k < 3; ++k) EXPECT_EQ(out[0][k], out[1][k]) << k;
+}
+
 // Every output element is computed by one thread in a fixed order: 1 thread ≡ 2 threads, bitwise.
 TEST(TrainingKernels, ConvolutionsAreThreadInvariant) {
   const int N = 4;

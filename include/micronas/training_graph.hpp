@@ -126,6 +126,9 @@ struct ExecutionOptions {
   std::uint64_t dropout_seed = 0;  // with the node's stream: the Dropout2d masks of this step
   double momentum = 0.1;           // running statistics (PyTorch's default)
   double eps = 1e-5;
+  // Branch convs ((k, 1), stride 1, "same", >= 16 channels) by Winograd along time, with about
+  // half the multiply-adds (kernels/cpu/winograd.cpp); false: the direct kernels.
+  bool winograd = true;
 };
 
 // Runs a graph on the CPU in precision R (float for training, double for gradient checks).

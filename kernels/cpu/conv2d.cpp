@@ -27,35 +27,10 @@
 
 #include "kernels/cpu/cpu_kernels.hpp"
 #include "kernels/cpu/openmp_context.hpp"
+#include "kernels/cpu/simd.hpp"
 
 namespace micronas::cpu {
 namespace {
-
-// The vector width and the number of vector registers of the compile target: the micro-kernels'
-// register blocks are sized to the register file, since a block that spills turns every FMA
-// into a load, an FMA and a store.
-#if defined(__AVX512F__)
-constexpr int kVectorBytes = 64;
-constexpr int kVectorRegisters = 32;
-#elif defined(__AVX__)
-constexpr int kVectorBytes = 32;
-constexpr int kVectorRegisters = 16;
-#else
-constexpr int kVectorBytes = 16;
-constexpr int kVectorRegisters = 16;
-#endif
-
-template <class R>
-struct Simd {
-  static constexpr int width = kVectorBytes / static_cast<int>(sizeof(R));
-  typedef R V __attribute__((vector_size(kVectorBytes)));
-  static V load(const R* p) {
-    V v;
-    std::memcpy(&v, p, sizeof(V));
-    return v;
-  }
-  static void store(R* p, V v) { std::memcpy(p, &v, sizeof(V)); }
-};
 
 // Returns v, which the compiler must then hold in a register. Without this GCC folds the load
 // of a vector that several FMAs share into each of them as a memory operand; the loads are

@@ -55,6 +55,21 @@ void conv2d_backward(const ConvGeometry& g, int cotangents, int batch, const R* 
                      const R* packed_x, const R* w, bool relu_mask, R* dx, bool accumulate, R* dw,
                      std::int64_t dw_stride);
 
+// Winograd convolution along time (winograd.cpp) for the convs winograd_applicable accepts:
+// kernel (k, 1), k ∈ {3, 5, 7}, stride 1, "same" padding, at least 16 channels in and out.
+// The forward writes x's transform (winograd_input_size values) to transformed_x, which the
+// backward reads instead of x; dx may be null; dw is written. Same results as conv2d_* up to
+// rounding (the tests state the tolerance), bitwise the same for any thread count.
+bool winograd_applicable(const ConvGeometry& g);
+template <class R>
+std::int64_t winograd_input_size(const ConvGeometry& g, int batch);
+template <class R>
+void winograd_forward(const ConvGeometry& g, int batch, const R* x, const R* w, R* y,
+                      R* transformed_x);
+template <class R>
+void winograd_backward(const ConvGeometry& g, int batch, const R* dy, const R* transformed_x,
+                       const R* w, R* dx, bool accumulate, R* dw);
+
 // Training-mode batch norm over (N, H, W) per channel: biased variance, eps.
 // Saves the batch mean and 1/sqrt(var + eps) (double, one per channel) for the backward pass.
 template <class R>
