@@ -1,7 +1,8 @@
 // One training step of the UCI-HAR-shaped time-series supernet (window 128 x 9, 6 classes, the
 // reference's widths, uniform distribution, batch 64, Dropout2d 0.3): forward, NLL, backward to
 // the parameters and mixing inputs, Adam update. bench/compare_ts_train_pytorch.py runs the same
-// step in PyTorch beside it. Counters: samples/s and the forward MACs per sample.
+// step in PyTorch beside it. Counters: samples/s and the forward MACs per sample. The branch
+// convs run by Winograd along time (the default, /winograd) or on the direct kernels (/direct).
 #include <benchmark/benchmark.h>
 
 #include <vector>
@@ -14,7 +15,7 @@
 namespace micronas {
 namespace {
 
-void BM_ts_train_step(benchmark::State& state) {
+void BM_ts_train_step(benchmark::State& state, bool winograd) {
   const int batch = static_cast<int>(state.range(0));
   const timeseries::Space space(128, 9, 6);
   const training::TrainingGraph g = timeseries::supernet(space);
@@ -34,6 +35,7 @@ void BM_ts_train_step(benchmark::State& state) {
   const auto train_step = [&] {
     training::ExecutionOptions o;
     o.dropout_seed = step++;
+    o.winograd = winograd;
     const std::vector<float>& out =
         ex.forward(params.data(), running.data(), mixing, x.data(), batch, o);
     training::nll_loss<float>(batch, 6, out.data(), labels.data(), dout.data());
@@ -49,8 +51,14 @@ void BM_ts_train_step(benchmark::State& state) {
                                                    benchmark::Counter::kIsRate);
   state.counters["MACs/sample"] = static_cast<double>(g.macs());
 }
-BENCHMARK(BM_ts_train_step)
-    ->Name("BM_ts_train_step/cpu/uci_har_supernet")
+// Named BM_ts_train_step/<convs>/uci_har_supernet/64.
+BENCHMARK_CAPTURE(BM_ts_train_step, winograd, true)
+    ->Name("BM_ts_train_step/winograd/uci_har_supernet")
+    ->Arg(64)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ts_train_step, direct, false)
+    ->Name("BM_ts_train_step/direct/uci_har_supernet")
     ->Arg(64)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);

@@ -93,9 +93,10 @@ def time_torch(step, steps):
     return times, cpu
 
 
-def time_micronas(binary, threads, seconds):
+def time_micronas(binary, threads, seconds, conv):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     out = subprocess.run([binary, "--benchmark_format=json", "--benchmark_min_time=%g" % seconds,
+                          "--benchmark_filter=/%s/" % conv,
                           "--benchmark_repetitions=3", "--benchmark_report_aggregates_only=false"],
                          env=env, check=True, capture_output=True, text=True).stdout
     runs = [b for b in json.loads(out)["benchmarks"] if b.get("run_type") == "iteration"]
@@ -108,6 +109,8 @@ def main():
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=5, help="alternations of the two sides")
     ap.add_argument("--steps", type=int, default=5, help="PyTorch steps per round")
+    ap.add_argument("--conv", choices=["winograd", "direct"], default="winograd",
+                    help="micronas's branch convs: Winograd along time (its default) or direct")
     ap.add_argument("--binary", default=os.path.join(os.path.dirname(__file__), "..", "build",
                                                      "bench", "bench_ts_train"))
     args = ap.parse_args()
@@ -121,10 +124,10 @@ def main():
         wall, cpu = time_torch(step, args.steps)
         theirs += wall
         theirs_cpu += cpu
-        wall, cpu = time_micronas(args.binary, args.threads, 0.5)
+        wall, cpu = time_micronas(args.binary, args.threads, 0.5, args.conv)
         ours += wall
         ours_cpu += cpu
-    result = dict(isa=isa(), threads=args.threads, batch=args.batch, torch=torch.__version__,
+    result = dict(isa=isa(), threads=args.threads, conv=args.conv, batch=args.batch, torch=torch.__version__,
                   pytorch_median_ms=1e3 * statistics.median(theirs),
                   pytorch_best_ms=1e3 * min(theirs),
                   micronas_median_ms=1e3 * statistics.median(ours),

@@ -28,6 +28,7 @@
 #include "kernels/cpu/cpu_kernels.hpp"
 #include "kernels/cpu/openmp_context.hpp"
 #include "kernels/cpu/simd.hpp"
+#include "micronas/error.hpp"
 
 namespace micronas::cpu {
 namespace {
@@ -729,6 +730,45 @@ void conv2d_backward(const ConvGeometry& g, int cotangents, int batch, const R* 
   }
 }
 
+// A 1x1 conv over planes of `positions` values, a multiple of the vector width, needs no padded
+// copy: the micro-kernel reads x (or dy) and writes y (or dx) in place.
+template <class R>
+FlatPlan pointwise_plan(int planes, int positions) {
+  if (positions % Simd<R>::width != 0)
+    throw Error(Status::kInternal, "pointwise conv: positions not a multiple of the vector");
+  FlatPlan p;
+  p.pitch = p.positions = p.plane_size = positions;
+  p.rows = 1;
+  p.vectors = positions / Simd<R>::width;
+  p.planes = planes;
+  for (int c = 0; c < planes; ++c) p.shift.push_back(c * positions);
+  return p;
+}
+
+template <class R>
+void conv2d_pointwise_forward(int cin, int cout, int positions, int images, const R* x,
+                              const R* w, R* y) {
+  const FlatPlan p = pointwise_plan<R>(cin, positions);
+  const std::vector<R> wpack = pack_weights<R>(
+      cout, cin, [&](int co, int ci) { return w[static_cast<std::int64_t>(co) * cin + ci]; });
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < images; ++n)
+    correlate(x + std::int64_t{n} * cin * positions, p, wpack.data(), cout,
+              y + std::int64_t{n} * cout * positions, positions);
+}
+
+template <class R>
+void conv2d_pointwise_backward_data(int cin, int cout, int positions, int images, const R* dy,
+                                    const R* w, R* dx) {
+  const FlatPlan p = pointwise_plan<R>(cout, positions);
+  const std::vector<R> wpack = pack_weights<R>(
+      cin, cout, [&](int ci, int co) { return w[static_cast<std::int64_t>(co) * cin + ci]; });
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < images; ++n)
+    correlate(dy + std::int64_t{n} * cout * positions, p, wpack.data(), cin,
+              dx + std::int64_t{n} * cin * positions, positions);
+}
+
 #define MICRONAS_INSTANTIATE(R)                                                                 \
   template void conv2d_forward<R>(const ConvGeometry&, int, const R*, const R*, R*, R*);        \
   template void conv2d_backward_data<R>(const ConvGeometry&, int, int, const R*, const R*,      \
@@ -738,7 +778,9 @@ void conv2d_backward(const ConvGeometry& g, int cotangents, int batch, const R* 
   template std::int64_t conv2d_packed_input_size<R>(const ConvGeometry&);                       \
   template void conv2d_backward<R>(const ConvGeometry&, int, int, const R*, const R*, const R*, \
                                    bool, R*, bool, R*, std::int64_t);                           \
-  template void conv2d_pack_input<R>(const ConvGeometry&, int, const R*, R*);
+  template void conv2d_pack_input<R>(const ConvGeometry&, int, const R*, R*);                   \
+  template void conv2d_pointwise_forward<R>(int, int, int, int, const R*, const R*, R*);        \
+  template void conv2d_pointwise_backward_data<R>(int, int, int, int, const R*, const R*, R*);
 MICRONAS_INSTANTIATE(float)
 MICRONAS_INSTANTIATE(double)
 #undef MICRONAS_INSTANTIATE

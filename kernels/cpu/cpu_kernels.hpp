@@ -55,6 +55,15 @@ void conv2d_backward(const ConvGeometry& g, int cotangents, int batch, const R* 
                      const R* packed_x, const R* w, bool relu_mask, R* dx, bool accumulate, R* dw,
                      std::int64_t dw_stride);
 
+// A 1x1 conv of `images` images of [cin][positions] (positions a multiple of 16) with w
+// [cout][cin], reading and writing the planes in place; and its data gradient.
+template <class R>
+void conv2d_pointwise_forward(int cin, int cout, int positions, int images, const R* x,
+                              const R* w, R* y);
+template <class R>
+void conv2d_pointwise_backward_data(int cin, int cout, int positions, int images, const R* dy,
+                                    const R* w, R* dx);
+
 // Winograd convolution along time (winograd.cpp) for the convs winograd_applicable accepts:
 // kernel (k, 1), k ∈ {3, 5, 7}, stride 1, "same" padding, at least 16 channels in and out.
 // The forward writes x's transform (winograd_input_size values) to transformed_x, which the

@@ -187,12 +187,15 @@ R* scratch(int slot, std::size_t n) {
   return buffers[slot].data();
 }
 
-// Large buffers of one call, kept between calls on the calling thread (a training step would
-// otherwise fault in megabytes of fresh pages for every conv).
+// Buffers of one call (the products and their gradients, megabytes; the transformed weights),
+// kept between calls on the calling thread and only ever grown: a training step would otherwise
+// fault in and zero fresh pages for every conv.
 template <class R>
-std::vector<R>& call_buffer(int slot) {
-  thread_local std::vector<R> buffers[3];
-  return buffers[slot];
+R* call_buffer(int slot, std::int64_t n) {
+  thread_local std::vector<R> buffers[4];
+  if (static_cast<std::int64_t>(buffers[slot].size()) < n)
+    buffers[slot].resize(static_cast<std::size_t>(n));
+  return buffers[slot].data();
 }
 
 // Images [first, first + count) of the batch, plane by plane, as rows of a group:
@@ -225,12 +228,12 @@ void scatter_group(const R* src, int h, int w, int count, int row0, std::int64_t
   }
 }
 
-// W̃[ξ] = Σ_j G[ξ][j] w[:, :, j]: alpha x cout x cin.
+// W̃[ξ] = Σ_j G[ξ][j] w[:, :, j]: alpha x cout x cin, in call buffer 3.
 template <class R>
-std::vector<R> transform_weights(const ConvGeometry& g, const Plan& p, const R* w) {
+const R* transform_weights(const ConvGeometry& g, const Plan& p, const R* w) {
   const int k = g.kh;
   const std::int64_t pairs = std::int64_t{g.cout} * g.cin;
-  std::vector<R> wt(static_cast<std::size_t>(p.alpha * pairs));
+  R* wt = call_buffer<R>(3, p.alpha * pairs);
   for (int xi = 0; xi < p.alpha; ++xi)
     for (std::int64_t c = 0; c < pairs; ++c) {
       double s = 0.0;
@@ -278,12 +281,11 @@ void winograd_forward(const ConvGeometry& g, int batch, const R* x, const R* w, 
                 transformed_x + p.offset(xi, b, c, g.cin) + tile * p.run, p.run);
   }
   // Y[ξ] = W̃[ξ] U[ξ]: alpha 1x1 products.
-  const std::vector<R> wt = transform_weights(g, p, w);
-  std::vector<R>& prod = call_buffer<R>(0);
-  prod.resize(static_cast<std::size_t>(p.size(g.cout)));
+  const R* wt = transform_weights(g, p, w);
+  R* prod = call_buffer<R>(0, p.size(g.cout));
   for (int xi = 0; xi < p.alpha; ++xi)
-    conv2d_forward<R>(p.pointwise, p.groups, transformed_x + xi * u_xi,
-                      wt.data() + std::int64_t{xi} * g.cout * g.cin, prod.data() + xi * y_xi);
+    conv2d_pointwise_forward<R>(g.cin, g.cout, p.positions, p.groups, transformed_x + xi * u_xi,
+                                wt + std::int64_t{xi} * g.cout * g.cin, prod + xi * y_xi);
   // y = Aᵀ Y, tile by tile.
   std::vector<Terms<R>> output_rows(p.m);
   for (int i = 0; i < p.m; ++i) output_rows[i] = terms_of<R>(p.t.at, p.m, p.alpha, i, false, y_xi);
@@ -292,7 +294,7 @@ void winograd_forward(const ConvGeometry& g, int batch, const R* x, const R* w, 
     const int b = static_cast<int>(bc / g.cout), c = static_cast<int>(bc % g.cout);
     const int count = std::min(kGroup, batch - b * kGroup);
     R* rows = scratch<R>(0, static_cast<std::size_t>(p.tiles) * p.m * p.run);
-    const R* first = prod.data() + p.offset(0, b, c, g.cout);
+    const R* first = prod + p.offset(0, b, c, g.cout);
     for (int tile = 0; tile < p.tiles; ++tile)
       for (int i = 0; i < p.m; ++i)
         combine(output_rows[i], first + tile * p.run, rows + (tile * p.m + i) * p.run, p.run);
@@ -310,8 +312,7 @@ void winograd_backward(const ConvGeometry& g, int batch, const R* dy, const R* t
   const std::int64_t plane = std::int64_t{g.h} * g.w;
   const std::int64_t u_xi = p.component(g.cin), y_xi = p.component(g.cout);
   // dY[ξ] = A dy: output row t·m + i of tile t (zero past the last row and the batch).
-  std::vector<R>& dprod = call_buffer<R>(1);
-  dprod.resize(static_cast<std::size_t>(p.size(g.cout)));
+  R* dprod = call_buffer<R>(1, p.size(g.cout));
   std::vector<Terms<R>> dy_rows(p.alpha);
   for (int xi = 0; xi < p.alpha; ++xi)
     dy_rows[xi] = terms_of<R>(p.t.at, p.m, p.alpha, xi, true, p.run);
@@ -326,16 +327,15 @@ void winograd_backward(const ConvGeometry& g, int batch, const R* dy, const R* t
     for (int tile = 0; tile < p.tiles; ++tile)
       for (int xi = 0; xi < p.alpha; ++xi)
         combine(dy_rows[xi], rows + tile * p.m * p.run,
-                dprod.data() + p.offset(xi, b, c, g.cout) + tile * p.run, p.run);
+                dprod + p.offset(xi, b, c, g.cout) + tile * p.run, p.run);
   }
   // dW̃[ξ] = dY[ξ] U[ξ]ᵀ, then dw = Gᵀ dW̃. U's layout is the 1x1 kernels' packed input
   // (positions are a multiple of every vector width), so it is passed as packed.
-  const std::vector<R> wt = transform_weights(g, p, w);
   const std::int64_t pairs = std::int64_t{g.cout} * g.cin;
-  std::vector<R> dwt(static_cast<std::size_t>(p.alpha * pairs));
+  R* dwt = call_buffer<R>(2, p.alpha * pairs);
   for (int xi = 0; xi < p.alpha; ++xi)
-    conv2d_backward_weight<R>(p.pointwise, 1, p.groups, dprod.data() + xi * y_xi, nullptr,
-                              transformed_x + xi * u_xi, dwt.data() + xi * pairs, 0);
+    conv2d_backward_weight<R>(p.pointwise, 1, p.groups, dprod + xi * y_xi, nullptr,
+                              transformed_x + xi * u_xi, dwt + xi * pairs, 0);
   for (std::int64_t c = 0; c < pairs; ++c)
     for (int j = 0; j < g.kh; ++j) {
       double s = 0.0;
@@ -345,11 +345,13 @@ void winograd_backward(const ConvGeometry& g, int batch, const R* dy, const R* t
     }
   if (!dx) return;
   // dU[ξ] = W̃[ξ]ᵀ dY[ξ]; dd = B dU, added over the overlapping tiles' rows in tile order.
-  std::vector<R>& du = call_buffer<R>(2);
-  du.resize(static_cast<std::size_t>(p.size(g.cin)));
+  // dU reuses the products' buffer (slot 0), free in the backward; the weights are transformed
+  // after the weight gradient, whose buffer (slot 2) they do not share.
+  const R* wt = transform_weights(g, p, w);
+  R* du = call_buffer<R>(0, p.size(g.cin));
   for (int xi = 0; xi < p.alpha; ++xi)
-    conv2d_backward_data<R>(p.pointwise, 1, p.groups, dprod.data() + xi * y_xi,
-                            wt.data() + xi * pairs, nullptr, du.data() + xi * u_xi, false);
+    conv2d_pointwise_backward_data<R>(g.cin, g.cout, p.positions, p.groups, dprod + xi * y_xi,
+                                      wt + xi * pairs, du + xi * u_xi);
   std::vector<Terms<R>> input_taps(p.alpha);
   for (int tau = 0; tau < p.alpha; ++tau)
     input_taps[tau] = terms_of<R>(p.t.bt, p.alpha, p.alpha, tau, true, u_xi);
@@ -360,7 +362,7 @@ void winograd_backward(const ConvGeometry& g, int batch, const R* dy, const R* t
     R* rows = scratch<R>(0, static_cast<std::size_t>(p.rows) * p.run);
     R* tap = scratch<R>(1, static_cast<std::size_t>(p.run));
     std::fill(rows, rows + std::int64_t{p.rows} * p.run, R(0));
-    const R* first = du.data() + p.offset(0, b, c, g.cin);
+    const R* first = du + p.offset(0, b, c, g.cin);
     for (int tile = 0; tile < p.tiles; ++tile)
       for (int tau = 0; tau < p.alpha; ++tau) {
         combine(input_taps[tau], first + tile * p.run, tap, p.run);
