@@ -101,6 +101,40 @@ BENCHMARK(BM_conv2d<ConvPass::kBackwardWeight, true>)
     ->Name("BM_conv2d_backward_weight/cpu/ts")
     ->Apply(ts_conv_shapes);
 
+// The same temporal branches by Winograd along time (the training engine's default for them):
+// forward, and backward (both gradients, compare with the sum of the direct data and weight
+// gradients' times). GFLOP/s counts the direct convolution's flops, so it is an effective rate.
+template <bool backward>
+void BM_winograd(benchmark::State& state) {
+  const int batch = static_cast<int>(state.range(0)), c = static_cast<int>(state.range(1));
+  const int k = static_cast<int>(state.range(2));
+  const cpu::ConvGeometry g = same_conv_geometry(c, 16, 5, c, k, 1, 1, 1);
+  auto x = random_floats(std::size_t(batch) * c * 80, 1);
+  auto w = random_floats(std::size_t(c) * c * k, 2);
+  auto y = random_floats(std::size_t(batch) * c * 80, 3);
+  std::vector<float> u(cpu::winograd_input_size<float>(g, batch)), dx(x.size()), dw(w.size());
+  cpu::winograd_forward<float>(g, batch, x.data(), w.data(), y.data(), u.data());
+  for (auto _ : state) {
+    if (backward)
+      cpu::winograd_backward<float>(g, batch, y.data(), u.data(), w.data(), dx.data(), false,
+                                    dw.data());
+    else
+      cpu::winograd_forward<float>(g, batch, x.data(), w.data(), y.data(), u.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      conv_flops(g, batch) * (backward ? 2 : 1) * 1e-9,
+      benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void winograd_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"batch", "c", "kh"});
+  for (int k : {3, 5, 7}) b->Args({64, 64, k});
+}
+
+BENCHMARK(BM_winograd<false>)->Name("BM_winograd_forward/cpu/ts")->Apply(winograd_shapes);
+BENCHMARK(BM_winograd<true>)->Name("BM_winograd_backward/cpu/ts")->Apply(winograd_shapes);
+
 template <bool backward>
 void BM_batch_norm(benchmark::State& state) {
   const int batch = static_cast<int>(state.range(0)), c = static_cast<int>(state.range(1));

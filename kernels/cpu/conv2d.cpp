@@ -745,28 +745,36 @@ FlatPlan pointwise_plan(int planes, int positions) {
   return p;
 }
 
+// Tasks of (image, block of kMaxChannelBlock output channels), so that a batch of one or two
+// images still spreads over the threads; each block is the one a whole-image correlate would
+// compute, bitwise.
+template <class R>
+void pointwise(const FlatPlan& p, const std::vector<R>& wpack, int nin, int nout, int images,
+               const R* x, R* y) {
+  const int positions = p.positions, blocks = (nout + kMaxChannelBlock - 1) / kMaxChannelBlock;
+#pragma omp parallel for schedule(static)
+  for (int task = 0; task < images * blocks; ++task) {
+    const int n = task / blocks, c0 = task % blocks * kMaxChannelBlock;
+    correlate(x + std::int64_t{n} * nin * positions, p,
+              wpack.data() + std::int64_t{c0} * nin, std::min(kMaxChannelBlock, nout - c0),
+              y + (std::int64_t{n} * nout + c0) * positions, positions);
+  }
+}
+
 template <class R>
 void conv2d_pointwise_forward(int cin, int cout, int positions, int images, const R* x,
                               const R* w, R* y) {
-  const FlatPlan p = pointwise_plan<R>(cin, positions);
   const std::vector<R> wpack = pack_weights<R>(
       cout, cin, [&](int co, int ci) { return w[static_cast<std::int64_t>(co) * cin + ci]; });
-#pragma omp parallel for schedule(static)
-  for (int n = 0; n < images; ++n)
-    correlate(x + std::int64_t{n} * cin * positions, p, wpack.data(), cout,
-              y + std::int64_t{n} * cout * positions, positions);
+  pointwise(pointwise_plan<R>(cin, positions), wpack, cin, cout, images, x, y);
 }
 
 template <class R>
 void conv2d_pointwise_backward_data(int cin, int cout, int positions, int images, const R* dy,
                                     const R* w, R* dx) {
-  const FlatPlan p = pointwise_plan<R>(cout, positions);
   const std::vector<R> wpack = pack_weights<R>(
       cin, cout, [&](int ci, int co) { return w[static_cast<std::int64_t>(co) * cin + ci]; });
-#pragma omp parallel for schedule(static)
-  for (int n = 0; n < images; ++n)
-    correlate(dy + std::int64_t{n} * cout * positions, p, wpack.data(), cin,
-              dx + std::int64_t{n} * cin * positions, positions);
+  pointwise(pointwise_plan<R>(cout, positions), wpack, cout, cin, images, dy, dx);
 }
 
 #define MICRONAS_INSTANTIATE(R)                                                                 \
