@@ -122,9 +122,8 @@ void BM_winograd(benchmark::State& state) {
       cpu::winograd_forward<float>(g, batch, x.data(), w.data(), y.data(), u.data());
     benchmark::ClobberMemory();
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(
-      conv_flops(g, batch) * (backward ? 2 : 1) * 1e-9,
-      benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(conv_flops(g, batch) * (backward ? 2 : 1) * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void winograd_shapes(benchmark::internal::Benchmark* b) {

@@ -197,30 +197,35 @@ void correlate_channels(const R* in, const int* shift, int taps, const R* wp, R*
 constexpr int kMaxChannelBlock = 12;
 
 // out[c][0 .. vectors·V) for c < nout; wpack holds blocks of kMaxChannelBlock channels, each
-// [taps][block] (see pack_weights).
+// [taps][block] (see pack_weights); tap j reads in + shift[j].
 template <class R>
-void correlate(const R* in, const FlatPlan& p, const R* wpack, int nout, R* out, int out_stride) {
-  const int taps = static_cast<int>(p.shift.size());
+void correlate_taps(const R* in, const int* sh, int taps, int vectors, const R* wpack, int nout,
+                    R* out, int out_stride) {
   for (int c0 = 0; c0 < nout; c0 += kMaxChannelBlock) {
     const int cb = std::min(kMaxChannelBlock, nout - c0);
     const R* wp = wpack + static_cast<std::int64_t>(c0) * taps;
     R* o = out + static_cast<std::int64_t>(c0) * out_stride;
-    const int* sh = p.shift.data();
     switch (cb) {
-      case 1: correlate_channels<R, 1>(in, sh, taps, wp, o, out_stride, p.vectors); break;
-      case 2: correlate_channels<R, 2>(in, sh, taps, wp, o, out_stride, p.vectors); break;
-      case 3: correlate_channels<R, 3>(in, sh, taps, wp, o, out_stride, p.vectors); break;
-      case 4: correlate_channels<R, 4>(in, sh, taps, wp, o, out_stride, p.vectors); break;
-      case 5: correlate_channels<R, 5>(in, sh, taps, wp, o, out_stride, p.vectors); break;
-      case 6: correlate_channels<R, 6>(in, sh, taps, wp, o, out_stride, p.vectors); break;
-      case 7: correlate_channels<R, 7>(in, sh, taps, wp, o, out_stride, p.vectors); break;
-      case 8: correlate_channels<R, 8>(in, sh, taps, wp, o, out_stride, p.vectors); break;
-      case 9: correlate_channels<R, 9>(in, sh, taps, wp, o, out_stride, p.vectors); break;
-      case 10: correlate_channels<R, 10>(in, sh, taps, wp, o, out_stride, p.vectors); break;
-      case 11: correlate_channels<R, 11>(in, sh, taps, wp, o, out_stride, p.vectors); break;
-      default: correlate_channels<R, 12>(in, sh, taps, wp, o, out_stride, p.vectors); break;
+      case 1: correlate_channels<R, 1>(in, sh, taps, wp, o, out_stride, vectors); break;
+      case 2: correlate_channels<R, 2>(in, sh, taps, wp, o, out_stride, vectors); break;
+      case 3: correlate_channels<R, 3>(in, sh, taps, wp, o, out_stride, vectors); break;
+      case 4: correlate_channels<R, 4>(in, sh, taps, wp, o, out_stride, vectors); break;
+      case 5: correlate_channels<R, 5>(in, sh, taps, wp, o, out_stride, vectors); break;
+      case 6: correlate_channels<R, 6>(in, sh, taps, wp, o, out_stride, vectors); break;
+      case 7: correlate_channels<R, 7>(in, sh, taps, wp, o, out_stride, vectors); break;
+      case 8: correlate_channels<R, 8>(in, sh, taps, wp, o, out_stride, vectors); break;
+      case 9: correlate_channels<R, 9>(in, sh, taps, wp, o, out_stride, vectors); break;
+      case 10: correlate_channels<R, 10>(in, sh, taps, wp, o, out_stride, vectors); break;
+      case 11: correlate_channels<R, 11>(in, sh, taps, wp, o, out_stride, vectors); break;
+      default: correlate_channels<R, 12>(in, sh, taps, wp, o, out_stride, vectors); break;
     }
   }
+}
+
+template <class R>
+void correlate(const R* in, const FlatPlan& p, const R* wpack, int nout, R* out, int out_stride) {
+  correlate_taps(in, p.shift.data(), static_cast<int>(p.shift.size()), p.vectors, wpack, nout, out,
+                 out_stride);
 }
 
 // weight(o, j) of output channel o and tap j, regrouped into channel blocks of [taps][block] so
@@ -730,51 +735,29 @@ void conv2d_backward(const ConvGeometry& g, int cotangents, int batch, const R* 
   }
 }
 
-// A 1x1 conv over planes of `positions` values, a multiple of the vector width, needs no padded
-// copy: the micro-kernel reads x (or dy) and writes y (or dx) in place.
+static_assert(PointwiseProduct<float>::kChannelBlock == kMaxChannelBlock,
+              "a product's channel blocks are the micro-kernel's");
+
 template <class R>
-FlatPlan pointwise_plan(int planes, int positions) {
+PointwiseProduct<R>::PointwiseProduct(int nin, int nout, int positions, const R* w, bool transposed)
+    : nin_(nin), nout_(nout), positions_(positions) {
   if (positions % Simd<R>::width != 0)
-    throw Error(Status::kInternal, "pointwise conv: positions not a multiple of the vector");
-  FlatPlan p;
-  p.pitch = p.positions = p.plane_size = positions;
-  p.rows = 1;
-  p.vectors = positions / Simd<R>::width;
-  p.planes = planes;
-  for (int c = 0; c < planes; ++c) p.shift.push_back(c * positions);
-  return p;
-}
-
-// Tasks of (image, block of kMaxChannelBlock output channels), so that a batch of one or two
-// images still spreads over the threads; each block is the one a whole-image correlate would
-// compute, bitwise.
-template <class R>
-void pointwise(const FlatPlan& p, const std::vector<R>& wpack, int nin, int nout, int images,
-               const R* x, R* y) {
-  const int positions = p.positions, blocks = (nout + kMaxChannelBlock - 1) / kMaxChannelBlock;
-#pragma omp parallel for schedule(static)
-  for (int task = 0; task < images * blocks; ++task) {
-    const int n = task / blocks, c0 = task % blocks * kMaxChannelBlock;
-    correlate(x + std::int64_t{n} * nin * positions, p,
-              wpack.data() + std::int64_t{c0} * nin, std::min(kMaxChannelBlock, nout - c0),
-              y + (std::int64_t{n} * nout + c0) * positions, positions);
-  }
+    throw Error(Status::kInternal, "pointwise product: positions not a multiple of the vector");
+  for (int i = 0; i < nin; ++i) shift_.push_back(i * positions);
+  // w is [nout][nin], or [nin][nout] read transposed.
+  wpack_ = pack_weights<R>(nout, nin, [&](int o, int i) {
+    return transposed ? w[static_cast<std::int64_t>(i) * nout + o]
+                      : w[static_cast<std::int64_t>(o) * nin + i];
+  });
 }
 
 template <class R>
-void conv2d_pointwise_forward(int cin, int cout, int positions, int images, const R* x,
-                              const R* w, R* y) {
-  const std::vector<R> wpack = pack_weights<R>(
-      cout, cin, [&](int co, int ci) { return w[static_cast<std::int64_t>(co) * cin + ci]; });
-  pointwise(pointwise_plan<R>(cin, positions), wpack, cin, cout, images, x, y);
-}
-
-template <class R>
-void conv2d_pointwise_backward_data(int cin, int cout, int positions, int images, const R* dy,
-                                    const R* w, R* dx) {
-  const std::vector<R> wpack = pack_weights<R>(
-      cin, cout, [&](int ci, int co) { return w[static_cast<std::int64_t>(co) * cin + ci]; });
-  pointwise(pointwise_plan<R>(cout, positions), wpack, cout, cin, images, dy, dx);
+void PointwiseProduct<R>::operator()(const R* in, int c_begin, int c_end, R* out) const {
+  if (c_begin % kChannelBlock != 0 || c_begin < 0 || c_end > nout_ || c_end < c_begin)
+    throw Error(Status::kInternal, "pointwise product: bad channel range");
+  correlate_taps(in, shift_.data(), nin_, positions_ / Simd<R>::width,
+                 wpack_.data() + static_cast<std::int64_t>(c_begin) * nin_, c_end - c_begin, out,
+                 positions_);
 }
 
 #define MICRONAS_INSTANTIATE(R)                                                                 \
@@ -787,8 +770,7 @@ void conv2d_pointwise_backward_data(int cin, int cout, int positions, int images
   template void conv2d_backward<R>(const ConvGeometry&, int, int, const R*, const R*, const R*, \
                                    bool, R*, bool, R*, std::int64_t);                           \
   template void conv2d_pack_input<R>(const ConvGeometry&, int, const R*, R*);                   \
-  template void conv2d_pointwise_forward<R>(int, int, int, int, const R*, const R*, R*);        \
-  template void conv2d_pointwise_backward_data<R>(int, int, int, int, const R*, const R*, R*);
+  template class PointwiseProduct<R>;
 MICRONAS_INSTANTIATE(float)
 MICRONAS_INSTANTIATE(double)
 #undef MICRONAS_INSTANTIATE

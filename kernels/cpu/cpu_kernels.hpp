@@ -55,14 +55,22 @@ void conv2d_backward(const ConvGeometry& g, int cotangents, int batch, const R* 
                      const R* packed_x, const R* w, bool relu_mask, R* dx, bool accumulate, R* dw,
                      std::int64_t dw_stride);
 
-// A 1x1 conv of `images` images of [cin][positions] (positions a multiple of 16) with w
-// [cout][cin], reading and writing the planes in place; and its data gradient.
+// The channel mixing of a 1x1 conv on planes of `positions` values (a multiple of 16), read and
+// written in place by the direct micro-kernel: out[c - c_begin] = Σ_i w[c][i] · in[i] for the
+// output channels [c_begin, c_end), c_begin a multiple of kChannelBlock. w is [nout][nin], or
+// [nin][nout] when transposed (a data gradient). The weights are packed once, at construction.
 template <class R>
-void conv2d_pointwise_forward(int cin, int cout, int positions, int images, const R* x,
-                              const R* w, R* y);
-template <class R>
-void conv2d_pointwise_backward_data(int cin, int cout, int positions, int images, const R* dy,
-                                    const R* w, R* dx);
+class PointwiseProduct {
+ public:
+  static constexpr int kChannelBlock = 12;
+  PointwiseProduct(int nin, int nout, int positions, const R* w, bool transposed);
+  void operator()(const R* in, int c_begin, int c_end, R* out) const;
+
+ private:
+  int nin_, nout_, positions_;
+  std::vector<int> shift_;
+  std::vector<R> wpack_;
+};
 
 // Winograd convolution along time (winograd.cpp) for the convs winograd_applicable accepts:
 // kernel (k, 1), k ∈ {3, 5, 7}, stride 1, "same" padding, at least 16 channels in and out.

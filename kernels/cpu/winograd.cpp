@@ -247,6 +247,26 @@ const R* transform_weights(const ConvGeometry& g, const Plan& p, const R* w) {
   return wt;
 }
 
+// The α channel-mixing products of a conv: W̃[ξ] (transposed: W̃[ξ]ᵀ, for the data gradient).
+template <class R>
+std::vector<PointwiseProduct<R>> component_products(const ConvGeometry& g, const Plan& p,
+                                                    const R* w, bool transposed) {
+  const R* wt = transform_weights(g, p, w);
+  const std::int64_t pairs = std::int64_t{g.cout} * g.cin;
+  std::vector<PointwiseProduct<R>> products;
+  for (int xi = 0; xi < p.alpha; ++xi)
+    products.emplace_back(transposed ? g.cout : g.cin, transposed ? g.cin : g.cout, p.positions,
+                          wt + xi * pairs, transposed);
+  return products;
+}
+
+// out[q] += a · in[q] for q < n, a multiple of the vector width.
+template <class R>
+void axpy(R a, const R* in, R* out, int n) {
+  using S = Simd<R>;
+  for (int q = 0; q < n; q += S::width) S::store(out + q, S::load(out + q) + a * S::load(in + q));
+}
+
 }  // namespace
 
 bool winograd_applicable(const ConvGeometry& g) {
@@ -266,7 +286,6 @@ void winograd_forward(const ConvGeometry& g, int batch, const R* x, const R* w, 
   if (!winograd_applicable(g)) throw Error(Status::kInternal, "winograd_forward: unsupported conv");
   const Plan p(g, batch);
   const std::int64_t plane = std::int64_t{g.h} * g.w;
-  const std::int64_t u_xi = p.component(g.cin), y_xi = p.component(g.cout);
   // U[ξ] = Bᵀ d over every tile: tap τ of tile t is padded row t·m + τ.
   std::vector<Terms<R>> input_rows(p.alpha);
   for (int xi = 0; xi < p.alpha; ++xi)
@@ -284,26 +303,34 @@ void winograd_forward(const ConvGeometry& g, int batch, const R* x, const R* w, 
         combine(input_rows[xi], rows + tile * p.m * p.run,
                 transformed_x + p.offset(xi, b, c, g.cin) + tile * p.run, p.run);
   }
-  // Y[ξ] = W̃[ξ] U[ξ]: alpha 1x1 products.
-  const R* wt = transform_weights(g, p, w);
-  R* prod = call_buffer<R>(0, p.size(g.cout));
-  for (int xi = 0; xi < p.alpha; ++xi)
-    conv2d_pointwise_forward<R>(g.cin, g.cout, p.positions, p.groups, transformed_x + xi * u_xi,
-                                wt + std::int64_t{xi} * g.cout * g.cin, prod + xi * y_xi);
-  // y = Aᵀ Y, tile by tile.
+  // Per group and block of output channels: Y[ξ] = W̃[ξ] U[ξ] for every component into the
+  // thread's cache (α x 12 channels x positions), then y = Aᵀ Y summed in registers, and the
+  // rows go to the images: the products never make the round trip through memory.
+  const std::vector<PointwiseProduct<R>> products = component_products(g, p, w, false);
+  constexpr int kBlock = PointwiseProduct<R>::kChannelBlock;
+  const int blocks = (g.cout + kBlock - 1) / kBlock;
+  const std::int64_t out_rows = std::int64_t{p.tiles} * p.m * p.run;
+  const std::int64_t block_component = std::int64_t{kBlock} * p.positions;
   std::vector<Terms<R>> output_rows(p.m);
-  for (int i = 0; i < p.m; ++i) output_rows[i] = terms_of<R>(p.t.at, p.m, p.alpha, i, false, y_xi);
+  for (int i = 0; i < p.m; ++i)
+    output_rows[i] = terms_of<R>(p.t.at, p.m, p.alpha, i, false, block_component);
 #pragma omp parallel for schedule(static)
-  for (std::int64_t bc = 0; bc < std::int64_t{p.groups} * g.cout; ++bc) {
-    const int b = static_cast<int>(bc / g.cout), c = static_cast<int>(bc % g.cout);
+  for (int task = 0; task < p.groups * blocks; ++task) {
+    const int b = task / blocks, c0 = task % blocks * kBlock, nc = std::min(kBlock, g.cout - c0);
     const int count = std::min(kGroup, batch - b * kGroup);
-    R* rows = scratch<R>(0, static_cast<std::size_t>(p.tiles) * p.m * p.run);
-    const R* first = prod + p.offset(0, b, c, g.cout);
-    for (int tile = 0; tile < p.tiles; ++tile)
-      for (int i = 0; i < p.m; ++i)
-        combine(output_rows[i], first + tile * p.run, rows + (tile * p.m + i) * p.run, p.run);
-    scatter_group(rows, g.ho, g.wo, count, 0, g.cout * plane,
-                  y + (std::int64_t{b} * kGroup * g.cout + c) * plane, false);
+    R* prod = scratch<R>(1, static_cast<std::size_t>(p.alpha * block_component));
+    R* rows = scratch<R>(0, static_cast<std::size_t>(out_rows));
+    for (int xi = 0; xi < p.alpha; ++xi)
+      products[xi](transformed_x + p.offset(xi, b, 0, g.cin), c0, c0 + nc,
+                   prod + xi * block_component);
+    for (int c = 0; c < nc; ++c) {
+      for (int tile = 0; tile < p.tiles; ++tile)
+        for (int i = 0; i < p.m; ++i)
+          combine(output_rows[i], prod + c * p.positions + tile * p.run,
+                  rows + (tile * p.m + i) * p.run, p.run);
+      scatter_group(rows, g.ho, g.wo, count, 0, g.cout * plane,
+                    y + (std::int64_t{b} * kGroup * g.cout + c0 + c) * plane, false);
+    }
   }
 }
 
@@ -348,34 +375,36 @@ void winograd_backward(const ConvGeometry& g, int batch, const R* dy, const R* t
       dw[c * g.kh + j] = static_cast<R>(s);
     }
   if (!dx) return;
-  // dU[ξ] = W̃[ξ]ᵀ dY[ξ]; dd = B dU, added over the overlapping tiles' rows in tile order.
-  // dU reuses the products' buffer (slot 0), free in the backward; the weights are transformed
-  // after the weight gradient, whose buffer (slot 2) they do not share.
-  const R* wt = transform_weights(g, p, w);
-  R* du = call_buffer<R>(0, p.size(g.cin));
-  for (int xi = 0; xi < p.alpha; ++xi)
-    conv2d_pointwise_backward_data<R>(g.cin, g.cout, p.positions, p.groups, dprod + xi * y_xi,
-                                      wt + xi * pairs, du + xi * u_xi);
+  // Per group and block of input channels: dU[ξ] = W̃[ξ]ᵀ dY[ξ] for every component into the
+  // thread's cache, then dd = B dU summed in registers and added over the overlapping tiles'
+  // rows in tile order, and the rows go to the images.
+  const std::vector<PointwiseProduct<R>> products = component_products(g, p, w, true);
+  constexpr int kBlock = PointwiseProduct<R>::kChannelBlock;
+  const int blocks = (g.cin + kBlock - 1) / kBlock;
+  const std::int64_t in_rows = std::int64_t{p.rows} * p.run;
+  const std::int64_t block_component = std::int64_t{kBlock} * p.positions;
   std::vector<Terms<R>> input_taps(p.alpha);
   for (int tau = 0; tau < p.alpha; ++tau)
-    input_taps[tau] = terms_of<R>(p.t.bt, p.alpha, p.alpha, tau, true, u_xi);
+    input_taps[tau] = terms_of<R>(p.t.bt, p.alpha, p.alpha, tau, true, block_component);
 #pragma omp parallel for schedule(static)
-  for (std::int64_t bc = 0; bc < std::int64_t{p.groups} * g.cin; ++bc) {
-    const int b = static_cast<int>(bc / g.cin), c = static_cast<int>(bc % g.cin);
+  for (int task = 0; task < p.groups * blocks; ++task) {
+    const int b = task / blocks, c0 = task % blocks * kBlock, nc = std::min(kBlock, g.cin - c0);
     const int count = std::min(kGroup, batch - b * kGroup);
-    R* rows = scratch<R>(0, static_cast<std::size_t>(p.rows) * p.run);
-    R* tap = scratch<R>(1, static_cast<std::size_t>(p.run));
-    std::fill(rows, rows + std::int64_t{p.rows} * p.run, R(0));
-    const R* first = du + p.offset(0, b, c, g.cin);
-    for (int tile = 0; tile < p.tiles; ++tile)
-      for (int tau = 0; tau < p.alpha; ++tau) {
-        combine(input_taps[tau], first + tile * p.run, tap, p.run);
-        R* d = rows + (tile * p.m + tau) * p.run;
-#pragma omp simd
-        for (int q = 0; q < p.run; ++q) d[q] += tap[q];
-      }
-    scatter_group(rows, g.h, g.w, count, g.pad_top, g.cin * plane,
-                  dx + (std::int64_t{b} * kGroup * g.cin + c) * plane, accumulate);
+    R* du = scratch<R>(1, static_cast<std::size_t>(p.alpha * block_component));
+    R* rows = scratch<R>(0, static_cast<std::size_t>(in_rows + p.run));
+    R* tap = rows + in_rows;
+    for (int xi = 0; xi < p.alpha; ++xi)
+      products[xi](dprod + p.offset(xi, b, 0, g.cout), c0, c0 + nc, du + xi * block_component);
+    for (int c = 0; c < nc; ++c) {
+      std::fill(rows, rows + in_rows, R(0));
+      for (int tile = 0; tile < p.tiles; ++tile)
+        for (int tau = 0; tau < p.alpha; ++tau) {
+          combine(input_taps[tau], du + c * p.positions + tile * p.run, tap, p.run);
+          axpy(R(1), tap, rows + (tile * p.m + tau) * p.run, p.run);
+        }
+      scatter_group(rows, g.h, g.w, count, g.pad_top, g.cin * plane,
+                    dx + (std::int64_t{b} * kGroup * g.cin + c0 + c) * plane, accumulate);
+    }
   }
 }
 
