@@ -89,6 +89,7 @@ void ts_conv_shapes(benchmark::internal::Benchmark* b) {
   b->Args({64, 16, 32, 9, 16, 5, 1, 2, 1});
   b->Args({64, 16, 16, 9, 64, 1, 9, 1, 2});
   for (int k : {3, 5, 7}) b->Args({64, 64, 16, 5, 64, k, 1, 1, 1});
+  for (int batch : {8, 16, 32}) b->Args({batch, 32, 25, 3, 32, 5, 1, 1, 1});
 }
 
 BENCHMARK(BM_conv2d<ConvPass::kForward, true>)
@@ -107,11 +108,12 @@ BENCHMARK(BM_conv2d<ConvPass::kBackwardWeight, true>)
 template <bool backward>
 void BM_winograd(benchmark::State& state) {
   const int batch = static_cast<int>(state.range(0)), c = static_cast<int>(state.range(1));
-  const int k = static_cast<int>(state.range(2));
-  const cpu::ConvGeometry g = same_conv_geometry(c, 16, 5, c, k, 1, 1, 1);
-  auto x = random_floats(std::size_t(batch) * c * 80, 1);
+  const int k = static_cast<int>(state.range(2)), h = static_cast<int>(state.range(3));
+  const int w_ = static_cast<int>(state.range(4));
+  const cpu::ConvGeometry g = same_conv_geometry(c, h, w_, c, k, 1, 1, 1);
+  auto x = random_floats(std::size_t(batch) * c * h * w_, 1);
   auto w = random_floats(std::size_t(c) * c * k, 2);
-  auto y = random_floats(std::size_t(batch) * c * 80, 3);
+  auto y = random_floats(std::size_t(batch) * c * h * w_, 3);
   std::vector<float> u(cpu::winograd_input_size<float>(g, batch)), dx(x.size()), dw(w.size());
   cpu::winograd_forward<float>(g, batch, x.data(), w.data(), y.data(), u.data());
   for (auto _ : state) {
@@ -127,8 +129,10 @@ void BM_winograd(benchmark::State& state) {
 }
 
 void winograd_shapes(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"batch", "c", "kh"});
-  for (int k : {3, 5, 7}) b->Args({64, 64, k});
+  b->ArgNames({"batch", "c", "kh", "h", "w"});
+  for (int k : {3, 5, 7}) b->Args({64, 64, k, 16, 5});
+  // BasicMotions' branches (25 x 3 after two Time-Reduce cells) at the batches ts-train uses.
+  for (int batch : {8, 16, 32}) b->Args({batch, 32, 5, 25, 3});
 }
 
 BENCHMARK(BM_winograd<false>)->Name("BM_winograd_forward/cpu/ts")->Apply(winograd_shapes);

@@ -95,7 +95,7 @@ const std::vector<R>& TrainingExecutor<R>::forward(const R* params, R* state,
       case NodeKind::kInput: std::copy(x, x + count, y.begin()); break;
       case NodeKind::kConv: {
         const ConvGeometry geo = geometry(n, nodes[n.inputs[0]].shape);
-        m.winograd[i] = options.winograd && cpu::winograd_applicable(geo);
+        m.winograd[i] = options.winograd && cpu::winograd_pays(geo, batch);
         if (m.winograd[i]) {
           m.packed[i].resize(static_cast<std::size_t>(cpu::winograd_input_size<R>(geo, batch)));
           cpu::winograd_forward<R>(geo, batch, in, param(n.weight), y.data(), m.packed[i].data());

@@ -171,6 +171,14 @@ TYPED_TEST(TrainingKernelTest, WinogradConvolutionsMatchTheReference) {
       EXPECT_EQ(dw2, dw) << name(c);
     }
   }
+  // Batches that leave a third of the last 16-image group empty stay on the direct kernels.
+  const ConvGeometry branch = same_conv_geometry(32, 25, 3, 32, 5, 1, 1, 1);
+  EXPECT_FALSE(cpu::winograd_pays(branch, 8));
+  EXPECT_TRUE(cpu::winograd_pays(branch, 16));
+  EXPECT_FALSE(cpu::winograd_pays(branch, 20));
+  EXPECT_TRUE(cpu::winograd_pays(branch, 22));
+  EXPECT_TRUE(cpu::winograd_pays(branch, 64));
+  EXPECT_FALSE(cpu::winograd_pays(same_conv_geometry(8, 25, 3, 32, 5, 1, 1, 1), 64));
   // Narrow, strided or unpadded convs stay on the direct kernels.
   EXPECT_FALSE(cpu::winograd_applicable(same_conv_geometry(8, 16, 5, 16, 3, 1, 1, 1)));
   EXPECT_FALSE(cpu::winograd_applicable(same_conv_geometry(16, 16, 5, 16, 3, 1, 2, 1)));

@@ -127,7 +127,8 @@ struct ExecutionOptions {
   double momentum = 0.1;           // running statistics (PyTorch's default)
   double eps = 1e-5;
   // Branch convs ((k, 1), stride 1, "same", >= 16 channels) by Winograd along time, with about
-  // half the multiply-adds (kernels/cpu/winograd.cpp); false: the direct kernels.
+  // half the multiply-adds (kernels/cpu/winograd.cpp), for batches that fill its 16-image
+  // groups (16, 22-32, 33-48, ...); false: always the direct kernels.
   bool winograd = true;
 };
 

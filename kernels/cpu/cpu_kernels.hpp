@@ -78,6 +78,9 @@ class PointwiseProduct {
 // backward reads instead of x; dx may be null; dw is written. Same results as conv2d_* up to
 // rounding (the tests state the tolerance), bitwise the same for any thread count.
 bool winograd_applicable(const ConvGeometry& g);
+// Whether Winograd is faster than the direct kernels for this conv and batch: applicable, and
+// a batch that fills at least two thirds of the 16-image groups.
+bool winograd_pays(const ConvGeometry& g, int batch);
 template <class R>
 std::int64_t winograd_input_size(const ConvGeometry& g, int batch);
 template <class R>
