@@ -279,16 +279,7 @@ double worst_relative(const std::vector<R>& want, const std::vector<R>& got) {
 }
 
 TEST(TrainingGraph, WinogradBranchesAgreeWithTheDirectKernels) {
-  timeseries::SpaceOptions so;
-  so.time_width_step = 4;
-  so.time_width_max = 8;
-  so.bottleneck_step = 8;
-  so.bottleneck_max = 16;
-  so.block_width_step = 8;
-  so.block_width_max = 16;
-  so.scale = 1;
-  so.min_time = 8;
-  const Space space(32, 4, 3, so);
+  const Space space = timeseries::test::sixteen_channel_branches();
   const TrainingGraph g = timeseries::supernet(space);
   const int batch = 16;
   const Step<double> wd = train_step<double>(g, space, batch, true);

@@ -36,4 +36,16 @@ inline Space small() {
   return Space(16, 4, 3, o);
 }
 
+// Window 32 x 4, 3 classes, whose supernet's branch convs have 16 channels in and out: the
+// smallest that takes the Winograd path.
+inline Space sixteen_channel_branches() {
+  SpaceOptions o;
+  o.time_width_max = 8;
+  o.bottleneck_max = 16;
+  o.block_width_max = 16;
+  o.scale = 1;
+  o.min_time = 8;
+  return Space(32, 4, 3, o);
+}
+
 }  // namespace micronas::timeseries::test

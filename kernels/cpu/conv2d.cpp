@@ -27,6 +27,7 @@
 
 #include "kernels/cpu/cpu_kernels.hpp"
 #include "kernels/cpu/openmp_context.hpp"
+#include "kernels/cpu/scratch.hpp"
 #include "kernels/cpu/simd.hpp"
 #include "micronas/error.hpp"
 
@@ -46,16 +47,6 @@ V in_register(V v) {
 }
 
 int round_up(int n, int m) { return (n + m - 1) / m * m; }
-
-// Thread-local scratch buffers (slot 0: packed input, 1: flat output, 2: packed dy, 3: one
-// image), grown on demand and reused by every call on the thread: no allocation or page fault
-// per image.
-template <class R>
-R* scratch(int slot, std::size_t n) {
-  thread_local std::vector<R> buffers[4];
-  if (buffers[slot].size() < n) buffers[slot].resize(n);
-  return buffers[slot].data();
-}
 
 // dst[r·pitch + c] = src[(row_step·r + r0)·w + col_step·c + c0] where that lies inside the h x w
 // source,
@@ -331,7 +322,7 @@ void pack_dy(const ConvGeometry& g, const FlatPlan& p, const R* dy, R* dst) {
 template <class R>
 R* clear_planes(const FlatPlan& p) {
   const std::size_t n = static_cast<std::size_t>(p.planes) * p.plane_size;
-  R* planes = scratch<R>(2, n);
+  R* planes = thread_scratch<R>(2, n);
   std::fill(planes, planes + n, R(0));
   return planes;
 }
@@ -366,7 +357,7 @@ void data_gradient_stride1(const ConvGeometry& g, int images, int batch, const R
 #pragma omp parallel
   {
     R* dyp = clear_planes<R>(p);
-    R* out = scratch<R>(1, static_cast<std::size_t>(g.cin) * out_stride);
+    R* out = thread_scratch<R>(1, static_cast<std::size_t>(g.cin) * out_stride);
 #pragma omp for schedule(static)
     for (int b = 0; b < images; ++b) {
       pack_dy(g, p, dy + b * g.cout * out_plane, dyp);
@@ -542,8 +533,8 @@ void conv2d_forward(const ConvGeometry& g, int batch, const R* x, const R* w, R*
   for (int n = 0; n < batch; ++n) {
     const std::int64_t packed_size = std::int64_t{p.planes} * p.plane_size;
     R* in = packed_x ? packed_x + n * packed_size
-                     : scratch<R>(0, static_cast<std::size_t>(packed_size));
-    R* out = scratch<R>(1, static_cast<std::size_t>(g.cout) * out_stride);
+                     : thread_scratch<R>(0, static_cast<std::size_t>(packed_size));
+    R* out = thread_scratch<R>(1, static_cast<std::size_t>(g.cout) * out_stride);
     pack_input(g, p, x + n * g.cin * in_plane, in);
     correlate(in, p, wpack.data(), g.cout, out, out_stride);
     unpack_output<R>(out, out_stride, p.pitch, g.cout, g.ho, g.wo, nullptr, 0, 0,
@@ -607,12 +598,12 @@ void conv2d_backward_data(const ConvGeometry& g, int cotangents, int batch, cons
   const int out_stride = vectors * V;
 #pragma omp parallel for schedule(static)
   for (int img = 0; img < images; ++img) {
-    R* in = scratch<R>(0, static_cast<std::size_t>(g.cout) * plane_size);
-    R* out = scratch<R>(1, static_cast<std::size_t>(g.cin) * out_stride);
+    R* in = thread_scratch<R>(0, static_cast<std::size_t>(g.cout) * plane_size);
+    R* out = thread_scratch<R>(1, static_cast<std::size_t>(g.cin) * out_stride);
     for (int co = 0; co < g.cout; ++co)
       pack_plane(dy + (std::int64_t{img} * g.cout + co) * out_plane, g.ho, g.wo, 1, 1, -qh, -qw,
                  pitch, plane_size, in + co * plane_size);
-    R* image = scratch<R>(3, static_cast<std::size_t>(g.cin) * in_plane);
+    R* image = thread_scratch<R>(3, static_cast<std::size_t>(g.cin) * in_plane);
     for (int a = 0; a < sh; ++a) {
       for (int b = 0; b < sw; ++b) {
         const FlatPlan& p = plans[a * sw + b];
@@ -668,8 +659,9 @@ void conv2d_backward_weight(const ConvGeometry& g, int cotangents, int batch, co
   for (int task = 0; task < cotangents * groups; ++task) {
     const int t = task / groups, b0 = task % groups * group, b1 = std::min(blocks, b0 + group);
     const int c_begin = b0 * cb, c_end = std::min(g.cout, b1 * cb), nc = c_end - c_begin;
-    R* scratch_in = packed_x ? nullptr : scratch<R>(0, static_cast<std::size_t>(packed_size));
-    R* dyq = scratch<R>(2, static_cast<std::size_t>(nc) * dy_stride);
+    R* scratch_in =
+        packed_x ? nullptr : thread_scratch<R>(0, static_cast<std::size_t>(packed_size));
+    R* dyq = thread_scratch<R>(2, static_cast<std::size_t>(nc) * dy_stride);
     WeightGradient<R> grad(g, p, c_begin, c_end);
     for (int n = 0; n < batch; ++n) {
       const R* in = packed_x ? packed_x + n * packed_size : scratch_in;
@@ -717,7 +709,7 @@ void conv2d_backward(const ConvGeometry& g, int cotangents, int batch, const R* 
 #pragma omp parallel for schedule(static)
   for (int t = 0; t < cotangents; ++t) {
     R* dyp = clear_planes<R>(p);
-    R* out = scratch<R>(1, static_cast<std::size_t>(g.cin) * out_stride);
+    R* out = thread_scratch<R>(1, static_cast<std::size_t>(g.cin) * out_stride);
     WeightGradient<R> grad(g, in_p, 0, g.cout);
     for (int n = 0; n < batch; ++n) {
       const std::int64_t img = std::int64_t{t} * batch + n;

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "kernels/cpu/cpu_kernels.hpp"
+#include "kernels/cpu/scratch.hpp"
 #include "kernels/cpu/simd.hpp"
 #include "micronas/error.hpp"
 
@@ -183,24 +184,9 @@ void combine(const Terms<R>& t, const R* base, R* out, int n) {
   }
 }
 
-// A thread's scratch: a group's rows of one channel (slot 0) or one output run (slot 1).
-template <class R>
-R* scratch(int slot, std::size_t n) {
-  thread_local std::vector<R> buffers[2];
-  if (buffers[slot].size() < n) buffers[slot].resize(n);
-  return buffers[slot].data();
-}
-
-// Buffers of one call (the products and their gradients, megabytes; the transformed weights),
-// kept between calls on the calling thread and only ever grown: a training step would otherwise
-// fault in and zero fresh pages for every conv.
-template <class R>
-R* call_buffer(int slot, std::int64_t n) {
-  thread_local std::vector<R> buffers[4];
-  if (static_cast<std::int64_t>(buffers[slot].size()) < n)
-    buffers[slot].resize(static_cast<std::size_t>(n));
-  return buffers[slot].data();
-}
+// This file's thread_scratch slots (scratch.hpp).
+constexpr int kRowsSlot = 4, kBlockSlot = 5, kProductGradSlot = 6, kWeightGradSlot = 7,
+              kWeightsSlot = 8;
 
 // Images [first, first + count) of the batch, plane by plane, as rows of a group:
 // dst[(row + row0)·run + s·kGroup + i] = src image (first + i) row `row` (zeros elsewhere are
@@ -232,12 +218,12 @@ void scatter_group(const R* src, int h, int w, int count, int row0, std::int64_t
   }
 }
 
-// W̃[ξ] = Σ_j G[ξ][j] w[:, :, j]: alpha x cout x cin, in call buffer 3.
+// W̃[ξ] = Σ_j G[ξ][j] w[:, :, j]: alpha x cout x cin, in the calling thread's scratch.
 template <class R>
 const R* transform_weights(const ConvGeometry& g, const Plan& p, const R* w) {
   const int k = g.kh;
   const std::int64_t pairs = std::int64_t{g.cout} * g.cin;
-  R* wt = call_buffer<R>(3, p.alpha * pairs);
+  R* wt = thread_scratch<R>(kWeightsSlot, static_cast<std::size_t>(p.alpha * pairs));
   for (int xi = 0; xi < p.alpha; ++xi)
     for (std::int64_t c = 0; c < pairs; ++c) {
       double s = 0.0;
@@ -245,6 +231,19 @@ const R* transform_weights(const ConvGeometry& g, const Plan& p, const R* w) {
       wt[xi * pairs + c] = static_cast<R>(s);
     }
   return wt;
+}
+
+// f(group, first channel, channels, images) for every (group, block of kChannelBlock of
+// `channels` channels), in parallel: the unit of work of the products and their transforms.
+template <class F>
+void for_each_channel_block(const Plan& p, int batch, int channels, F f) {
+  constexpr int kBlock = PointwiseProduct<float>::kChannelBlock;
+  const int blocks = (channels + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static)
+  for (int task = 0; task < p.groups * blocks; ++task) {
+    const int b = task / blocks, c0 = task % blocks * kBlock;
+    f(b, c0, std::min(kBlock, channels - c0), std::min(kGroup, batch - b * kGroup));
+  }
 }
 
 // The α channel-mixing products of a conv: W̃[ξ] (transposed: W̃[ξ]ᵀ, for the data gradient).
@@ -302,7 +301,7 @@ void winograd_forward(const ConvGeometry& g, int batch, const R* x, const R* w, 
   for (std::int64_t bc = 0; bc < std::int64_t{p.groups} * g.cin; ++bc) {
     const int b = static_cast<int>(bc / g.cin), c = static_cast<int>(bc % g.cin);
     const int count = std::min(kGroup, batch - b * kGroup);
-    R* rows = scratch<R>(0, static_cast<std::size_t>(p.rows) * p.run);
+    R* rows = thread_scratch<R>(kRowsSlot, static_cast<std::size_t>(p.rows) * p.run);
     std::fill(rows, rows + std::int64_t{p.rows} * p.run, R(0));
     gather_group(x + (std::int64_t{b} * kGroup * g.cin + c) * plane, g.cin * plane, g.h, g.w, count,
                  g.pad_top, rows);
@@ -315,19 +314,15 @@ void winograd_forward(const ConvGeometry& g, int batch, const R* x, const R* w, 
   // thread's cache (α x 12 channels x positions), then y = Aᵀ Y summed in registers, and the
   // rows go to the images: the products never make the round trip through memory.
   const std::vector<PointwiseProduct<R>> products = component_products(g, p, w, false);
-  constexpr int kBlock = PointwiseProduct<R>::kChannelBlock;
-  const int blocks = (g.cout + kBlock - 1) / kBlock;
   const std::int64_t out_rows = std::int64_t{p.tiles} * p.m * p.run;
-  const std::int64_t block_component = std::int64_t{kBlock} * p.positions;
+  const std::int64_t block_component =
+      std::int64_t{PointwiseProduct<R>::kChannelBlock} * p.positions;
   std::vector<Terms<R>> output_rows(p.m);
   for (int i = 0; i < p.m; ++i)
     output_rows[i] = terms_of<R>(p.t.at, p.m, p.alpha, i, false, block_component);
-#pragma omp parallel for schedule(static)
-  for (int task = 0; task < p.groups * blocks; ++task) {
-    const int b = task / blocks, c0 = task % blocks * kBlock, nc = std::min(kBlock, g.cout - c0);
-    const int count = std::min(kGroup, batch - b * kGroup);
-    R* prod = scratch<R>(1, static_cast<std::size_t>(p.alpha * block_component));
-    R* rows = scratch<R>(0, static_cast<std::size_t>(out_rows));
+  for_each_channel_block(p, batch, g.cout, [&](int b, int c0, int nc, int count) {
+    R* prod = thread_scratch<R>(kBlockSlot, static_cast<std::size_t>(p.alpha * block_component));
+    R* rows = thread_scratch<R>(kRowsSlot, static_cast<std::size_t>(out_rows));
     for (int xi = 0; xi < p.alpha; ++xi)
       products[xi](transformed_x + p.offset(xi, b, 0, g.cin), c0, c0 + nc,
                    prod + xi * block_component);
@@ -339,7 +334,7 @@ void winograd_forward(const ConvGeometry& g, int batch, const R* x, const R* w, 
       scatter_group(rows, g.ho, g.wo, count, 0, g.cout * plane,
                     y + (std::int64_t{b} * kGroup * g.cout + c0 + c) * plane, false);
     }
-  }
+  });
 }
 
 template <class R>
@@ -351,7 +346,7 @@ void winograd_backward(const ConvGeometry& g, int batch, const R* dy, const R* t
   const std::int64_t plane = std::int64_t{g.h} * g.w;
   const std::int64_t u_xi = p.component(g.cin), y_xi = p.component(g.cout);
   // dY[ξ] = A dy: output row t·m + i of tile t (zero past the last row and the batch).
-  R* dprod = call_buffer<R>(1, p.size(g.cout));
+  R* dprod = thread_scratch<R>(kProductGradSlot, static_cast<std::size_t>(p.size(g.cout)));
   std::vector<Terms<R>> dy_rows(p.alpha);
   for (int xi = 0; xi < p.alpha; ++xi)
     dy_rows[xi] = terms_of<R>(p.t.at, p.m, p.alpha, xi, true, p.run);
@@ -359,7 +354,7 @@ void winograd_backward(const ConvGeometry& g, int batch, const R* dy, const R* t
   for (std::int64_t bc = 0; bc < std::int64_t{p.groups} * g.cout; ++bc) {
     const int b = static_cast<int>(bc / g.cout), c = static_cast<int>(bc % g.cout);
     const int count = std::min(kGroup, batch - b * kGroup);
-    R* rows = scratch<R>(0, static_cast<std::size_t>(p.tiles) * p.m * p.run);
+    R* rows = thread_scratch<R>(kRowsSlot, static_cast<std::size_t>(p.tiles) * p.m * p.run);
     std::fill(rows, rows + std::int64_t{p.tiles} * p.m * p.run, R(0));
     gather_group(dy + (std::int64_t{b} * kGroup * g.cout + c) * plane, g.cout * plane, g.ho, g.wo,
                  count, 0, rows);
@@ -371,7 +366,7 @@ void winograd_backward(const ConvGeometry& g, int batch, const R* dy, const R* t
   // dW̃[ξ] = dY[ξ] U[ξ]ᵀ, then dw = Gᵀ dW̃. U's layout is the 1x1 kernels' packed input
   // (positions are a multiple of every vector width), so it is passed as packed.
   const std::int64_t pairs = std::int64_t{g.cout} * g.cin;
-  R* dwt = call_buffer<R>(2, p.alpha * pairs);
+  R* dwt = thread_scratch<R>(kWeightGradSlot, static_cast<std::size_t>(p.alpha * pairs));
   for (int xi = 0; xi < p.alpha; ++xi)
     conv2d_backward_weight<R>(p.pointwise, 1, p.groups, dprod + xi * y_xi, nullptr,
                               transformed_x + xi * u_xi, dwt + xi * pairs, 0);
@@ -387,19 +382,15 @@ void winograd_backward(const ConvGeometry& g, int batch, const R* dy, const R* t
   // thread's cache, then dd = B dU summed in registers and added over the overlapping tiles'
   // rows in tile order, and the rows go to the images.
   const std::vector<PointwiseProduct<R>> products = component_products(g, p, w, true);
-  constexpr int kBlock = PointwiseProduct<R>::kChannelBlock;
-  const int blocks = (g.cin + kBlock - 1) / kBlock;
   const std::int64_t in_rows = std::int64_t{p.rows} * p.run;
-  const std::int64_t block_component = std::int64_t{kBlock} * p.positions;
+  const std::int64_t block_component =
+      std::int64_t{PointwiseProduct<R>::kChannelBlock} * p.positions;
   std::vector<Terms<R>> input_taps(p.alpha);
   for (int tau = 0; tau < p.alpha; ++tau)
     input_taps[tau] = terms_of<R>(p.t.bt, p.alpha, p.alpha, tau, true, block_component);
-#pragma omp parallel for schedule(static)
-  for (int task = 0; task < p.groups * blocks; ++task) {
-    const int b = task / blocks, c0 = task % blocks * kBlock, nc = std::min(kBlock, g.cin - c0);
-    const int count = std::min(kGroup, batch - b * kGroup);
-    R* du = scratch<R>(1, static_cast<std::size_t>(p.alpha * block_component));
-    R* rows = scratch<R>(0, static_cast<std::size_t>(in_rows + p.run));
+  for_each_channel_block(p, batch, g.cin, [&](int b, int c0, int nc, int count) {
+    R* du = thread_scratch<R>(kBlockSlot, static_cast<std::size_t>(p.alpha * block_component));
+    R* rows = thread_scratch<R>(kRowsSlot, static_cast<std::size_t>(in_rows + p.run));
     R* tap = rows + in_rows;
     for (int xi = 0; xi < p.alpha; ++xi)
       products[xi](dprod + p.offset(xi, b, 0, g.cout), c0, c0 + nc, du + xi * block_component);
@@ -413,7 +404,7 @@ void winograd_backward(const ConvGeometry& g, int batch, const R* dy, const R* t
       scatter_group(rows, g.h, g.w, count, g.pad_top, g.cin * plane,
                     dx + (std::int64_t{b} * kGroup * g.cin + c0 + c) * plane, accumulate);
     }
-  }
+  });
 }
 
 #define MICRONAS_INSTANTIATE(R)                                                                  \
