@@ -88,6 +88,7 @@ void ts_conv_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"batch", "cin", "h", "w", "cout", "kh", "kw", "sh", "sw"});
   b->Args({64, 16, 32, 9, 16, 5, 1, 2, 1});
   b->Args({64, 16, 16, 9, 64, 1, 9, 1, 2});
+  b->Args({64, 64, 16, 5, 64, 1, 5, 1, 1});  // the non-reducing cells' bottleneck
   for (int k : {3, 5, 7}) b->Args({64, 64, 16, 5, 64, k, 1, 1, 1});
   for (int batch : {8, 16, 32}) b->Args({batch, 32, 25, 3, 32, 5, 1, 1, 1});
 }
@@ -137,6 +138,38 @@ void winograd_shapes(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_winograd<false>)->Name("BM_winograd_forward/cpu/ts")->Apply(winograd_shapes);
 BENCHMARK(BM_winograd<true>)->Name("BM_winograd_backward/cpu/ts")->Apply(winograd_shapes);
+
+// The Sensor-Fusion bottlenecks lowered to one product (the training engine's default for
+// them); GFLOP/s counts the convolution's flops, backward both gradients.
+template <bool backward>
+void BM_lowered(benchmark::State& state) {
+  const int batch = static_cast<int>(state.range(0));
+  const cpu::ConvGeometry g = geometry<true>(state);
+  auto x = random_floats(std::size_t(batch) * g.cin * g.h * g.w, 1);
+  auto w = random_floats(std::size_t(g.cout) * g.cin * g.kw, 2);
+  auto y = random_floats(std::size_t(batch) * g.cout * g.ho * g.wo, 3);
+  std::vector<float> l(cpu::lowered_input_size<float>(g, batch)), dx(x.size()), dw(w.size());
+  cpu::lowered_conv_forward<float>(g, batch, x.data(), w.data(), y.data(), l.data());
+  for (auto _ : state) {
+    if (backward)
+      cpu::lowered_conv_backward<float>(g, batch, y.data(), l.data(), w.data(), dx.data(), false,
+                                        dw.data());
+    else
+      cpu::lowered_conv_forward<float>(g, batch, x.data(), w.data(), y.data(), l.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(conv_flops(g, batch) * (backward ? 2 : 1) * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void lowered_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"batch", "cin", "h", "w", "cout", "kh", "kw", "sh", "sw"});
+  b->Args({64, 16, 16, 9, 64, 1, 9, 1, 2});
+  b->Args({64, 64, 16, 5, 64, 1, 5, 1, 1});
+}
+
+BENCHMARK(BM_lowered<false>)->Name("BM_lowered_forward/cpu/ts")->Apply(lowered_shapes);
+BENCHMARK(BM_lowered<true>)->Name("BM_lowered_backward/cpu/ts")->Apply(lowered_shapes);
 
 template <bool backward>
 void BM_batch_norm(benchmark::State& state) {

@@ -2,7 +2,8 @@
 // reference's widths, uniform distribution, batch 64, Dropout2d 0.3): forward, NLL, backward to
 // the parameters and mixing inputs, Adam update. bench/compare_ts_train_pytorch.py runs the same
 // step in PyTorch beside it. Counters: samples/s and the forward MACs per sample. The branch
-// convs run by Winograd along time (the default, /winograd) or on the direct kernels (/direct).
+// convs run by Winograd along time and the sensor convs as lowered products (the default,
+// /fast), or every conv on the direct kernels (/direct).
 #include <benchmark/benchmark.h>
 
 #include <vector>
@@ -15,7 +16,7 @@
 namespace micronas {
 namespace {
 
-void BM_ts_train_step(benchmark::State& state, bool winograd) {
+void BM_ts_train_step(benchmark::State& state, bool fast) {
   const int batch = static_cast<int>(state.range(0));
   const timeseries::Space space(128, 9, 6);
   const training::TrainingGraph g = timeseries::supernet(space);
@@ -35,7 +36,7 @@ void BM_ts_train_step(benchmark::State& state, bool winograd) {
   const auto train_step = [&] {
     training::ExecutionOptions o;
     o.dropout_seed = step++;
-    o.winograd = winograd;
+    o.fast_convs = fast;
     const std::vector<float>& out =
         ex.forward(params.data(), running.data(), mixing, x.data(), batch, o);
     training::nll_loss<float>(batch, 6, out.data(), labels.data(), dout.data());
@@ -52,8 +53,8 @@ void BM_ts_train_step(benchmark::State& state, bool winograd) {
   state.counters["MACs/sample"] = static_cast<double>(g.macs());
 }
 // Named BM_ts_train_step/<convs>/uci_har_supernet/64.
-BENCHMARK_CAPTURE(BM_ts_train_step, winograd, true)
-    ->Name("BM_ts_train_step/winograd/uci_har_supernet")
+BENCHMARK_CAPTURE(BM_ts_train_step, fast, true)
+    ->Name("BM_ts_train_step/fast/uci_har_supernet")
     ->Arg(64)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);

@@ -109,8 +109,9 @@ def main():
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=5, help="alternations of the two sides")
     ap.add_argument("--steps", type=int, default=5, help="PyTorch steps per round")
-    ap.add_argument("--conv", choices=["winograd", "direct"], default="winograd",
-                    help="micronas's branch convs: Winograd along time (its default) or direct")
+    ap.add_argument("--conv", choices=["fast", "direct"], default="fast",
+                    help="micronas's convs: Winograd and lowered products (its default) or all "
+                         "direct")
     ap.add_argument("--binary", default=os.path.join(os.path.dirname(__file__), "..", "build",
                                                      "bench", "bench_ts_train"))
     args = ap.parse_args()

@@ -15,6 +15,18 @@ ConvGeometry geometry(const Node& n, const TensorShape& in) {
           n.sh, n.sw, n.pad_top, n.pad_left, n.shape.h, n.shape.w};
 }
 
+// How a conv node runs: the direct kernels, Winograd along time (branch convs) or lowered to
+// one product (convs across sensors), the grouped algorithms where the batch fills their
+// 16-image groups.
+enum class ConvAlgorithm : char { kDirect, kWinograd, kLowered };
+
+ConvAlgorithm conv_algorithm(const ConvGeometry& geo, int batch, const ExecutionOptions& o) {
+  if (!o.fast_convs) return ConvAlgorithm::kDirect;
+  if (cpu::winograd_pays(geo, batch)) return ConvAlgorithm::kWinograd;
+  if (cpu::lowered_conv_pays(geo, batch)) return ConvAlgorithm::kLowered;
+  return ConvAlgorithm::kDirect;
+}
+
 }  // namespace
 
 template <class R>
@@ -22,12 +34,13 @@ struct TrainingExecutor<R>::Impl {
   const TrainingGraph& graph;
   int batch = 0;
   bool trained = false;  // the last forward ran in training mode
-  // masks: Dropout2d's per-plane factors; packed: each conv's input as its kernels read it
-  // (packed, or its Winograd transform where winograd[i]), kept from the forward for the
+  // masks: Dropout2d's per-plane factors; packed: each conv's input as its algorithm reads it
+  // (packed, Winograd-transformed or lowered, conv_algorithm[i]), kept from the forward for the
   // weight gradient.
   std::vector<std::vector<R>> values, grads, masks, packed;
   std::vector<std::vector<double>> mean, invstd;
-  std::vector<char> has_grad, winograd;
+  std::vector<char> has_grad;
+  std::vector<ConvAlgorithm> conv_algorithm;
 
   explicit Impl(const TrainingGraph& g)
       : graph(g),
@@ -38,7 +51,7 @@ struct TrainingExecutor<R>::Impl {
         mean(g.nodes().size()),
         invstd(g.nodes().size()),
         has_grad(g.nodes().size(), 0),
-        winograd(g.nodes().size(), 0) {}
+        conv_algorithm(g.nodes().size(), ConvAlgorithm::kDirect) {}
 
   std::int64_t elements(int node) const { return batch * graph.nodes()[node].shape.size(); }
 
@@ -95,14 +108,17 @@ const std::vector<R>& TrainingExecutor<R>::forward(const R* params, R* state,
       case NodeKind::kInput: std::copy(x, x + count, y.begin()); break;
       case NodeKind::kConv: {
         const ConvGeometry geo = geometry(n, nodes[n.inputs[0]].shape);
-        m.winograd[i] = options.winograd && cpu::winograd_pays(geo, batch);
-        if (m.winograd[i]) {
-          m.packed[i].resize(static_cast<std::size_t>(cpu::winograd_input_size<R>(geo, batch)));
-          cpu::winograd_forward<R>(geo, batch, in, param(n.weight), y.data(), m.packed[i].data());
+        const ConvAlgorithm a = m.conv_algorithm[i] = conv_algorithm(geo, batch, options);
+        std::vector<R>& kept = m.packed[i];
+        if (a == ConvAlgorithm::kWinograd) {
+          kept.resize(static_cast<std::size_t>(cpu::winograd_input_size<R>(geo, batch)));
+          cpu::winograd_forward<R>(geo, batch, in, param(n.weight), y.data(), kept.data());
+        } else if (a == ConvAlgorithm::kLowered) {
+          kept.resize(static_cast<std::size_t>(cpu::lowered_input_size<R>(geo, batch)));
+          cpu::lowered_conv_forward<R>(geo, batch, in, param(n.weight), y.data(), kept.data());
         } else {
-          m.packed[i].resize(
-              static_cast<std::size_t>(batch * cpu::conv2d_packed_input_size<R>(geo)));
-          cpu::conv2d_forward<R>(geo, batch, in, param(n.weight), y.data(), m.packed[i].data());
+          kept.resize(static_cast<std::size_t>(batch * cpu::conv2d_packed_input_size<R>(geo)));
+          cpu::conv2d_forward<R>(geo, batch, in, param(n.weight), y.data(), kept.data());
         }
         if (n.bias >= 0) cpu::bias_forward<R>(batch, n.shape.c, plane, param(n.bias), y.data());
         break;
@@ -200,10 +216,16 @@ void TrainingExecutor<R>::backward(const R* params, const std::vector<std::vecto
         const ConvGeometry geo = geometry(n, nodes[src].shape);
         const R* packed = m.packed[i].data();
         if (n.bias >= 0) cpu::bias_backward<R>(batch, n.shape.c, plane, dy, dparam(n.bias));
-        if (m.winograd[i]) {
+        if (m.conv_algorithm[i] == ConvAlgorithm::kWinograd) {
           R* dx = want_dx ? m.grad_for(src, &acc) : nullptr;
           cpu::winograd_backward<R>(geo, batch, dy, packed, param(n.weight), dx, acc,
                                     dparam(n.weight));
+          break;
+        }
+        if (m.conv_algorithm[i] == ConvAlgorithm::kLowered) {
+          R* dx = want_dx ? m.grad_for(src, &acc) : nullptr;
+          cpu::lowered_conv_backward<R>(geo, batch, dy, packed, param(n.weight), dx, acc,
+                                        dparam(n.weight));
           break;
         }
         if (want_dx && cpu::conv2d_backward_fusable(geo)) {

@@ -246,7 +246,7 @@ struct Step {
 };
 
 template <class R>
-Step<R> train_step(const TrainingGraph& g, const Space& space, int batch, bool winograd) {
+Step<R> train_step(const TrainingGraph& g, const Space& space, int batch, bool fast) {
   const std::vector<float> xf = random_window(batch, space, 21);
   const std::vector<R> x(xf.begin(), xf.end());
   const std::vector<float> pf = g.initial_parameters(22);
@@ -259,7 +259,7 @@ Step<R> train_step(const TrainingGraph& g, const Space& space, int batch, bool w
   TrainingExecutor<R> ex(g);
   training::ExecutionOptions o;
   o.dropout_seed = 24;
-  o.winograd = winograd;
+  o.fast_convs = fast;
   Step<R> s;
   s.out = ex.forward(params.data(), state.data(), mixing, x.data(), batch, o);
   std::vector<R> dout(s.out.size());

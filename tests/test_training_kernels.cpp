@@ -186,6 +186,68 @@ TYPED_TEST(TrainingKernelTest, WinogradConvolutionsMatchTheReference) {
   EXPECT_FALSE(cpu::winograd_applicable(square_conv_geometry(16, 8, 8, 16, 3, 1, 1)));
 }
 
+// Convs across sensors lowered to one product, against the direct reference: the reducing
+// bottleneck (1, 9) stride (1, 2), the non-reducing (1, 5), the residual projection (1, 2)
+// stride (1, 2), an even kernel with asymmetric padding; a batch below one group and one that
+// leaves the second group part empty; dx accumulated. Tolerance: the direct kernels'.
+TYPED_TEST(TrainingKernelTest, LoweredSensorConvolutionsMatchTheReference) {
+  using R = TypeParam;
+  const Case cases[] = {{4, 16, 9, 16, 1, 9, 1, 2},
+                        {16, 8, 5, 16, 1, 5, 1, 1},
+                        {16, 8, 9, 20, 1, 2, 1, 2},
+                        {8, 6, 4, 16, 1, 4, 1, 1}};
+  for (const int N : {3, 20}) {
+    for (const Case& c : cases) {
+      const ConvGeometry g = same_conv_geometry(c.cin, c.h, c.w, c.cout, c.kh, c.kw, 1, c.sw);
+      ASSERT_TRUE(cpu::lowered_conv_applicable(g)) << name(c);
+      const Vec x = random_vec(std::size_t(N) * c.cin * c.h * c.w, 31);
+      const Vec w = random_vec(std::size_t(c.cout) * c.cin * c.kw, 32);
+      const std::size_t ny = std::size_t(N) * c.cout * g.ho * g.wo;
+      const Vec dy = random_vec(ny, 33), dx0 = random_vec(x.size(), 34);
+      const std::vector<R> xr = cast<R>(x), wr = cast<R>(w), dyr = cast<R>(dy);
+      std::vector<R> y(ny), lowered(cpu::lowered_input_size<R>(g, N), R(7)), dx = cast<R>(dx0),
+                                                                             dw(w.size());
+      cpu::lowered_conv_forward<R>(g, N, xr.data(), wr.data(), y.data(), lowered.data());
+      Vec rdx, rdw;
+      reference::conv2d_backward(g, N, x, w, dy, &rdx, &rdw);
+      for (std::size_t i = 0; i < rdx.size(); ++i) rdx[i] += dx0[i];
+      cpu::lowered_conv_backward<R>(g, N, dyr.data(), lowered.data(), wr.data(), dx.data(), true,
+                                    dw.data());
+      const std::string what = name(c) + " N=" + std::to_string(N);
+      expect_close(reference::conv2d_forward(g, N, x, w), y.data(), y.size(), "forward " + what);
+      expect_close(rdx, dx.data(), dx.size(), "dx " + what);
+      expect_close(rdw, dw.data(), dw.size(), "dw " + what);
+    }
+  }
+  EXPECT_FALSE(cpu::lowered_conv_pays(same_conv_geometry(16, 8, 5, 16, 1, 5, 1, 1), 8));
+  EXPECT_TRUE(cpu::lowered_conv_pays(same_conv_geometry(16, 8, 5, 16, 1, 5, 1, 1), 64));
+  // Along time, 1x1, or too few products: the direct kernels.
+  EXPECT_FALSE(cpu::lowered_conv_applicable(same_conv_geometry(16, 8, 5, 16, 3, 1, 1, 1)));
+  EXPECT_FALSE(cpu::lowered_conv_applicable(same_conv_geometry(16, 8, 5, 16, 1, 1, 1, 1)));
+  EXPECT_FALSE(cpu::lowered_conv_applicable(same_conv_geometry(2, 8, 5, 16, 1, 5, 1, 1)));
+}
+
+TEST(TrainingKernels, LoweredSensorConvolutionsAreThreadInvariant) {
+  const int N = 20;
+  const ConvGeometry g = same_conv_geometry(16, 8, 9, 24, 1, 9, 1, 2);
+  const std::vector<float> x = cast<float>(random_vec(std::size_t(N) * 16 * 72, 35));
+  const std::vector<float> w = cast<float>(random_vec(std::size_t(24) * 16 * 9, 36));
+  const std::vector<float> dy = cast<float>(random_vec(std::size_t(N) * 24 * 40, 37));
+  std::vector<float> out[2][3];
+  const int saved = num_threads();
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    auto& o = out[threads - 1];
+    std::vector<float> lowered(cpu::lowered_input_size<float>(g, N));
+    o[0].resize(std::size_t(N) * 24 * 40), o[1].resize(x.size()), o[2].resize(w.size());
+    cpu::lowered_conv_forward<float>(g, N, x.data(), w.data(), o[0].data(), lowered.data());
+    cpu::lowered_conv_backward<float>(g, N, dy.data(), lowered.data(), w.data(), o[1].data(), false,
+                                      o[2].data());
+  }
+  set_num_threads(saved);
+  for (int k = 0; k < 3; ++k) EXPECT_EQ(out[0][k], out[1][k]) << k;
+}
+
 TEST(TrainingKernels, WinogradIsThreadInvariant) {
   const int N = 9;
   const ConvGeometry g = same_conv_geometry(16, 16, 5, 24, 7, 1, 1, 1);

@@ -126,10 +126,11 @@ struct ExecutionOptions {
   std::uint64_t dropout_seed = 0;  // with the node's stream: the Dropout2d masks of this step
   double momentum = 0.1;           // running statistics (PyTorch's default)
   double eps = 1e-5;
-  // Branch convs ((k, 1), stride 1, "same", >= 16 channels) by Winograd along time, with about
-  // half the multiply-adds (kernels/cpu/winograd.cpp), for batches that fill its 16-image
-  // groups (16, 22-32, 33-48, ...); false: always the direct kernels.
-  bool winograd = true;
+  // For batches that fill 16-image groups (16, 22-32, 33-48, ...): branch convs ((k, 1),
+  // stride 1, "same", >= 16 channels) by Winograd along time, with about half the multiply-adds
+  // (kernels/cpu/winograd.cpp), and convs across sensors ((1, k)) as one lowered product
+  // (kernels/cpu/lowered_conv.cpp). false: the direct kernels for every conv.
+  bool fast_convs = true;
 };
 
 // Runs a graph on the CPU in precision R (float for training, double for gradient checks).

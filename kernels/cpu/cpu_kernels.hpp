@@ -90,6 +90,22 @@ template <class R>
 void winograd_backward(const ConvGeometry& g, int batch, const R* dy, const R* transformed_x,
                        const R* w, R* dx, bool accumulate, R* dw);
 
+// Convs across sensors lowered to one channel-mixing product (lowered_conv.cpp), for the convs
+// lowered_conv_applicable accepts: kernel (1, kw), kw > 1, any stride and padding along the
+// sensors, none along time, cin·kw and cout at least 16. Same contract as Winograd's: the
+// forward writes the lowered input (lowered_input_size values), which the backward reads.
+bool lowered_conv_applicable(const ConvGeometry& g);
+// Applicable, and a batch that fills at least two thirds of the 16-image groups.
+bool lowered_conv_pays(const ConvGeometry& g, int batch);
+template <class R>
+std::int64_t lowered_input_size(const ConvGeometry& g, int batch);
+template <class R>
+void lowered_conv_forward(const ConvGeometry& g, int batch, const R* x, const R* w, R* y,
+                          R* lowered_x);
+template <class R>
+void lowered_conv_backward(const ConvGeometry& g, int batch, const R* dy, const R* lowered_x,
+                           const R* w, R* dx, bool accumulate, R* dw);
+
 // Training-mode batch norm over (N, H, W) per channel: biased variance, eps.
 // Saves the batch mean and 1/sqrt(var + eps) (double, one per channel) for the backward pass.
 template <class R>

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "kernels/cpu/cpu_kernels.hpp"
+#include "kernels/cpu/image_groups.hpp"
 #include "kernels/cpu/scratch.hpp"
 #include "kernels/cpu/simd.hpp"
 #include "micronas/error.hpp"
@@ -115,9 +116,6 @@ const Transform& transform_for(int k) {
   return k == 3 ? t3 : k == 5 ? t5 : t7;
 }
 
-// Images per group: the widest vector of floats, so a run over (sensor, image) is whole vectors.
-constexpr int kGroup = 16;
-
 struct Plan {
   const Transform& t;
   int m, alpha, w;
@@ -188,36 +186,6 @@ void combine(const Terms<R>& t, const R* base, R* out, int n) {
 constexpr int kRowsSlot = 4, kBlockSlot = 5, kProductGradSlot = 6, kWeightGradSlot = 7,
               kWeightsSlot = 8;
 
-// Images [first, first + count) of the batch, plane by plane, as rows of a group:
-// dst[(row + row0)·run + s·kGroup + i] = src image (first + i) row `row` (zeros elsewhere are
-// the caller's).
-template <class R>
-void gather_group(const R* src, std::int64_t image_stride, int h, int w, int count, int row0,
-                  R* dst) {
-  const int run = w * kGroup;
-  for (int i = 0; i < count; ++i) {
-    const R* img = src + i * image_stride;
-    for (int row = 0; row < h; ++row)
-      for (int s = 0; s < w; ++s) dst[(row + row0) * run + s * kGroup + i] = img[row * w + s];
-  }
-}
-
-// The inverse: rows [row0, row0 + h) of a group back to the images' planes (added when
-// accumulate).
-template <class R>
-void scatter_group(const R* src, int h, int w, int count, int row0, std::int64_t image_stride,
-                   R* dst, bool accumulate) {
-  const int run = w * kGroup;
-  for (int i = 0; i < count; ++i) {
-    R* img = dst + i * image_stride;
-    for (int row = 0; row < h; ++row)
-      for (int s = 0; s < w; ++s) {
-        const R v = src[(row + row0) * run + s * kGroup + i];
-        img[row * w + s] = accumulate ? img[row * w + s] + v : v;
-      }
-  }
-}
-
 // W̃[ξ] = Σ_j G[ξ][j] w[:, :, j]: alpha x cout x cin, in the calling thread's scratch.
 template <class R>
 const R* transform_weights(const ConvGeometry& g, const Plan& p, const R* w) {
@@ -233,19 +201,6 @@ const R* transform_weights(const ConvGeometry& g, const Plan& p, const R* w) {
   return wt;
 }
 
-// f(group, first channel, channels, images) for every (group, block of kChannelBlock of
-// `channels` channels), in parallel: the unit of work of the products and their transforms.
-template <class F>
-void for_each_channel_block(const Plan& p, int batch, int channels, F f) {
-  constexpr int kBlock = PointwiseProduct<float>::kChannelBlock;
-  const int blocks = (channels + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static)
-  for (int task = 0; task < p.groups * blocks; ++task) {
-    const int b = task / blocks, c0 = task % blocks * kBlock;
-    f(b, c0, std::min(kBlock, channels - c0), std::min(kGroup, batch - b * kGroup));
-  }
-}
-
 // The α channel-mixing products of a conv: W̃[ξ] (transposed: W̃[ξ]ᵀ, for the data gradient).
 template <class R>
 std::vector<PointwiseProduct<R>> component_products(const ConvGeometry& g, const Plan& p,
@@ -259,13 +214,6 @@ std::vector<PointwiseProduct<R>> component_products(const ConvGeometry& g, const
   return products;
 }
 
-// out[q] += a · in[q] for q < n, a multiple of the vector width.
-template <class R>
-void axpy(R a, const R* in, R* out, int n) {
-  using S = Simd<R>;
-  for (int q = 0; q < n; q += S::width) S::store(out + q, S::load(out + q) + a * S::load(in + q));
-}
-
 }  // namespace
 
 bool winograd_applicable(const ConvGeometry& g) {
@@ -275,11 +223,8 @@ bool winograd_applicable(const ConvGeometry& g) {
 }
 
 bool winograd_pays(const ConvGeometry& g, int batch) {
-  // The transforms fill kGroup lanes per group; a batch that leaves a third of them empty
-  // computes too many zeros (batch 8 on BasicMotions' branches: 1.2-1.4x slower than direct;
-  // batch 16: 1.2-1.5x faster).
-  const int groups = (batch + kGroup - 1) / kGroup;
-  return winograd_applicable(g) && batch >= kGroup && 3 * batch >= 2 * kGroup * groups;
+  // Batch 8 on BasicMotions' branches: 1.2-1.4x slower than direct; batch 16: 1.2-1.5x faster.
+  return winograd_applicable(g) && groups_fill(batch);
 }
 
 template <class R>
@@ -320,7 +265,7 @@ void winograd_forward(const ConvGeometry& g, int batch, const R* x, const R* w, 
   std::vector<Terms<R>> output_rows(p.m);
   for (int i = 0; i < p.m; ++i)
     output_rows[i] = terms_of<R>(p.t.at, p.m, p.alpha, i, false, block_component);
-  for_each_channel_block(p, batch, g.cout, [&](int b, int c0, int nc, int count) {
+  for_each_channel_block(p.groups, batch, g.cout, [&](int b, int c0, int nc, int count) {
     R* prod = thread_scratch<R>(kBlockSlot, static_cast<std::size_t>(p.alpha * block_component));
     R* rows = thread_scratch<R>(kRowsSlot, static_cast<std::size_t>(out_rows));
     for (int xi = 0; xi < p.alpha; ++xi)
@@ -388,7 +333,7 @@ void winograd_backward(const ConvGeometry& g, int batch, const R* dy, const R* t
   std::vector<Terms<R>> input_taps(p.alpha);
   for (int tau = 0; tau < p.alpha; ++tau)
     input_taps[tau] = terms_of<R>(p.t.bt, p.alpha, p.alpha, tau, true, block_component);
-  for_each_channel_block(p, batch, g.cin, [&](int b, int c0, int nc, int count) {
+  for_each_channel_block(p.groups, batch, g.cin, [&](int b, int c0, int nc, int count) {
     R* du = thread_scratch<R>(kBlockSlot, static_cast<std::size_t>(p.alpha * block_component));
     R* rows = thread_scratch<R>(kRowsSlot, static_cast<std::size_t>(in_rows + p.run));
     R* tap = rows + in_rows;

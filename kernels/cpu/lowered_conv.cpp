@@ -1,0 +1,161 @@
+// Convs across sensors as one channel-mixing product: kernel (1, kw), any stride and padding
+// along the sensors, none along time (the time-series Sensor-Fusion bottlenecks (1, S) and
+// residual projections (1, 2)). The direct kernels run these at half their speed: a (1, 5)
+// "same" conv on 5 sensors reads a padded row of 9 for 5 outputs, so nearly half of every
+// vector is overhang. Lowering the sensor taps instead (im2col along one axis) makes the conv
+// a product of w [cout][cin·kw] with a [cin·kw][positions] matrix whose positions are every
+// (time, output sensor, image) of a 16-image group (image_groups.hpp): long, vector-aligned
+// runs with no overhang, on the direct micro-kernel (PointwiseProduct).
+//
+//   forward:  L[ci·kw + j][(t, so, n)] = x[n][ci][t][sw·so + j - pad_left] (0 outside);
+//             y = w · L (L is kept for the weight gradient, like the direct kernels' packed x)
+//   backward: dw = dY · Lᵀ (a 1x1 weight gradient), dL = wᵀ · dY, dx = the sum of dL over
+//             the taps that read each input (col2im), tap by tap in order.
+//
+// Bitwise the same for any thread count; equal to the direct kernels up to the order of each
+// sum (the tests state the tolerance).
+#include <algorithm>
+#include <vector>
+
+#include "kernels/cpu/cpu_kernels.hpp"
+#include "kernels/cpu/image_groups.hpp"
+#include "kernels/cpu/scratch.hpp"
+#include "micronas/error.hpp"
+
+namespace micronas::cpu {
+namespace {
+
+// This file's thread_scratch slots (scratch.hpp) follow winograd.cpp's.
+constexpr int kRowsSlot = 4, kBlockSlot = 5, kGradSlot = 6;
+
+struct Lowering {
+  int taps;                // cin·kw: the product's inputs
+  int groups;              // ceil(batch / 16)
+  int run;                 // one output row of a group: wo sensors x 16 images
+  int positions;           // per group: ho·run
+  ConvGeometry pointwise;  // the product as a 1x1 conv: taps -> cout over `positions`
+
+  Lowering(const ConvGeometry& g, int batch)
+      : taps(g.cin * g.kw),
+        groups(image_groups(batch)),
+        run(g.wo * kGroup),
+        positions(g.ho * run),
+        pointwise{taps, 1, positions, g.cout, 1, 1, 1, 1, 0, 0, 1, positions} {}
+  std::int64_t group_size(int channels) const { return std::int64_t{channels} * positions; }
+};
+
+// Output sensor so of tap j reads input sensor sw·so + j - pad_left.
+int input_sensor(const ConvGeometry& g, int so, int j) { return g.sw * so + j - g.pad_left; }
+
+}  // namespace
+
+bool lowered_conv_applicable(const ConvGeometry& g) {
+  return g.kh == 1 && g.sh == 1 && g.pad_top == 0 && g.ho == g.h && g.cin * g.kw >= 16 &&
+         g.cout >= 16 && g.kw > 1;
+}
+
+bool lowered_conv_pays(const ConvGeometry& g, int batch) {
+  return lowered_conv_applicable(g) && groups_fill(batch);
+}
+
+template <class R>
+std::int64_t lowered_input_size(const ConvGeometry& g, int batch) {
+  const Lowering l(g, batch);
+  return l.groups * l.group_size(l.taps);
+}
+
+template <class R>
+void lowered_conv_forward(const ConvGeometry& g, int batch, const R* x, const R* w, R* y,
+                          R* lowered_x) {
+  if (!lowered_conv_applicable(g))
+    throw Error(Status::kInternal, "lowered_conv_forward: unsupported conv");
+  const Lowering l(g, batch);
+  const std::int64_t plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
+  const int in_run = g.w * kGroup;
+#pragma omp parallel for schedule(static)
+  for (std::int64_t bc = 0; bc < std::int64_t{l.groups} * g.cin; ++bc) {
+    const int b = static_cast<int>(bc / g.cin), c = static_cast<int>(bc % g.cin);
+    const int count = std::min(kGroup, batch - b * kGroup);
+    R* rows = thread_scratch<R>(kRowsSlot, static_cast<std::size_t>(g.h) * in_run);
+    std::fill(rows, rows + std::int64_t{g.h} * in_run, R(0));
+    gather_group(x + (std::int64_t{b} * kGroup * g.cin + c) * plane, g.cin * plane, g.h, g.w, count,
+                 0, rows);
+    for (int j = 0; j < g.kw; ++j) {
+      R* dst = lowered_x + b * l.group_size(l.taps) + std::int64_t{c * g.kw + j} * l.positions;
+      for (int t = 0; t < g.ho; ++t)
+        for (int so = 0; so < g.wo; ++so) {
+          const int s = input_sensor(g, so, j);
+          R* d = dst + t * l.run + so * kGroup;
+          if (s < 0 || s >= g.w)
+            std::fill(d, d + kGroup, R(0));
+          else
+            std::copy(rows + t * in_run + s * kGroup, rows + t * in_run + (s + 1) * kGroup, d);
+        }
+    }
+  }
+  const PointwiseProduct<R> product(l.taps, g.cout, l.positions, w, false);
+  for_each_channel_block(l.groups, batch, g.cout, [&](int b, int c0, int nc, int count) {
+    R* block = thread_scratch<R>(kBlockSlot, static_cast<std::size_t>(nc) * l.positions);
+    product(lowered_x + b * l.group_size(l.taps), c0, c0 + nc, block);
+    for (int c = 0; c < nc; ++c)
+      scatter_group(block + c * l.positions, g.ho, g.wo, count, 0, g.cout * out_plane,
+                    y + (std::int64_t{b} * kGroup * g.cout + c0 + c) * out_plane, false);
+  });
+}
+
+template <class R>
+void lowered_conv_backward(const ConvGeometry& g, int batch, const R* dy, const R* lowered_x,
+                           const R* w, R* dx, bool accumulate, R* dw) {
+  if (!lowered_conv_applicable(g))
+    throw Error(Status::kInternal, "lowered_conv_backward: unsupported conv");
+  const Lowering l(g, batch);
+  const std::int64_t plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
+  // dY in the group layout (zero lanes past the batch).
+  R* dgroup =
+      thread_scratch<R>(kGradSlot, static_cast<std::size_t>(l.groups * l.group_size(g.cout)));
+#pragma omp parallel for schedule(static)
+  for (std::int64_t bc = 0; bc < std::int64_t{l.groups} * g.cout; ++bc) {
+    const int b = static_cast<int>(bc / g.cout), c = static_cast<int>(bc % g.cout);
+    const int count = std::min(kGroup, batch - b * kGroup);
+    R* d = dgroup + bc * l.positions;
+    if (count < kGroup) std::fill(d, d + l.positions, R(0));
+    gather_group(dy + (std::int64_t{b} * kGroup * g.cout + c) * out_plane, g.cout * out_plane, g.ho,
+                 g.wo, count, 0, d);
+  }
+  // dw [cout][cin·kw] is w's layout: the 1x1 weight gradient writes it directly. L is the 1x1
+  // kernels' packed input (positions are a multiple of every vector width).
+  conv2d_backward_weight<R>(l.pointwise, 1, l.groups, dgroup, nullptr, lowered_x, dw, 0);
+  if (!dx) return;
+  const PointwiseProduct<R> transposed(g.cout, l.taps, l.positions, w, true);
+  const int in_run = g.w * kGroup;
+  for_each_channel_block(l.groups, batch, g.cin, [&](int b, int c0, int nc, int count) {
+    R* dl = thread_scratch<R>(kBlockSlot, static_cast<std::size_t>(nc) * g.kw * l.positions);
+    R* rows = thread_scratch<R>(kRowsSlot, static_cast<std::size_t>(g.h) * in_run);
+    transposed(dgroup + b * l.group_size(g.cout), c0 * g.kw, (c0 + nc) * g.kw, dl);
+    for (int c = 0; c < nc; ++c) {
+      std::fill(rows, rows + std::int64_t{g.h} * in_run, R(0));
+      for (int j = 0; j < g.kw; ++j) {
+        const R* src = dl + std::int64_t{c * g.kw + j} * l.positions;
+        for (int t = 0; t < g.ho; ++t)
+          for (int so = 0; so < g.wo; ++so) {
+            const int s = input_sensor(g, so, j);
+            if (s >= 0 && s < g.w)
+              axpy(R(1), src + t * l.run + so * kGroup, rows + t * in_run + s * kGroup, kGroup);
+          }
+      }
+      scatter_group(rows, g.h, g.w, count, 0, g.cin * plane,
+                    dx + (std::int64_t{b} * kGroup * g.cin + c0 + c) * plane, accumulate);
+    }
+  });
+}
+
+#define MICRONAS_INSTANTIATE(R)                                                                  \
+  template std::int64_t lowered_input_size<R>(const ConvGeometry&, int);                         \
+  template void lowered_conv_forward<R>(const ConvGeometry&, int, const R*, const R*, R*, R*);   \
+  template void lowered_conv_backward<R>(const ConvGeometry&, int, const R*, const R*, const R*, \
+                                         R*, bool, R*);
+MICRONAS_INSTANTIATE(float)
+MICRONAS_INSTANTIATE(double)
+#undef MICRONAS_INSTANTIATE
+
+}  // namespace micronas::cpu
