@@ -134,7 +134,7 @@ struct Plan {
         tiles((g.h + t.m - 1) / t.m),
         run(g.w * kGroup),
         rows((tiles - 1) * t.m + t.alpha),
-        groups((batch + kGroup - 1) / kGroup),
+        groups(image_groups(batch)),
         positions(tiles * run),
         pointwise{g.cin, 1, positions, g.cout, 1, 1, 1, 1, 0, 0, 1, positions} {}
   // Channel c of group b in component xi, for `channels` channels.
