@@ -139,8 +139,8 @@ void winograd_shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_winograd<false>)->Name("BM_winograd_forward/cpu/ts")->Apply(winograd_shapes);
 BENCHMARK(BM_winograd<true>)->Name("BM_winograd_backward/cpu/ts")->Apply(winograd_shapes);
 
-// The Sensor-Fusion bottlenecks lowered to one product (the training engine's default for
-// them); GFLOP/s counts the convolution's flops, backward both gradients.
+// A Time-Reduce conv and the Sensor-Fusion bottlenecks lowered to one product (the training
+// engine's default for them); GFLOP/s counts the convolution's flops, backward both gradients.
 template <bool backward>
 void BM_lowered(benchmark::State& state) {
   const int batch = static_cast<int>(state.range(0));
@@ -164,6 +164,7 @@ void BM_lowered(benchmark::State& state) {
 
 void lowered_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"batch", "cin", "h", "w", "cout", "kh", "kw", "sh", "sw"});
+  b->Args({64, 16, 32, 9, 16, 5, 1, 2, 1});
   b->Args({64, 16, 16, 9, 64, 1, 9, 1, 2});
   b->Args({64, 64, 16, 5, 64, 1, 5, 1, 1});
 }

@@ -186,22 +186,23 @@ TYPED_TEST(TrainingKernelTest, WinogradConvolutionsMatchTheReference) {
   EXPECT_FALSE(cpu::winograd_applicable(square_conv_geometry(16, 8, 8, 16, 3, 1, 1)));
 }
 
-// Convs across sensors lowered to one product, against the direct reference: the reducing
+// One-dimensional convs lowered to one product, against the direct reference: the reducing
 // bottleneck (1, 9) stride (1, 2), the non-reducing (1, 5), the residual projection (1, 2)
-// stride (1, 2), an even kernel with asymmetric padding; a batch below one group and one that
-// leaves the second group part empty; dx accumulated. Tolerance: the direct kernels'.
+// stride (1, 2), an even kernel with asymmetric padding, Time-Reduce convs (5, 1) and (7, 1)
+// at stride (2, 1) (even and odd lengths) and a stride-1 (3, 1); a batch below one group and one
+// that leaves the second group part empty; dx accumulated. Tolerance: the direct kernels'.
 TYPED_TEST(TrainingKernelTest, LoweredSensorConvolutionsMatchTheReference) {
   using R = TypeParam;
-  const Case cases[] = {{4, 16, 9, 16, 1, 9, 1, 2},
-                        {16, 8, 5, 16, 1, 5, 1, 1},
-                        {16, 8, 9, 20, 1, 2, 1, 2},
-                        {8, 6, 4, 16, 1, 4, 1, 1}};
+  const Case cases[] = {{4, 16, 9, 24, 1, 9, 1, 2},  {16, 8, 5, 24, 1, 5, 1, 1},
+                        {16, 8, 9, 25, 1, 2, 1, 2},  {8, 6, 4, 24, 1, 4, 1, 1},
+                        {16, 32, 9, 24, 5, 1, 2, 1}, {4, 15, 5, 24, 7, 1, 2, 1},
+                        {8, 8, 5, 24, 3, 1, 1, 1}};
   for (const int N : {3, 20}) {
     for (const Case& c : cases) {
-      const ConvGeometry g = same_conv_geometry(c.cin, c.h, c.w, c.cout, c.kh, c.kw, 1, c.sw);
+      const ConvGeometry g = same_conv_geometry(c.cin, c.h, c.w, c.cout, c.kh, c.kw, c.sh, c.sw);
       ASSERT_TRUE(cpu::lowered_conv_applicable(g)) << name(c);
       const Vec x = random_vec(std::size_t(N) * c.cin * c.h * c.w, 31);
-      const Vec w = random_vec(std::size_t(c.cout) * c.cin * c.kw, 32);
+      const Vec w = random_vec(std::size_t(c.cout) * c.cin * c.kh * c.kw, 32);
       const std::size_t ny = std::size_t(N) * c.cout * g.ho * g.wo;
       const Vec dy = random_vec(ny, 33), dx0 = random_vec(x.size(), 34);
       const std::vector<R> xr = cast<R>(x), wr = cast<R>(w), dyr = cast<R>(dy);
@@ -219,12 +220,14 @@ TYPED_TEST(TrainingKernelTest, LoweredSensorConvolutionsMatchTheReference) {
       expect_close(rdw, dw.data(), dw.size(), "dw " + what);
     }
   }
-  EXPECT_FALSE(cpu::lowered_conv_pays(same_conv_geometry(16, 8, 5, 16, 1, 5, 1, 1), 8));
-  EXPECT_TRUE(cpu::lowered_conv_pays(same_conv_geometry(16, 8, 5, 16, 1, 5, 1, 1), 64));
-  // Along time, 1x1, or too few products: the direct kernels.
-  EXPECT_FALSE(cpu::lowered_conv_applicable(same_conv_geometry(16, 8, 5, 16, 3, 1, 1, 1)));
+  EXPECT_FALSE(cpu::lowered_conv_pays(same_conv_geometry(16, 8, 5, 24, 1, 5, 1, 1), 8));
+  EXPECT_TRUE(cpu::lowered_conv_pays(same_conv_geometry(16, 8, 5, 24, 1, 5, 1, 1), 64));
+  // 1x1, two-dimensional, or too few taps or outputs: the direct kernels.
   EXPECT_FALSE(cpu::lowered_conv_applicable(same_conv_geometry(16, 8, 5, 16, 1, 1, 1, 1)));
+  EXPECT_FALSE(cpu::lowered_conv_applicable(same_conv_geometry(16, 8, 5, 16, 3, 3, 1, 1)));
   EXPECT_FALSE(cpu::lowered_conv_applicable(same_conv_geometry(2, 8, 5, 16, 1, 5, 1, 1)));
+  EXPECT_FALSE(cpu::lowered_conv_applicable(same_conv_geometry(1, 128, 9, 16, 7, 1, 2, 1)));
+  EXPECT_FALSE(cpu::lowered_conv_applicable(same_conv_geometry(16, 32, 9, 16, 5, 1, 2, 1)));
 }
 
 TEST(TrainingKernels, LoweredSensorConvolutionsAreThreadInvariant) {

@@ -90,10 +90,10 @@ template <class R>
 void winograd_backward(const ConvGeometry& g, int batch, const R* dy, const R* transformed_x,
                        const R* w, R* dx, bool accumulate, R* dw);
 
-// Convs across sensors lowered to one channel-mixing product (lowered_conv.cpp), for the convs
-// lowered_conv_applicable accepts: kernel (1, kw), kw > 1, any stride and padding along the
-// sensors, none along time, cin·kw and cout at least 16. Same contract as Winograd's: the
-// forward writes the lowered input (lowered_input_size values), which the backward reads.
+// One-dimensional convs lowered to one channel-mixing product (lowered_conv.cpp), for the convs
+// lowered_conv_applicable accepts: kernel (k, 1) or (1, k), k > 1, any strides and padding,
+// cin·k at least 16, at least 24 output channels. Same contract as Winograd's: the forward writes
+// the lowered input (lowered_input_size values), which the backward reads.
 bool lowered_conv_applicable(const ConvGeometry& g);
 // Applicable, and a batch that fills at least two thirds of the 16-image groups.
 bool lowered_conv_pays(const ConvGeometry& g, int batch);

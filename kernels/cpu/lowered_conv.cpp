@@ -1,14 +1,17 @@
-// Convs across sensors as one channel-mixing product: kernel (1, kw), any stride and padding
-// along the sensors, none along time (the time-series Sensor-Fusion bottlenecks (1, S) and
-// residual projections (1, 2)). The direct kernels run these at half their speed: a (1, 5)
-// "same" conv on 5 sensors reads a padded row of 9 for 5 outputs, so nearly half of every
-// vector is overhang. Lowering the sensor taps instead (im2col along one axis) makes the conv
-// a product of w [cout][cin·kw] with a [cin·kw][positions] matrix whose positions are every
-// (time, output sensor, image) of a 16-image group (image_groups.hpp): long, vector-aligned
-// runs with no overhang, on the direct micro-kernel (PointwiseProduct).
+// One-dimensional convs as one channel-mixing product: kernel (k, 1) or (1, k), any strides and
+// padding, at least 24 output channels (the time-series Sensor-Fusion bottlenecks (1, S) and
+// reducing residual projections (1, 2), and Time-Reduce convs (k, 1) at stride (2, 1) where the
+// space's widths reach 24; the stride-1 branches go to Winograd first). The direct kernels run these at half their speed: a (1, 5) "same" conv on 5
+// sensors reads a padded row of 9 for 5 outputs, so nearly half of every vector is overhang,
+// and a stride splits the input into phases of a few rows each. Lowering the taps instead
+// (im2col) makes the conv a product of w [cout][cin·kh·kw] with a [cin·kh·kw][positions] matrix
+// whose positions are every (output row, output column, image) of a 16-image group
+// (image_groups.hpp): long, vector-aligned runs with no overhang, on the direct micro-kernel
+// (PointwiseProduct).
 //
-//   forward:  L[ci·kw + j][(t, so, n)] = x[n][ci][t][sw·so + j - pad_left] (0 outside);
-//             y = w · L (L is kept for the weight gradient, like the direct kernels' packed x)
+//   forward:  L[(ci, i, j)][(to, so, n)] = x[n][ci][sh·to + i - pad_top][sw·so + j - pad_left]
+//             (0 outside); y = w · L (L is kept for the weight gradient, like the direct
+//             kernels' packed x)
 //   backward: dw = dY · Lᵀ (a 1x1 weight gradient), dL = wᵀ · dY, dx = the sum of dL over
 //             the taps that read each input (col2im), tap by tap in order.
 //
@@ -36,7 +39,7 @@ struct Lowering {
   ConvGeometry pointwise;  // the product as a 1x1 conv: taps -> cout over `positions`
 
   Lowering(const ConvGeometry& g, int batch)
-      : taps(g.cin * g.kw),
+      : taps(g.cin * g.kh * g.kw),
         groups(image_groups(batch)),
         run(g.wo * kGroup),
         positions(g.ho * run),
@@ -44,14 +47,18 @@ struct Lowering {
   std::int64_t group_size(int channels) const { return std::int64_t{channels} * positions; }
 };
 
-// Output sensor so of tap j reads input sensor sw·so + j - pad_left.
-int input_sensor(const ConvGeometry& g, int so, int j) { return g.sw * so + j - g.pad_left; }
+// Output row to (column so) of tap row i (column j) reads input row sh·to + i - pad_top (column
+// sw·so + j - pad_left).
+int input_row(const ConvGeometry& g, int to, int i) { return g.sh * to + i - g.pad_top; }
+int input_column(const ConvGeometry& g, int so, int j) { return g.sw * so + j - g.pad_left; }
 
 }  // namespace
 
 bool lowered_conv_applicable(const ConvGeometry& g) {
-  return g.kh == 1 && g.sh == 1 && g.pad_top == 0 && g.ho == g.h && g.cin * g.kw >= 16 &&
-         g.cout >= 16 && g.kw > 1;
+  // With fewer than two full blocks of output channels the product does not repay the lowering:
+  // a Time-Reduce conv (5, 1) 16 -> 16 at stride (2, 1) ran 1.15x slower forward than direct.
+  return (g.kh == 1) != (g.kw == 1) && g.cin * g.kh * g.kw >= 16 &&
+         g.cout >= 2 * PointwiseProduct<float>::kChannelBlock;
 }
 
 bool lowered_conv_pays(const ConvGeometry& g, int batch) {
@@ -80,18 +87,22 @@ void lowered_conv_forward(const ConvGeometry& g, int batch, const R* x, const R*
     std::fill(rows, rows + std::int64_t{g.h} * in_run, R(0));
     gather_group(x + (std::int64_t{b} * kGroup * g.cin + c) * plane, g.cin * plane, g.h, g.w, count,
                  0, rows);
-    for (int j = 0; j < g.kw; ++j) {
-      R* dst = lowered_x + b * l.group_size(l.taps) + std::int64_t{c * g.kw + j} * l.positions;
-      for (int t = 0; t < g.ho; ++t)
-        for (int so = 0; so < g.wo; ++so) {
-          const int s = input_sensor(g, so, j);
-          R* d = dst + t * l.run + so * kGroup;
-          if (s < 0 || s >= g.w)
-            std::fill(d, d + kGroup, R(0));
-          else
-            std::copy(rows + t * in_run + s * kGroup, rows + t * in_run + (s + 1) * kGroup, d);
-        }
-    }
+    for (int i = 0; i < g.kh; ++i)
+      for (int j = 0; j < g.kw; ++j) {
+        R* dst = lowered_x + b * l.group_size(l.taps) +
+                 std::int64_t{(c * g.kh + i) * g.kw + j} * l.positions;
+        for (int to = 0; to < g.ho; ++to)
+          for (int so = 0; so < g.wo; ++so) {
+            const int r = input_row(g, to, i), s = input_column(g, so, j);
+            R* d = dst + to * l.run + so * kGroup;
+            if (r < 0 || r >= g.h || s < 0 || s >= g.w) {
+              std::fill(d, d + kGroup, R(0));
+            } else {
+              const R* src = rows + r * in_run + s * kGroup;
+              std::copy(src, src + kGroup, d);
+            }
+          }
+      }
   }
   const PointwiseProduct<R> product(l.taps, g.cout, l.positions, w, false);
   for_each_channel_block(l.groups, batch, g.cout, [&](int b, int c0, int nc, int count) {
@@ -129,20 +140,22 @@ void lowered_conv_backward(const ConvGeometry& g, int batch, const R* dy, const 
   const PointwiseProduct<R> transposed(g.cout, l.taps, l.positions, w, true);
   const int in_run = g.w * kGroup;
   for_each_channel_block(l.groups, batch, g.cin, [&](int b, int c0, int nc, int count) {
-    R* dl = thread_scratch<R>(kBlockSlot, static_cast<std::size_t>(nc) * g.kw * l.positions);
+    const int kk = g.kh * g.kw;
+    R* dl = thread_scratch<R>(kBlockSlot, static_cast<std::size_t>(nc) * kk * l.positions);
     R* rows = thread_scratch<R>(kRowsSlot, static_cast<std::size_t>(g.h) * in_run);
-    transposed(dgroup + b * l.group_size(g.cout), c0 * g.kw, (c0 + nc) * g.kw, dl);
+    transposed(dgroup + b * l.group_size(g.cout), c0 * kk, (c0 + nc) * kk, dl);
     for (int c = 0; c < nc; ++c) {
       std::fill(rows, rows + std::int64_t{g.h} * in_run, R(0));
-      for (int j = 0; j < g.kw; ++j) {
-        const R* src = dl + std::int64_t{c * g.kw + j} * l.positions;
-        for (int t = 0; t < g.ho; ++t)
-          for (int so = 0; so < g.wo; ++so) {
-            const int s = input_sensor(g, so, j);
-            if (s >= 0 && s < g.w)
-              axpy(R(1), src + t * l.run + so * kGroup, rows + t * in_run + s * kGroup, kGroup);
-          }
-      }
+      for (int i = 0; i < g.kh; ++i)
+        for (int j = 0; j < g.kw; ++j) {
+          const R* src = dl + std::int64_t{(c * g.kh + i) * g.kw + j} * l.positions;
+          for (int to = 0; to < g.ho; ++to)
+            for (int so = 0; so < g.wo; ++so) {
+              const int r = input_row(g, to, i), s = input_column(g, so, j);
+              if (r >= 0 && r < g.h && s >= 0 && s < g.w)
+                axpy(R(1), src + to * l.run + so * kGroup, rows + r * in_run + s * kGroup, kGroup);
+            }
+        }
       scatter_group(rows, g.h, g.w, count, 0, g.cin * plane,
                     dx + (std::int64_t{b} * kGroup * g.cin + c0 + c) * plane, accumulate);
     }
