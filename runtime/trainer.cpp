@@ -124,7 +124,8 @@ double Trainer::train_epoch(const Samples& data) {
   const std::vector<int> order = shuffled_order(
       data.count,
       derive_seed(derive_seed(options_.seed, "shuffle"), static_cast<std::uint64_t>(epoch_)));
-  TrainingExecutor<float> ex(graph_);
+  if (!executor_) executor_ = std::make_unique<TrainingExecutor<float>>(graph_);
+  TrainingExecutor<float>& ex = *executor_;
   std::vector<float> x, dout;
   std::vector<int> labels;
   double loss_sum = 0.0;

@@ -50,6 +50,7 @@
 #include "micronas/timeseries_space.hpp"
 #include "micronas/timeseries_training.hpp"
 #include "micronas/trainer.hpp"
+#include "micronas/training_graph.hpp"
 
 namespace micronas::timeseries {
 
@@ -98,6 +99,10 @@ class DnasSearch {
   // Supernet weights and α initialised from options.seed. Throws like DnasOptions::validate and
   // ExpectedCost.
   DnasSearch(const Space& space, const mcu::TargetProfile& target, const DnasOptions& options);
+  ~DnasSearch();
+  // The executor holds a reference to the supernet it runs: not copyable or movable.
+  DnasSearch(const DnasSearch&) = delete;
+  DnasSearch& operator=(const DnasSearch&) = delete;
 
   // One epoch: every training batch (seeded shuffle; a last batch of one sample is skipped),
   // each after an α step on the next validation batch (validation cycles in its own shuffled
@@ -144,6 +149,9 @@ class DnasSearch {
   ExpectedCost cost_;
   double latency_target_ = 0, memory_target_ = 0, flash_target_ = 0;  // of the current epoch
   training::TrainingGraph net_;
+  // One executor for every pass: its activations, gradients and kept conv inputs are allocated
+  // once, not faulted in and zeroed twice per step.
+  std::unique_ptr<training::TrainingExecutor<float>> executor_;
   std::vector<double> logits_;
   std::vector<float> params_, state_, grads_;
   training::Adam adam_;

@@ -74,6 +74,8 @@ class Trainer {
   TrainerOptions options_;
   std::vector<float> params_, state_, grads_;
   std::unique_ptr<Optimizer> optimizer_;
+  // Kept across epochs: its activations and gradients are allocated once per run.
+  std::unique_ptr<TrainingExecutor<float>> executor_;
   int epoch_ = 0;
   std::int64_t step_ = 0;
   std::vector<double> losses_;

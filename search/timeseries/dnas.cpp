@@ -97,6 +97,7 @@ DnasSearch::DnasSearch(const Space& space, const mcu::TargetProfile& target,
       target_(target),
       cost_(space, target),
       net_(supernet(space, NetworkOptions{options.dropout})),
+      executor_(std::make_unique<training::TrainingExecutor<float>>(net_)),
       adam_(net_.parameter_count(), training::AdamOptions{options.weight_lr}) {
   options.validate();
   Rng rng(derive_seed(options.seed, "alpha"));
@@ -105,6 +106,8 @@ DnasSearch::DnasSearch(const Space& space, const mcu::TargetProfile& target,
   state_ = net_.initial_state();
   grads_.resize(params_.size());
 }
+
+DnasSearch::~DnasSearch() = default;
 
 double DnasSearch::penalty(double expected, double target, const ArchDistribution& cost_grad,
                            ArchDistribution* grad) const {
@@ -121,14 +124,14 @@ std::uint64_t DnasSearch::stream(const char* label) const {
 double DnasSearch::supernet_pass(const ArchDistribution& d, const float* x, const int* labels,
                                  int n, const char* dropout, training::MixingGradients* dmixing) {
   const training::MixingValues mixing = supernet_mixing(space_, net_, d);
-  training::TrainingExecutor<float> ex(net_);
   training::ExecutionOptions eo;
   eo.dropout_seed = stream(dropout);
-  const std::vector<float>& out = ex.forward(params_.data(), state_.data(), mixing, x, n, eo);
+  const std::vector<float>& out =
+      executor_->forward(params_.data(), state_.data(), mixing, x, n, eo);
   std::vector<float> dout(out.size());
   const double loss =
       training::nll_loss<float>(n, space_.classes(), out.data(), labels, dout.data());
-  ex.backward(params_.data(), mixing, dout.data(), grads_.data(), dmixing);
+  executor_->backward(params_.data(), mixing, dout.data(), grads_.data(), dmixing);
   return loss;
 }
 
