@@ -26,6 +26,10 @@ struct Jacobian {
 // Forward in training mode on `batch` inputs, then one backward pass carrying all `batch`
 // cotangents e_i ⊗ 1 at once.
 Jacobian compute_jacobian(Network<float>& net, const float* inputs, int batch);
+// The same into *out, with *gradients as the B x P gradient scratch: both keep their storage
+// between calls, so a search's evaluations allocate them once.
+void compute_jacobian(Network<float>& net, const float* inputs, int batch, Jacobian* out,
+                      std::vector<float>* gradients);
 
 // K = J Jᵀ accumulated in fp64 ([rows, rows], row-major). Deterministic.
 std::vector<double> ntk_gram(const Jacobian& jacobian);

@@ -37,7 +37,7 @@ class CpuExecutor final : public GraphExecutor {
   }
 
   void compute_jacobian(const float* inputs, int batch) override {
-    jacobian_ = micronas::compute_jacobian(net_, inputs, batch);
+    micronas::compute_jacobian(net_, inputs, batch, &jacobian_, &gradients_);
   }
 
   Jacobian jacobian() override { return jacobian_; }
@@ -64,6 +64,7 @@ class CpuExecutor final : public GraphExecutor {
  private:
   Network<float> net_;
   Jacobian jacobian_;
+  std::vector<float> gradients_;  // compute_jacobian's scratch, kept between evaluations
   LinearRegionCounter patterns_;
 };
 

@@ -7,7 +7,8 @@
 
 namespace micronas {
 
-Jacobian compute_jacobian(Network<float>& net, const float* inputs, int batch) {
+void compute_jacobian(Network<float>& net, const float* inputs, int batch, Jacobian* out,
+                      std::vector<float>* gradients) {
   const Graph& g = net.graph();
   const int classes = g.values[g.logits].c;
   net.forward(inputs, batch);
@@ -17,17 +18,20 @@ Jacobian compute_jacobian(Network<float>& net, const float* inputs, int batch) {
     for (int c = 0; c < classes; ++c)
       cotangents[(static_cast<std::size_t>(t) * batch + t) * classes + c] = 1.0f;
   const std::int64_t P = g.num_params;
-  std::vector<float> grads;
+  // The backward writes every gradient (it zeroes them first), and every Jacobian entry is
+  // copied below: buffers reused from the last call are neither cleared nor faulted in again.
   try {
-    grads.resize(static_cast<std::size_t>(batch) * P);
+    gradients->resize(static_cast<std::size_t>(batch) * P);
   } catch (const std::bad_alloc&) {
     throw Error(Status::kOutOfMemory, "cannot allocate the " + std::to_string(batch) + " x " +
                                           std::to_string(P) + " gradient matrix");
   }
-  net.backward(cotangents.data(), batch, grads.data(), nullptr);
+  net.backward(cotangents.data(), batch, gradients->data(), nullptr);
 
-  Jacobian j;
+  Jacobian& j = *out;
   j.rows = batch;
+  j.cols = 0;
+  j.params.clear();
   for (std::size_t p = 0; p < g.params.size(); ++p) {
     if (!g.params[p].is_weight()) continue;
     j.params.push_back(static_cast<int>(p));
@@ -38,11 +42,17 @@ Jacobian compute_jacobian(Network<float>& net, const float* inputs, int batch) {
     float* row = j.values.data() + static_cast<std::size_t>(t) * j.cols;
     for (int p : j.params) {
       const Parameter& param = g.params[p];
-      std::memcpy(row, grads.data() + static_cast<std::size_t>(t) * P + param.offset,
+      std::memcpy(row, gradients->data() + static_cast<std::size_t>(t) * P + param.offset,
                   param.size * sizeof(float));
       row += param.size;
     }
   }
+}
+
+Jacobian compute_jacobian(Network<float>& net, const float* inputs, int batch) {
+  Jacobian j;
+  std::vector<float> gradients;
+  compute_jacobian(net, inputs, batch, &j, &gradients);
   return j;
 }
 

@@ -40,9 +40,9 @@ cpu::PoolGeometry pool_geometry(const Graph& g, const Layer& l) {
 }
 
 template <class Real>
-std::vector<Real> allocate(std::int64_t n) {
+void resize(std::vector<Real>* v, std::int64_t n) {
   try {
-    return std::vector<Real>(static_cast<std::size_t>(n));
+    v->resize(static_cast<std::size_t>(n));
   } catch (const std::bad_alloc&) {
     throw Error(Status::kOutOfMemory, "cannot allocate " + std::to_string(n * sizeof(Real)) +
                                           " bytes for a network tensor");
@@ -53,7 +53,7 @@ std::vector<Real> allocate(std::int64_t n) {
 
 template <class Real>
 Network<Real>::Network(Graph graph) : graph_(std::move(graph)) {
-  params_ = allocate<Real>(graph_.num_params);
+  resize(&params_, graph_.num_params);
   bn_mean_.resize(graph_.layers.size());
   bn_invstd_.resize(graph_.layers.size());
   const std::size_t layers = graph_.layers.size();
@@ -140,12 +140,15 @@ const std::vector<Real>& Network<Real>::forward(const Real* input, int batch,
     cpu::pattern_hash_init(batch, patterns->hash.data());
     if (patterns->rows) patterns->rows->assign(batch, {});
   }
-  values_.assign(g.values.size(), {});
+  // Every tensor keeps its storage from the last forward (a search runs hundreds): every kernel
+  // below writes its whole output, so only the sizes change.
+  values_.resize(g.values.size());
   values_[0].assign(input, input + batch * in_numel);
   for (std::size_t li = 0; li < g.layers.size(); ++li) {
     const Layer& l = g.layers[li];
     const Shape& out_shape = g.values[l.output];
-    std::vector<Real> out = allocate<Real>(batch * out_shape.numel());
+    std::vector<Real>& out = values_[l.output];
+    resize(&out, batch * out_shape.numel());
     const Real* x = l.inputs.empty() ? nullptr : values_[l.inputs[0]].data();
     const Real* w = l.weight >= 0 ? params_.data() + g.params[l.weight].offset : nullptr;
     const Real* b = l.bias >= 0 ? params_.data() + g.params[l.bias].offset : nullptr;
@@ -182,12 +185,12 @@ const std::vector<Real>& Network<Real>::forward(const Real* input, int batch,
                             out.data());
         break;
       case LayerKind::kWeightedSum:
+        if (l.inputs.empty()) std::fill(out.begin(), out.end(), Real(0));  // every edge `none`
         for (std::size_t k = 0; k < l.inputs.size(); ++k)
           cpu::scaled_add<Real>(batch * out_shape.numel(), Real(1) / Real(l.divisors[k]),
                                 values_[l.inputs[k]].data(), out.data(), k > 0);
-        break;  // no inputs (every edge `none`): zeros
+        break;
     }
-    values_[l.output] = std::move(out);
   }
   return values_[g.logits];
 }
@@ -297,7 +300,7 @@ void Network<Real>::backward_chunk(const Real* dlogits, int t0, int count, Real*
   const std::int64_t T = count, N = batch_, P = g.num_params;
   std::vector<Real> scratch_params;
   if (!dparams) {
-    scratch_params = allocate<Real>(T * P);
+    resize(&scratch_params, T * P);
     dparams = scratch_params.data();
   }
   std::fill(dparams, dparams + T * P, Real(0));
