@@ -16,8 +16,8 @@ ConvGeometry geometry(const Node& n, const TensorShape& in) {
 }
 
 // How a conv node runs: the direct kernels, Winograd along time (branch convs) or lowered to
-// one product (convs across sensors), the grouped algorithms where the batch fills their
-// 16-image groups.
+// one product (other one-dimensional convs, such as those across sensors), the grouped
+// algorithms where the batch fills their 16-image groups.
 enum class ConvAlgorithm : char { kDirect, kWinograd, kLowered };
 
 ConvAlgorithm conv_algorithm(const ConvGeometry& geo, int batch, const ExecutionOptions& o) {

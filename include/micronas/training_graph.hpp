@@ -128,8 +128,9 @@ struct ExecutionOptions {
   double eps = 1e-5;
   // For batches that fill 16-image groups (16, 22-32, 33-48, ...): branch convs ((k, 1),
   // stride 1, "same", >= 16 channels) by Winograd along time, with about half the multiply-adds
-  // (kernels/cpu/winograd.cpp), and convs across sensors ((1, k)) as one lowered product
-  // (kernels/cpu/lowered_conv.cpp). false: the direct kernels for every conv.
+  // (kernels/cpu/winograd.cpp), and other one-dimensional convs with >= 24 outputs (the sensor
+  // convs (1, k)) as one lowered product (kernels/cpu/lowered_conv.cpp). Results equal the
+  // direct kernels' up to rounding. false: the direct kernels for every conv.
   bool fast_convs = true;
 };
 
