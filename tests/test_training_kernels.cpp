@@ -230,46 +230,37 @@ TYPED_TEST(TrainingKernelTest, LoweredSensorConvolutionsMatchTheReference) {
   EXPECT_FALSE(cpu::lowered_conv_applicable(same_conv_geometry(16, 32, 9, 16, 5, 1, 2, 1)));
 }
 
-TEST(TrainingKernels, LoweredSensorConvolutionsAreThreadInvariant) {
-  const int N = 20;
-  const ConvGeometry g = same_conv_geometry(16, 8, 9, 24, 1, 9, 1, 2);
-  const std::vector<float> x = cast<float>(random_vec(std::size_t(N) * 16 * 72, 35));
-  const std::vector<float> w = cast<float>(random_vec(std::size_t(24) * 16 * 9, 36));
-  const std::vector<float> dy = cast<float>(random_vec(std::size_t(N) * 24 * 40, 37));
+// The grouped algorithms on 1 and 2 threads, bitwise: each (forward, dx, dw) of a conv that
+// `forward` and `backward` compute with `kept` values kept in between.
+template <class Forward, class Backward>
+void expect_thread_invariant(const ConvGeometry& g, int N, std::int64_t kept, Forward forward,
+                             Backward backward) {
+  const std::vector<float> x = cast<float>(random_vec(std::size_t(N) * g.cin * g.h * g.w, 35));
+  const std::vector<float> w =
+      cast<float>(random_vec(std::size_t(g.cout) * g.cin * g.kh * g.kw, 36));
+  const std::size_t ny = std::size_t(N) * g.cout * g.ho * g.wo;
+  const std::vector<float> dy = cast<float>(random_vec(ny, 37));
   std::vector<float> out[2][3];
   const int saved = num_threads();
   for (int threads : {1, 2}) {
     set_num_threads(threads);
     auto& o = out[threads - 1];
-    std::vector<float> lowered(cpu::lowered_input_size<float>(g, N));
-    o[0].resize(std::size_t(N) * 24 * 40), o[1].resize(x.size()), o[2].resize(w.size());
-    cpu::lowered_conv_forward<float>(g, N, x.data(), w.data(), o[0].data(), lowered.data());
-    cpu::lowered_conv_backward<float>(g, N, dy.data(), lowered.data(), w.data(), o[1].data(), false,
-                                      o[2].data());
+    std::vector<float> k(static_cast<std::size_t>(kept));
+    o[0].resize(ny), o[1].resize(x.size()), o[2].resize(w.size());
+    forward(g, N, x.data(), w.data(), o[0].data(), k.data());
+    backward(g, N, dy.data(), k.data(), w.data(), o[1].data(), false, o[2].data());
   }
   set_num_threads(saved);
-  for (int k = 0; k < 3; ++k) EXPECT_EQ(out[0][k], out[1][k]) << k;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(out[0][i], out[1][i]) << i;
 }
 
-TEST(TrainingKernels, WinogradIsThreadInvariant) {
-  const int N = 9;
-  const ConvGeometry g = same_conv_geometry(16, 16, 5, 24, 7, 1, 1, 1);
-  const std::vector<float> x = cast<float>(random_vec(std::size_t(N) * 16 * 80, 15));
-  const std::vector<float> w = cast<float>(random_vec(std::size_t(24) * 16 * 7, 16));
-  const std::vector<float> dy = cast<float>(random_vec(std::size_t(N) * 24 * 80, 17));
-  std::vector<float> out[2][3];
-  const int saved = num_threads();
-  for (int threads : {1, 2}) {
-    set_num_threads(threads);
-    auto& o = out[threads - 1];
-    std::vector<float> u(cpu::winograd_input_size<float>(g, N));
-    o[0].resize(std::size_t(N) * 24 * 80), o[1].resize(x.size()), o[2].resize(w.size());
-    cpu::winograd_forward<float>(g, N, x.data(), w.data(), o[0].data(), u.data());
-    cpu::winograd_backward<float>(g, N, dy.data(), u.data(), w.data(), o[1].data(), false,
-                                  o[2].data());
-  }
-  set_num_threads(saved);
-  for (int k = 0; k < 3; ++k) EXPECT_EQ(out[0][k], out[1][k]) << k;
+TEST(TrainingKernels, GroupedConvolutionsAreThreadInvariant) {
+  const ConvGeometry branch = same_conv_geometry(16, 16, 5, 24, 7, 1, 1, 1);
+  expect_thread_invariant(branch, 9, cpu::winograd_input_size<float>(branch, 9),
+                          cpu::winograd_forward<float>, cpu::winograd_backward<float>);
+  const ConvGeometry sensor = same_conv_geometry(16, 8, 9, 24, 1, 9, 1, 2);
+  expect_thread_invariant(sensor, 20, cpu::lowered_input_size<float>(sensor, 20),
+                          cpu::lowered_conv_forward<float>, cpu::lowered_conv_backward<float>);
 }
 
 // Every output element is computed by one thread in a fixed order: 1 thread ≡ 2 threads, bitwise.
