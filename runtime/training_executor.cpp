@@ -1,6 +1,7 @@
 // Forward and backward of a training graph on the CPU kernels (see
 // include/micronas/training_graph.hpp).
 #include <algorithm>
+#include <utility>
 
 #include "kernels/common/geometry.hpp"
 #include "kernels/cpu/cpu_kernels.hpp"
@@ -41,6 +42,10 @@ struct TrainingExecutor<R>::Impl {
   std::vector<std::vector<double>> mean, invstd;
   std::vector<char> has_grad;
   std::vector<ConvAlgorithm> conv_algorithm;
+  // Scale nodes whose only reader is an Add: the Add sums their scaled inputs itself and takes
+  // their backward, so their output is never stored and their gradient never copied (a scaled
+  // sum of k terms is one pass over each term instead of three).
+  std::vector<char> folded;
 
   explicit Impl(const TrainingGraph& g)
       : graph(g),
@@ -51,7 +56,23 @@ struct TrainingExecutor<R>::Impl {
         mean(g.nodes().size()),
         invstd(g.nodes().size()),
         has_grad(g.nodes().size(), 0),
-        conv_algorithm(g.nodes().size(), ConvAlgorithm::kDirect) {}
+        conv_algorithm(g.nodes().size(), ConvAlgorithm::kDirect),
+        folded(g.nodes().size(), 0) {
+    const auto& nodes = g.nodes();
+    std::vector<int> readers(nodes.size(), 0), reader(nodes.size(), -1);
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+      for (int s : nodes[i].inputs) ++readers[s], reader[s] = static_cast<int>(i);
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+      folded[i] = nodes[i].kind == NodeKind::kScale && readers[i] == 1 &&
+                  static_cast<int>(i) != g.output() && nodes[reader[i]].kind == NodeKind::kAdd;
+  }
+
+  // Input k of an Add as a term: its Scale node's input and factor when folded, else itself.
+  std::pair<const R*, R> term(int source, const std::vector<std::vector<R>>& mixing) const {
+    const Node& s = graph.nodes()[source];
+    if (!folded[source]) return {values[source].data(), R(1)};
+    return {values[s.inputs[0]].data(), mixing[s.mixing][s.element]};
+  }
 
   std::int64_t elements(int node) const { return batch * graph.nodes()[node].shape.size(); }
 
@@ -99,6 +120,7 @@ const std::vector<R>& TrainingExecutor<R>::forward(const R* params, R* state,
   const auto param = [&](int index) { return params + g.parameters()[index].offset; };
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const Node& n = nodes[i];
+    if (m.folded[i]) continue;  // summed by its Add
     std::vector<R>& y = m.values[i];
     y.resize(static_cast<std::size_t>(m.elements(static_cast<int>(i))));
     const std::int64_t count = static_cast<std::int64_t>(y.size());
@@ -149,9 +171,13 @@ const std::vector<R>& TrainingExecutor<R>::forward(const R* params, R* state,
         cpu::scaled_add<R>(count, mixing[n.mixing][n.element], in, y.data(), false);
         break;
       case NodeKind::kAdd:
-        std::copy(in, in + count, y.begin());
-        for (std::size_t k = 1; k < n.inputs.size(); ++k)
-          cpu::scaled_add<R>(count, R(1), m.values[n.inputs[k]].data(), y.data(), true);
+        for (std::size_t k = 0; k < n.inputs.size(); ++k) {
+          const auto [x_k, scale] = m.term(n.inputs[k], mixing);
+          if (k == 0 && scale == R(1))
+            std::copy(x_k, x_k + count, y.begin());
+          else
+            cpu::scaled_add<R>(count, scale, x_k, y.data(), k > 0);
+        }
         break;
       case NodeKind::kDropout:
         if (options.training && n.dropout > 0.0) {
@@ -276,6 +302,18 @@ void TrainingExecutor<R>::backward(const R* params, const std::vector<std::vecto
         break;
       case NodeKind::kAdd:
         for (int s : n.inputs) {
+          if (m.folded[s]) {
+            // The folded Scale's backward, on this Add's dy (its own gradient would be a copy).
+            const Node& sn = nodes[s];
+            const int scaled = sn.inputs[0];
+            if (dmixing)
+              (*dmixing)[sn.mixing][sn.element] +=
+                  cpu::dot<R>(batch, sn.shape.c, plane, dy, m.values[scaled].data());
+            if (scaled == g.input()) continue;
+            R* dx = m.grad_for(scaled, &acc);
+            cpu::scaled_add<R>(count, mixing[sn.mixing][sn.element], dy, dx, acc);
+            continue;
+          }
           if (s == g.input()) continue;
           R* dx = m.grad_for(s, &acc);
           cpu::scaled_add<R>(count, R(1), dy, dx, acc);

@@ -153,6 +153,8 @@ class TrainingExecutor {
   // values) and, unless null, dmixing (resized like the mixing inputs).
   void backward(const R* params, const std::vector<std::vector<R>>& mixing, const R* dout,
                 R* dparams, MixingGradients* dmixing);
+  // The last forward's output of `node`; empty for a Scale node whose only reader is an Add,
+  // which sums the scaled input itself.
   const std::vector<R>& value(int node) const;
 
  private:
