@@ -36,7 +36,7 @@ void BM_ts_train_step(benchmark::State& state, bool fast) {
   const auto train_step = [&] {
     training::ExecutionOptions o;
     o.dropout_seed = step++;
-    o.fast_convs = fast;
+    o.fast_paths = fast;
     const std::vector<float>& out =
         ex.forward(params.data(), running.data(), mixing, x.data(), batch, o);
     training::nll_loss<float>(batch, 6, out.data(), labels.data(), dout.data());

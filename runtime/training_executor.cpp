@@ -22,7 +22,7 @@ ConvGeometry geometry(const Node& n, const TensorShape& in) {
 enum class ConvAlgorithm : char { kDirect, kWinograd, kLowered };
 
 ConvAlgorithm conv_algorithm(const ConvGeometry& geo, int batch, const ExecutionOptions& o) {
-  if (!o.fast_convs) return ConvAlgorithm::kDirect;
+  if (!o.fast_paths) return ConvAlgorithm::kDirect;
   if (cpu::winograd_pays(geo, batch)) return ConvAlgorithm::kWinograd;
   if (cpu::lowered_conv_pays(geo, batch)) return ConvAlgorithm::kLowered;
   return ConvAlgorithm::kDirect;
@@ -42,10 +42,13 @@ struct TrainingExecutor<R>::Impl {
   std::vector<std::vector<double>> mean, invstd;
   std::vector<char> has_grad;
   std::vector<ConvAlgorithm> conv_algorithm;
-  // Scale nodes whose only reader is an Add: the Add sums their scaled inputs itself and takes
-  // their backward, so their output is never stored and their gradient never copied (a scaled
-  // sum of k terms is one pass over each term instead of three).
-  std::vector<char> folded;
+  // Scale nodes whose only reader is an Add: with fast paths (fold, set by each forward) the Add
+  // sums their scaled inputs itself and takes their backward, so their output is never stored
+  // and their gradient never copied (a scaled sum of k terms is one pass over each term instead
+  // of three).
+  std::vector<char> foldable;
+  bool fold = false;
+  bool folded(int node) const { return fold && foldable[node]; }
 
   explicit Impl(const TrainingGraph& g)
       : graph(g),
@@ -57,20 +60,20 @@ struct TrainingExecutor<R>::Impl {
         invstd(g.nodes().size()),
         has_grad(g.nodes().size(), 0),
         conv_algorithm(g.nodes().size(), ConvAlgorithm::kDirect),
-        folded(g.nodes().size(), 0) {
+        foldable(g.nodes().size(), 0) {
     const auto& nodes = g.nodes();
     std::vector<int> readers(nodes.size(), 0), reader(nodes.size(), -1);
     for (std::size_t i = 0; i < nodes.size(); ++i)
       for (int s : nodes[i].inputs) ++readers[s], reader[s] = static_cast<int>(i);
     for (std::size_t i = 0; i < nodes.size(); ++i)
-      folded[i] = nodes[i].kind == NodeKind::kScale && readers[i] == 1 &&
-                  static_cast<int>(i) != g.output() && nodes[reader[i]].kind == NodeKind::kAdd;
+      foldable[i] = nodes[i].kind == NodeKind::kScale && readers[i] == 1 &&
+                    static_cast<int>(i) != g.output() && nodes[reader[i]].kind == NodeKind::kAdd;
   }
 
   // Input k of an Add as a term: its Scale node's input and factor when folded, else itself.
   std::pair<const R*, R> term(int source, const std::vector<std::vector<R>>& mixing) const {
     const Node& s = graph.nodes()[source];
-    if (!folded[source]) return {values[source].data(), R(1)};
+    if (!folded(source)) return {values[source].data(), R(1)};
     return {values[s.inputs[0]].data(), mixing[s.mixing][s.element]};
   }
 
@@ -116,11 +119,12 @@ const std::vector<R>& TrainingExecutor<R>::forward(const R* params, R* state,
                                                 std::to_string(g.mixings()[i].size) + " values");
   m.batch = batch;
   m.trained = options.training;
+  m.fold = options.fast_paths;
   const auto& nodes = g.nodes();
   const auto param = [&](int index) { return params + g.parameters()[index].offset; };
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const Node& n = nodes[i];
-    if (m.folded[i]) continue;  // summed by its Add
+    if (m.folded(static_cast<int>(i))) continue;  // summed by its Add
     std::vector<R>& y = m.values[i];
     y.resize(static_cast<std::size_t>(m.elements(static_cast<int>(i))));
     const std::int64_t count = static_cast<std::int64_t>(y.size());
@@ -302,7 +306,7 @@ void TrainingExecutor<R>::backward(const R* params, const std::vector<std::vecto
         break;
       case NodeKind::kAdd:
         for (int s : n.inputs) {
-          if (m.folded[s]) {
+          if (m.folded(s)) {
             // The folded Scale's backward, on this Add's dy (its own gradient would be a copy).
             const Node& sn = nodes[s];
             const int scaled = sn.inputs[0];

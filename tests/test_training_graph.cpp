@@ -259,7 +259,7 @@ Step<R> train_step(const TrainingGraph& g, const Space& space, int batch, bool f
   TrainingExecutor<R> ex(g);
   training::ExecutionOptions o;
   o.dropout_seed = 24;
-  o.fast_convs = fast;
+  o.fast_paths = fast;
   Step<R> s;
   s.out = ex.forward(params.data(), state.data(), mixing, x.data(), batch, o);
   std::vector<R> dout(s.out.size());

@@ -126,12 +126,14 @@ struct ExecutionOptions {
   std::uint64_t dropout_seed = 0;  // with the node's stream: the Dropout2d masks of this step
   double momentum = 0.1;           // running statistics (PyTorch's default)
   double eps = 1e-5;
-  // For batches that fill 16-image groups (16, 22-32, 33-48, ...): branch convs ((k, 1),
-  // stride 1, "same", >= 16 channels) by Winograd along time, with about half the multiply-adds
+  // The faster paths, whose results equal the node-by-node arithmetic up to rounding: for
+  // batches that fill 16-image groups (16, 22-32, 33-48, ...), branch convs ((k, 1), stride 1,
+  // "same", >= 16 channels) by Winograd along time, with about half the multiply-adds
   // (kernels/cpu/winograd.cpp), and other one-dimensional convs with >= 24 outputs (the sensor
-  // convs (1, k)) as one lowered product (kernels/cpu/lowered_conv.cpp). Results equal the
-  // direct kernels' up to rounding. false: the direct kernels for every conv.
-  bool fast_convs = true;
+  // convs (1, k)) as one lowered product (kernels/cpu/lowered_conv.cpp); and a Scale node read
+  // only by an Add folded into it. false: the direct kernels and every node on its own, the
+  // arithmetic of the proxies (search/timeseries/proxies.cpp).
+  bool fast_paths = true;
 };
 
 // Runs a graph on the CPU in precision R (float for training, double for gradient checks).

@@ -25,6 +25,10 @@ int classes_of(const TrainingGraph& net) {
 training::ExecutionOptions training_mode() {
   training::ExecutionOptions o;
   o.training = true;  // batch statistics, as TE-NAS; dropout is not in the proxy networks
+  // The node-by-node arithmetic on the direct kernels: the NTK condition number and the ReLU
+  // sign patterns are measurements that rounding can tip (an activation within 1e-6 of zero),
+  // so they keep one arithmetic, not one that changes with the batch size.
+  o.fast_paths = false;
   return o;
 }
 
