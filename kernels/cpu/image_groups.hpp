@@ -1,6 +1,6 @@
 // Batches as groups of 16 images side by side, image innermost: the layout of the CPU kernels
 // that turn a conv into channel-mixing products over long runs of positions (winograd.cpp along
-// time, lowered_conv.cpp across sensors). A group's plane row is w sensors x 16 images, so every
+// time, lowered_conv.cpp for the other one-dimensional convs). A group's plane row is w sensors x 16 images, so every
 // per-row operation is whole vectors of floats and the products see 16x the positions of one
 // image; images past the batch are zero lanes.
 #pragma once
@@ -24,9 +24,9 @@ inline bool groups_fill(int batch) {
   return batch >= kGroup && 3 * batch >= 2 * kGroup * image_groups(batch);
 }
 
-// Images [first, first + count) of the batch, plane by plane, as rows of a group:
-// dst[(row + row0)·run + s·kGroup + i] = src image (first + i) row `row` (zeros elsewhere are
-// the caller's).
+// `count` images (image i at src + i·image_stride, one channel's h x w plane) as rows of a
+// group: dst[(row + row0)·run + s·kGroup + i] = image i's row `row`, sensor s (the other lanes
+// and rows are the caller's to zero).
 template <class R>
 void gather_group(const R* src, std::int64_t image_stride, int h, int w, int count, int row0,
                   R* dst) {
