@@ -1,8 +1,8 @@
 // Batches as groups of 16 images side by side, image innermost: the layout of the CPU kernels
 // that turn a conv into channel-mixing products over long runs of positions (winograd.cpp along
-// time, lowered_conv.cpp for the other one-dimensional convs). A group's plane row is w sensors x 16 images, so every
-// per-row operation is whole vectors of floats and the products see 16x the positions of one
-// image; images past the batch are zero lanes.
+// time, lowered_conv.cpp for the other one-dimensional convs). A group's plane row is w sensors x
+// 16 images, so every per-row operation is whole vectors of floats and the products see 16x the
+// positions of one image; images past the batch are zero lanes.
 #pragma once
 
 #include <algorithm>

@@ -1,13 +1,13 @@
 // One-dimensional convs as one channel-mixing product: kernel (k, 1) or (1, k), any strides and
 // padding, at least 24 output channels (the time-series Sensor-Fusion bottlenecks (1, S) and
 // reducing residual projections (1, 2), and Time-Reduce convs (k, 1) at stride (2, 1) where the
-// space's widths reach 24; the stride-1 branches go to Winograd first). The direct kernels run these at half their speed: a (1, 5) "same" conv on 5
-// sensors reads a padded row of 9 for 5 outputs, so nearly half of every vector is overhang,
-// and a stride splits the input into phases of a few rows each. Lowering the taps instead
-// (im2col) makes the conv a product of w [cout][cin·kh·kw] with a [cin·kh·kw][positions] matrix
-// whose positions are every (output row, output column, image) of a 16-image group
-// (image_groups.hpp): long, vector-aligned runs with no overhang, on the direct micro-kernel
-// (PointwiseProduct).
+// space's widths reach 24; the stride-1 branches go to Winograd first). The direct kernels run
+// these at half their speed: a (1, 5) "same" conv on 5 sensors reads a padded row of 9 for 5
+// outputs, so nearly half of every vector is overhang, and a stride splits the input into phases of
+// a few rows each. Lowering the taps instead (im2col) makes the conv a product of w
+// [cout][cin·kh·kw] with a [cin·kh·kw][positions] matrix whose positions are every (output row,
+// output column, image) of a 16-image group (image_groups.hpp): long, vector-aligned runs with no
+// overhang, on the direct micro-kernel (PointwiseProduct).
 //
 //   forward:  L[(ci, i, j)][(to, so, n)] = x[n][ci][sh·to + i - pad_top][sw·so + j - pad_left]
 //             (0 outside); y = w · L (L is kept for the weight gradient, like the direct
