@@ -103,72 +103,58 @@ BENCHMARK(BM_conv2d<ConvPass::kBackwardWeight, true>)
     ->Name("BM_conv2d_backward_weight/cpu/ts")
     ->Apply(ts_conv_shapes);
 
-// The same temporal branches by Winograd along time (the training engine's default for them):
-// forward, and backward (both gradients, compare with the sum of the direct data and weight
-// gradients' times). GFLOP/s counts the direct convolution's flops, so it is an effective rate.
-template <bool backward>
-void BM_winograd(benchmark::State& state) {
-  const int batch = static_cast<int>(state.range(0)), c = static_cast<int>(state.range(1));
-  const int k = static_cast<int>(state.range(2)), h = static_cast<int>(state.range(3));
-  const int w_ = static_cast<int>(state.range(4));
-  const cpu::ConvGeometry g = same_conv_geometry(c, h, w_, c, k, 1, 1, 1);
-  auto x = random_floats(std::size_t(batch) * c * h * w_, 1);
-  auto w = random_floats(std::size_t(c) * c * k, 2);
-  auto y = random_floats(std::size_t(batch) * c * h * w_, 3);
-  std::vector<float> u(cpu::winograd_input_size<float>(g, batch)), dx(x.size()), dw(w.size());
-  cpu::winograd_forward<float>(g, batch, x.data(), w.data(), y.data(), u.data());
-  for (auto _ : state) {
-    if (backward)
-      cpu::winograd_backward<float>(g, batch, y.data(), u.data(), w.data(), dx.data(), false,
-                                    dw.data());
-    else
-      cpu::winograd_forward<float>(g, batch, x.data(), w.data(), y.data(), u.data());
-    benchmark::ClobberMemory();
-  }
-  state.counters["GFLOP/s"] = benchmark::Counter(conv_flops(g, batch) * (backward ? 2 : 1) * 1e-9,
-                                                 benchmark::Counter::kIsIterationInvariantRate);
-}
-
-void winograd_shapes(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"batch", "c", "kh", "h", "w"});
-  for (int k : {3, 5, 7}) b->Args({64, 64, k, 16, 5});
-  // BasicMotions' branches (25 x 3 after two Time-Reduce cells) at the batches ts-train uses.
-  for (int batch : {8, 16, 32}) b->Args({batch, 32, 5, 25, 3});
-}
-
-BENCHMARK(BM_winograd<false>)->Name("BM_winograd_forward/cpu/ts")->Apply(winograd_shapes);
-BENCHMARK(BM_winograd<true>)->Name("BM_winograd_backward/cpu/ts")->Apply(winograd_shapes);
-
-// A Time-Reduce conv and the Sensor-Fusion bottlenecks lowered to one product (the training
-// engine's default for them); GFLOP/s counts the convolution's flops, backward both gradients.
-template <bool backward>
-void BM_lowered(benchmark::State& state) {
+// The training engine's grouped algorithms (its defaults for these convs): forward, and
+// backward (both gradients; compare with the sum of the direct data and weight gradients'
+// times), on the time-series geometry arguments. GFLOP/s counts the direct convolution's flops,
+// so for Winograd it is an effective rate.
+template <bool backward, auto kept_size, auto forward_pass, auto backward_pass>
+void BM_grouped(benchmark::State& state) {
   const int batch = static_cast<int>(state.range(0));
   const cpu::ConvGeometry g = geometry<true>(state);
   auto x = random_floats(std::size_t(batch) * g.cin * g.h * g.w, 1);
-  auto w = random_floats(std::size_t(g.cout) * g.cin * g.kw, 2);
+  auto w = random_floats(std::size_t(g.cout) * g.cin * g.kh * g.kw, 2);
   auto y = random_floats(std::size_t(batch) * g.cout * g.ho * g.wo, 3);
-  std::vector<float> l(cpu::lowered_input_size<float>(g, batch)), dx(x.size()), dw(w.size());
-  cpu::lowered_conv_forward<float>(g, batch, x.data(), w.data(), y.data(), l.data());
+  std::vector<float> kept(kept_size(g, batch)), dx(x.size()), dw(w.size());
+  forward_pass(g, batch, x.data(), w.data(), y.data(), kept.data());
   for (auto _ : state) {
     if (backward)
-      cpu::lowered_conv_backward<float>(g, batch, y.data(), l.data(), w.data(), dx.data(), false,
-                                        dw.data());
+      backward_pass(g, batch, y.data(), kept.data(), w.data(), dx.data(), false, dw.data());
     else
-      cpu::lowered_conv_forward<float>(g, batch, x.data(), w.data(), y.data(), l.data());
+      forward_pass(g, batch, x.data(), w.data(), y.data(), kept.data());
     benchmark::ClobberMemory();
   }
   state.counters["GFLOP/s"] = benchmark::Counter(conv_flops(g, batch) * (backward ? 2 : 1) * 1e-9,
                                                  benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// Winograd: the 64-channel temporal branches above, and BasicMotions' (25 x 3 after two
+// Time-Reduce cells) at the batches ts-train uses.
+void winograd_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"batch", "cin", "h", "w", "cout", "kh", "kw", "sh", "sw"});
+  for (int k : {3, 5, 7}) b->Args({64, 64, 16, 5, 64, k, 1, 1, 1});
+  for (int batch : {8, 16, 32}) b->Args({batch, 32, 25, 3, 32, 5, 1, 1, 1});
+}
+
+// Lowered: the Sensor-Fusion bottlenecks.
 void lowered_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"batch", "cin", "h", "w", "cout", "kh", "kw", "sh", "sw"});
-  b->Args({64, 16, 32, 9, 16, 5, 1, 2, 1});
   b->Args({64, 16, 16, 9, 64, 1, 9, 1, 2});
   b->Args({64, 64, 16, 5, 64, 1, 5, 1, 1});
 }
 
+template <bool backward>
+void BM_winograd(benchmark::State& state) {
+  BM_grouped<backward, cpu::winograd_input_size<float>, cpu::winograd_forward<float>,
+             cpu::winograd_backward<float>>(state);
+}
+template <bool backward>
+void BM_lowered(benchmark::State& state) {
+  BM_grouped<backward, cpu::lowered_input_size<float>, cpu::lowered_conv_forward<float>,
+             cpu::lowered_conv_backward<float>>(state);
+}
+
+BENCHMARK(BM_winograd<false>)->Name("BM_winograd_forward/cpu/ts")->Apply(winograd_shapes);
+BENCHMARK(BM_winograd<true>)->Name("BM_winograd_backward/cpu/ts")->Apply(winograd_shapes);
 BENCHMARK(BM_lowered<false>)->Name("BM_lowered_forward/cpu/ts")->Apply(lowered_shapes);
 BENCHMARK(BM_lowered<true>)->Name("BM_lowered_backward/cpu/ts")->Apply(lowered_shapes);
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/cpu_kernels.hpp"
 #include "micronas/random.hpp"
 #include "micronas/threads.hpp"
 #include "micronas/timeseries_relaxation.hpp"
@@ -236,9 +237,10 @@ TEST(TrainingGraph, ForwardAndBackwardAreThreadInvariant) {
   EXPECT_EQ(dm[0], dm[1]);
 }
 
-// A supernet whose branch convs take the Winograd path (16 channels in and out, batch 16)
-// against the same steps on the direct kernels: in double to 1e-10 of the largest value, in
-// float to the float kernels' 2e-5 and not bitwise (the Winograd path ran); and thread-invariant.
+// A supernet whose convs take the fast paths (Winograd branches, lowered bottlenecks, folded
+// Scales; batch 16) against the same steps on the direct kernels, node by node: in double to
+// 1e-10 of the largest value, in float to the float kernels' 2e-5 and not bitwise (the fast
+// paths ran); and thread-invariant.
 template <class R>
 struct Step {
   std::vector<R> out, grad;
@@ -278,10 +280,22 @@ double worst_relative(const std::vector<R>& want, const std::vector<R>& got) {
   return worst;
 }
 
-TEST(TrainingGraph, WinogradBranchesAgreeWithTheDirectKernels) {
-  const Space space = timeseries::test::sixteen_channel_branches();
+TEST(TrainingGraph, FastPathsAgreeWithTheDirectKernels) {
+  const Space space = timeseries::test::grouped_paths();
   const TrainingGraph g = timeseries::supernet(space);
   const int batch = 16;
+  // Both grouped algorithms have convs to run in this supernet.
+  int winograd = 0, lowered = 0;
+  for (const auto& n : g.nodes()) {
+    if (n.kind != training::NodeKind::kConv) continue;
+    const auto& in = g.nodes()[n.inputs[0]].shape;
+    const ConvGeometry geo{in.c, in.h, in.w,      n.shape.c,  n.kh,      n.kw,
+                           n.sh, n.sw, n.pad_top, n.pad_left, n.shape.h, n.shape.w};
+    winograd += cpu::winograd_pays(geo, batch);
+    lowered += !cpu::winograd_pays(geo, batch) && cpu::lowered_conv_pays(geo, batch);
+  }
+  EXPECT_GT(winograd, 0);
+  EXPECT_GT(lowered, 0);
   const Step<double> wd = train_step<double>(g, space, batch, true);
   const Step<double> dd = train_step<double>(g, space, batch, false);
   EXPECT_LE(worst_relative(dd.out, wd.out), 1e-10);
@@ -292,7 +306,7 @@ TEST(TrainingGraph, WinogradBranchesAgreeWithTheDirectKernels) {
   const Step<float> df = train_step<float>(g, space, batch, false);
   EXPECT_LE(worst_relative(df.out, wf.out), 2e-5);
   EXPECT_LE(worst_relative(df.grad, wf.grad), 2e-5);
-  EXPECT_NE(df.grad, wf.grad) << "the Winograd path did not run";
+  EXPECT_NE(df.grad, wf.grad) << "the fast paths did not run";
   const int saved = num_threads();
   set_num_threads(1);
   const Step<float> one = train_step<float>(g, space, batch, true);

@@ -133,6 +133,35 @@ TYPED_TEST(TrainingKernelTest, ConvolutionsOfTheTimeSeriesShapes) {
   }
 }
 
+// A grouped conv algorithm (forward keeping `kept_size` values, backward reading them) against
+// the direct reference on case c with batch N: forward, dx accumulated onto existing values, dw;
+// and the same dw when dx is not wanted. Tolerance: the direct kernels'.
+template <class R, class Applicable, class KeptSize, class Forward, class Backward>
+void expect_grouped_conv_matches_reference(const Case& c, int N, Applicable applicable,
+                                           KeptSize kept_size, Forward forward, Backward backward) {
+  const ConvGeometry g = same_conv_geometry(c.cin, c.h, c.w, c.cout, c.kh, c.kw, c.sh, c.sw);
+  ASSERT_TRUE(applicable(g)) << name(c);
+  const Vec x = random_vec(std::size_t(N) * c.cin * c.h * c.w, 11);
+  const Vec w = random_vec(std::size_t(c.cout) * c.cin * c.kh * c.kw, 12);
+  const std::size_t ny = std::size_t(N) * c.cout * g.ho * g.wo;
+  const Vec dy = random_vec(ny, 13), dx0 = random_vec(x.size(), 14);
+  const std::vector<R> xr = cast<R>(x), wr = cast<R>(w), dyr = cast<R>(dy);
+  // The kept buffer starts as garbage: every value the backward reads must be written.
+  std::vector<R> y(ny), kept(static_cast<std::size_t>(kept_size(g, N)), R(7)),
+      dx = cast<R>(dx0), dw(w.size()), dw_alone(w.size());
+  forward(g, N, xr.data(), wr.data(), y.data(), kept.data());
+  Vec rdx, rdw;
+  reference::conv2d_backward(g, N, x, w, dy, &rdx, &rdw);
+  for (std::size_t i = 0; i < rdx.size(); ++i) rdx[i] += dx0[i];
+  backward(g, N, dyr.data(), kept.data(), wr.data(), dx.data(), true, dw.data());
+  const std::string what = name(c) + " N=" + std::to_string(N);
+  expect_close(reference::conv2d_forward(g, N, x, w), y.data(), y.size(), "forward " + what);
+  expect_close(rdx, dx.data(), dx.size(), "dx " + what);
+  expect_close(rdw, dw.data(), dw.size(), "dw " + what);
+  backward(g, N, dyr.data(), kept.data(), wr.data(), nullptr, false, dw_alone.data());
+  EXPECT_EQ(dw_alone, dw) << "dw without dx " << what;
+}
+
 // The Winograd path of the branch convs against the direct reference: k = 3, 5, 7 on the
 // supernet's 16 x 5 plane, an odd length (a partial last tile), a batch that leaves the last
 // transformed image part empty, and dx accumulated onto existing values. Tolerance: the direct
@@ -145,32 +174,11 @@ TYPED_TEST(TrainingKernelTest, WinogradConvolutionsMatchTheReference) {
                         {16, 16, 5, 20, 7, 1, 1, 1},
                         {16, 13, 3, 16, 5, 1, 1, 1},
                         {17, 9, 1, 16, 7, 1, 1, 1}};
-  for (const int N : {3, 10}) {
-    for (const Case& c : cases) {
-      const ConvGeometry g = same_conv_geometry(c.cin, c.h, c.w, c.cout, c.kh, c.kw, 1, 1);
-      ASSERT_TRUE(cpu::winograd_applicable(g)) << name(c);
-      const Vec x = random_vec(std::size_t(N) * c.cin * c.h * c.w, 11);
-      const Vec w = random_vec(std::size_t(c.cout) * c.cin * c.kh, 12);
-      const std::size_t ny = std::size_t(N) * c.cout * g.ho * g.wo;
-      const Vec dy = random_vec(ny, 13), dx0 = random_vec(x.size(), 14);
-      const std::vector<R> xr = cast<R>(x), wr = cast<R>(w), dyr = cast<R>(dy);
-      std::vector<R> y(ny), u(cpu::winograd_input_size<R>(g, N), R(7)), dx = cast<R>(dx0),
-                                                                        dw(w.size());
-      cpu::winograd_forward<R>(g, N, xr.data(), wr.data(), y.data(), u.data());
-      Vec rdx, rdw;
-      reference::conv2d_backward(g, N, x, w, dy, &rdx, &rdw);
-      for (std::size_t i = 0; i < rdx.size(); ++i) rdx[i] += dx0[i];
-      cpu::winograd_backward<R>(g, N, dyr.data(), u.data(), wr.data(), dx.data(), true, dw.data());
-      const std::string what = name(c) + " N=" + std::to_string(N);
-      expect_close(reference::conv2d_forward(g, N, x, w), y.data(), y.size(), "forward " + what);
-      expect_close(rdx, dx.data(), dx.size(), "dx " + what);
-      expect_close(rdw, dw.data(), dw.size(), "dw " + what);
-      // Without dx: the same dw.
-      std::vector<R> dw2(w.size());
-      cpu::winograd_backward<R>(g, N, dyr.data(), u.data(), wr.data(), nullptr, false, dw2.data());
-      EXPECT_EQ(dw2, dw) << name(c);
-    }
-  }
+  for (const int N : {3, 10})
+    for (const Case& c : cases)
+      expect_grouped_conv_matches_reference<R>(c, N, cpu::winograd_applicable,
+                                               cpu::winograd_input_size<R>,
+                                               cpu::winograd_forward<R>, cpu::winograd_backward<R>);
   // Batches that leave a third of the last 16-image group empty stay on the direct kernels.
   const ConvGeometry branch = same_conv_geometry(32, 25, 3, 32, 5, 1, 1, 1);
   EXPECT_FALSE(cpu::winograd_pays(branch, 8));
@@ -197,29 +205,11 @@ TYPED_TEST(TrainingKernelTest, LoweredSensorConvolutionsMatchTheReference) {
                         {16, 8, 9, 25, 1, 2, 1, 2},  {8, 6, 4, 24, 1, 4, 1, 1},
                         {16, 32, 9, 24, 5, 1, 2, 1}, {4, 15, 5, 24, 7, 1, 2, 1},
                         {8, 8, 5, 24, 3, 1, 1, 1}};
-  for (const int N : {3, 20}) {
-    for (const Case& c : cases) {
-      const ConvGeometry g = same_conv_geometry(c.cin, c.h, c.w, c.cout, c.kh, c.kw, c.sh, c.sw);
-      ASSERT_TRUE(cpu::lowered_conv_applicable(g)) << name(c);
-      const Vec x = random_vec(std::size_t(N) * c.cin * c.h * c.w, 31);
-      const Vec w = random_vec(std::size_t(c.cout) * c.cin * c.kh * c.kw, 32);
-      const std::size_t ny = std::size_t(N) * c.cout * g.ho * g.wo;
-      const Vec dy = random_vec(ny, 33), dx0 = random_vec(x.size(), 34);
-      const std::vector<R> xr = cast<R>(x), wr = cast<R>(w), dyr = cast<R>(dy);
-      std::vector<R> y(ny), lowered(cpu::lowered_input_size<R>(g, N), R(7)), dx = cast<R>(dx0),
-                                                                             dw(w.size());
-      cpu::lowered_conv_forward<R>(g, N, xr.data(), wr.data(), y.data(), lowered.data());
-      Vec rdx, rdw;
-      reference::conv2d_backward(g, N, x, w, dy, &rdx, &rdw);
-      for (std::size_t i = 0; i < rdx.size(); ++i) rdx[i] += dx0[i];
-      cpu::lowered_conv_backward<R>(g, N, dyr.data(), lowered.data(), wr.data(), dx.data(), true,
-                                    dw.data());
-      const std::string what = name(c) + " N=" + std::to_string(N);
-      expect_close(reference::conv2d_forward(g, N, x, w), y.data(), y.size(), "forward " + what);
-      expect_close(rdx, dx.data(), dx.size(), "dx " + what);
-      expect_close(rdw, dw.data(), dw.size(), "dw " + what);
-    }
-  }
+  for (const int N : {3, 20})
+    for (const Case& c : cases)
+      expect_grouped_conv_matches_reference<R>(
+          c, N, cpu::lowered_conv_applicable, cpu::lowered_input_size<R>,
+          cpu::lowered_conv_forward<R>, cpu::lowered_conv_backward<R>);
   EXPECT_FALSE(cpu::lowered_conv_pays(same_conv_geometry(16, 8, 5, 24, 1, 5, 1, 1), 8));
   EXPECT_TRUE(cpu::lowered_conv_pays(same_conv_geometry(16, 8, 5, 24, 1, 5, 1, 1), 64));
   // 1x1, two-dimensional, or too few taps or outputs: the direct kernels.

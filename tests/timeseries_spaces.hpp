@@ -36,12 +36,12 @@ inline Space small() {
   return Space(16, 4, 3, o);
 }
 
-// Window 32 x 4, 3 classes, whose supernet's branch convs have 16 channels in and out: the
-// smallest that takes the Winograd path.
-inline Space sixteen_channel_branches() {
+// Window 32 x 4, 3 classes, whose supernet takes both grouped paths at batch 16: branch convs of
+// 24 -> 16 channels (Winograd) and bottlenecks of 24 outputs (lowered).
+inline Space grouped_paths() {
   SpaceOptions o;
   o.time_width_max = 8;
-  o.bottleneck_max = 16;
+  o.bottleneck_max = 24;
   o.block_width_max = 16;
   o.scale = 1;
   o.min_time = 8;

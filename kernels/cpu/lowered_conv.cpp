@@ -28,7 +28,7 @@
 namespace micronas::cpu {
 namespace {
 
-// This file's thread_scratch slots (scratch.hpp) follow winograd.cpp's.
+// This file's thread_scratch slots (scratch.hpp), shared with winograd.cpp.
 constexpr int kRowsSlot = 4, kBlockSlot = 5, kGradSlot = 6;
 
 struct Lowering {
