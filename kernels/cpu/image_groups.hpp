@@ -54,6 +54,17 @@ void scatter_group(const R* src, int h, int w, int count, int row0, std::int64_t
   }
 }
 
+// f(group, channel, images) for every (group, channel), in parallel: the unit of work of the
+// gathers and transforms into the group layout.
+template <class F>
+void for_each_group_channel(int groups, int batch, int channels, F f) {
+#pragma omp parallel for schedule(static)
+  for (std::int64_t bc = 0; bc < std::int64_t{groups} * channels; ++bc) {
+    const int b = static_cast<int>(bc / channels);
+    f(b, static_cast<int>(bc % channels), std::min(kGroup, batch - b * kGroup));
+  }
+}
+
 // f(group, first channel, channels, images) for every (group, block of kChannelBlock of
 // `channels` channels), in parallel: the unit of work of the products and their transforms.
 template <class F>

@@ -79,10 +79,7 @@ void lowered_conv_forward(const ConvGeometry& g, int batch, const R* x, const R*
   const Lowering l(g, batch);
   const std::int64_t plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
   const int in_run = g.w * kGroup;
-#pragma omp parallel for schedule(static)
-  for (std::int64_t bc = 0; bc < std::int64_t{l.groups} * g.cin; ++bc) {
-    const int b = static_cast<int>(bc / g.cin), c = static_cast<int>(bc % g.cin);
-    const int count = std::min(kGroup, batch - b * kGroup);
+  for_each_group_channel(l.groups, batch, g.cin, [&](int b, int c, int count) {
     R* rows = thread_scratch<R>(kRowsSlot, static_cast<std::size_t>(g.h) * in_run);
     std::fill(rows, rows + std::int64_t{g.h} * in_run, R(0));
     gather_group(x + (std::int64_t{b} * kGroup * g.cin + c) * plane, g.cin * plane, g.h, g.w, count,
@@ -103,7 +100,7 @@ void lowered_conv_forward(const ConvGeometry& g, int batch, const R* x, const R*
             }
           }
       }
-  }
+  });
   const PointwiseProduct<R> product(l.taps, g.cout, l.positions, w, false);
   for_each_channel_block(l.groups, batch, g.cout, [&](int b, int c0, int nc, int count) {
     R* block = thread_scratch<R>(kBlockSlot, static_cast<std::size_t>(nc) * l.positions);
@@ -124,15 +121,12 @@ void lowered_conv_backward(const ConvGeometry& g, int batch, const R* dy, const 
   // dY in the group layout (zero lanes past the batch).
   R* dgroup =
       thread_scratch<R>(kGradSlot, static_cast<std::size_t>(l.groups * l.group_size(g.cout)));
-#pragma omp parallel for schedule(static)
-  for (std::int64_t bc = 0; bc < std::int64_t{l.groups} * g.cout; ++bc) {
-    const int b = static_cast<int>(bc / g.cout), c = static_cast<int>(bc % g.cout);
-    const int count = std::min(kGroup, batch - b * kGroup);
-    R* d = dgroup + bc * l.positions;
+  for_each_group_channel(l.groups, batch, g.cout, [&](int b, int c, int count) {
+    R* d = dgroup + (std::int64_t{b} * g.cout + c) * l.positions;
     if (count < kGroup) std::fill(d, d + l.positions, R(0));
     gather_group(dy + (std::int64_t{b} * kGroup * g.cout + c) * out_plane, g.cout * out_plane, g.ho,
                  g.wo, count, 0, d);
-  }
+  });
   // dw [cout][cin·kw] is w's layout: the 1x1 weight gradient writes it directly. L is the 1x1
   // kernels' packed input (positions are a multiple of every vector width).
   conv2d_backward_weight<R>(l.pointwise, 1, l.groups, dgroup, nullptr, lowered_x, dw, 0);

@@ -242,10 +242,7 @@ void winograd_forward(const ConvGeometry& g, int batch, const R* x, const R* w, 
   std::vector<Terms<R>> input_rows(p.alpha);
   for (int xi = 0; xi < p.alpha; ++xi)
     input_rows[xi] = terms_of<R>(p.t.bt, p.alpha, p.alpha, xi, false, p.run);
-#pragma omp parallel for schedule(static)
-  for (std::int64_t bc = 0; bc < std::int64_t{p.groups} * g.cin; ++bc) {
-    const int b = static_cast<int>(bc / g.cin), c = static_cast<int>(bc % g.cin);
-    const int count = std::min(kGroup, batch - b * kGroup);
+  for_each_group_channel(p.groups, batch, g.cin, [&](int b, int c, int count) {
     R* rows = thread_scratch<R>(kRowsSlot, static_cast<std::size_t>(p.rows) * p.run);
     std::fill(rows, rows + std::int64_t{p.rows} * p.run, R(0));
     gather_group(x + (std::int64_t{b} * kGroup * g.cin + c) * plane, g.cin * plane, g.h, g.w, count,
@@ -254,7 +251,7 @@ void winograd_forward(const ConvGeometry& g, int batch, const R* x, const R* w, 
       for (int xi = 0; xi < p.alpha; ++xi)
         combine(input_rows[xi], rows + tile * p.m * p.run,
                 transformed_x + p.offset(xi, b, c, g.cin) + tile * p.run, p.run);
-  }
+  });
   // Per group and block of output channels: Y[ξ] = W̃[ξ] U[ξ] for every component into the
   // thread's cache (α x 12 channels x positions), then y = Aᵀ Y summed in registers, and the
   // rows go to the images: the products never make the round trip through memory.
@@ -295,10 +292,7 @@ void winograd_backward(const ConvGeometry& g, int batch, const R* dy, const R* t
   std::vector<Terms<R>> dy_rows(p.alpha);
   for (int xi = 0; xi < p.alpha; ++xi)
     dy_rows[xi] = terms_of<R>(p.t.at, p.m, p.alpha, xi, true, p.run);
-#pragma omp parallel for schedule(static)
-  for (std::int64_t bc = 0; bc < std::int64_t{p.groups} * g.cout; ++bc) {
-    const int b = static_cast<int>(bc / g.cout), c = static_cast<int>(bc % g.cout);
-    const int count = std::min(kGroup, batch - b * kGroup);
+  for_each_group_channel(p.groups, batch, g.cout, [&](int b, int c, int count) {
     R* rows = thread_scratch<R>(kRowsSlot, static_cast<std::size_t>(p.tiles) * p.m * p.run);
     std::fill(rows, rows + std::int64_t{p.tiles} * p.m * p.run, R(0));
     gather_group(dy + (std::int64_t{b} * kGroup * g.cout + c) * plane, g.cout * plane, g.ho, g.wo,
@@ -307,7 +301,7 @@ void winograd_backward(const ConvGeometry& g, int batch, const R* dy, const R* t
       for (int xi = 0; xi < p.alpha; ++xi)
         combine(dy_rows[xi], rows + tile * p.m * p.run,
                 dprod + p.offset(xi, b, c, g.cout) + tile * p.run, p.run);
-  }
+  });
   // dW̃[ξ] = dY[ξ] U[ξ]ᵀ, then dw = Gᵀ dW̃. U's layout is the 1x1 kernels' packed input
   // (positions are a multiple of every vector width), so it is passed as packed.
   const std::int64_t pairs = std::int64_t{g.cout} * g.cin;
