@@ -142,6 +142,61 @@ TYPED_TEST(KernelTest, Conv2dFusedBackwardEqualsSeparateKernelsBitwise) {
   EXPECT_GE(fused_cases, 8) << "the fused kernel was hardly exercised";
 }
 
+// A batch norm after a conv leaves its dx as coefficients that the conv's backward applies while
+// packing dy (ConvOutputGradient): both gradients must equal the batch norm's backward followed
+// by the conv's, bitwise, in both of the conv's schedules and with the dy scale of a node sum.
+TYPED_TEST(KernelTest, Conv2dBackwardAppliesADeferredBatchNormBitwise) {
+  using R = TypeParam;
+  const int N = 4;
+  const int threads_before = num_threads();
+  for (const ConvCase& c : {ConvCase{3, 8, 8, 5, 3, 1, 1}, ConvCase{4, 6, 7, 3, 1, 1, 0}}) {
+    reference::ConvShape s{N, c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad};
+    const cpu::ConvGeometry g = s.geometry();
+    ASSERT_TRUE(cpu::conv2d_backward_fusable(g));
+    const int plane = s.ho() * s.wo();
+    const std::size_t nx = std::size_t(N) * c.cin * c.h * c.w, ny = std::size_t(N) * c.cout * plane;
+    std::vector<R> x = cast<R>(random_vec(nx, 41)),
+                   packed(static_cast<std::size_t>(N * cpu::conv2d_packed_input_size<R>(g)));
+    for (R& v : x) v = std::max(v, R(0));
+    cpu::conv2d_pack_input(g, N, x.data(), packed.data());
+    const std::vector<R> w = cast<R>(random_vec(std::size_t(c.cout) * c.cin * c.k * c.k, 42));
+    const std::vector<R> gamma = cast<R>(random_vec(c.cout, 43)), beta(c.cout, R(0.5));
+    // The batch norm's input, the conv's output, with a non-zero mean.
+    std::vector<R> y(ny), bn_out(ny);
+    cpu::conv2d_forward(g, N, x.data(), w.data(), y.data());
+    for (R& v : y) v += R(2);
+    std::vector<double> mean(c.cout), invstd(c.cout);
+    cpu::batch_norm_forward(N, c.cout, plane, y.data(), gamma.data(), beta.data(), 1e-5,
+                            bn_out.data(), mean.data(), invstd.data());
+    const std::int64_t nw = static_cast<std::int64_t>(w.size());
+    for (int T : {1, 3}) {
+      const std::vector<R> g_out = cast<R>(random_vec(T * ny, 44));
+      const double scale = 1.0 / 3.0;
+      for (int threads : {1, 2, T + 2}) {
+        set_num_threads(threads);
+        std::vector<R> dy(T * ny), dparams(2 * T * c.cout), dx(T * nx), dw(T * nw);
+        cpu::batch_norm_backward(T, N, c.cout, plane, g_out.data(), scale, y.data(), mean.data(),
+                                 invstd.data(), gamma.data(), dy.data(), false, dparams.data(),
+                                 dparams.data() + c.cout, 2 * c.cout);
+        cpu::conv2d_backward<R>(g, T, N, dy.data(), packed.data(), w.data(), true, dx.data(), false,
+                                dw.data(), nw);
+        std::vector<cpu::BatchNormDx<R>> coef(T * c.cout);
+        std::vector<R> dparams2(dparams.size()), dx2(T * nx), dw2(T * nw);
+        cpu::batch_norm_input_gradient(T, N, c.cout, plane, g_out.data(), scale, y.data(),
+                                       mean.data(), invstd.data(), gamma.data(), dparams2.data(),
+                                       dparams2.data() + c.cout, 2 * c.cout, coef.data());
+        cpu::conv2d_backward<R>(g, T, N,
+                                cpu::ConvOutputGradient<R>{g_out.data(), y.data(), coef.data()},
+                                packed.data(), w.data(), true, dx2.data(), false, dw2.data(), nw);
+        EXPECT_EQ(dparams2, dparams) << "T " << T << ", " << threads << " threads";
+        EXPECT_EQ(dx2, dx) << "T " << T << ", " << threads << " threads";
+        EXPECT_EQ(dw2, dw) << "T " << T << ", " << threads << " threads";
+      }
+      set_num_threads(threads_before);
+    }
+  }
+}
+
 // The ReLU-fused data gradient: dx (+)= [relu_input > 0] ⊙ conv_transpose(dy) against the
 // reference conv backward followed by the reference ReLU backward, same tolerances; the mask is
 // [N, ...] and shared by all T cotangents.

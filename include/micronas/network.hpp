@@ -111,6 +111,10 @@ class Network {
   // node's gradient times 1/k, which the layer's backward reads from the node's buffer with the
   // factor instead of a scaled copy.
   std::vector<bool> scaled_alias_;
+  // Per layer: true for a BN whose input is the output of a "same" stride-1 conv read by nothing
+  // else. Its backward leaves dx as per-channel coefficients that the conv's backward applies
+  // while packing its dy (cpu::ConvOutputGradient), so dx is never stored.
+  std::vector<bool> deferred_bn_;
 };
 
 extern template class Network<float>;

@@ -103,19 +103,18 @@ void batch_norm_eval_forward(int batch, int channels, int plane, const R* x, con
 
 namespace {
 
-// Backward of cotangent t for channels [c0, c1). The tensors are walked in memory order (image,
-// then channel), which the hardware prefetcher follows; every channel's sums still add its
-// planes in image order, so the result does not depend on the channel range.
+// The input-gradient coefficients of cotangent t for channels [c0, c1) (coef[c - c0]), and
+// its dgamma, dbeta. The tensors are walked in memory order (image, then channel), which the
+// hardware prefetcher follows; every channel's sums still add its planes in image order, so the
+// result does not depend on the channel range.
 template <class R>
-void backward_channels(int t, int c0, int c1, int batch, int channels, int plane, const R* dy,
-                       double dy_scale, const R* x, const double* mean, const double* invstd,
-                       const R* gamma, R* dx, bool accumulate, R* dgamma, R* dbeta,
-                       std::int64_t dparam_stride) {
+void channel_coefficients(int t, int c0, int c1, int batch, int channels, int plane, const R* dy,
+                          double dy_scale, const R* x, const double* mean, const double* invstd,
+                          const R* gamma, R* dgamma, R* dbeta, std::int64_t dparam_stride,
+                          BatchNormDx<R>* coef) {
   const double count = static_cast<double>(batch) * plane;
-  const int nc = c1 - c0;
-  std::vector<double> sum_dy(nc, 0.0), sum_dy_xc(nc, 0.0);
-  std::vector<R> rmu(nc), ra(nc), rb(nc), rd(nc);
-  for (int c = c0; c < c1; ++c) rmu[c - c0] = static_cast<R>(mean[c]);
+  std::vector<double> s1(c1 - c0, 0.0), s2(c1 - c0, 0.0);
+  for (int c = c0; c < c1; ++c) coef[c - c0].mu = static_cast<R>(mean[c]);
   const R* dyt = dy + std::int64_t{t} * batch * channels * plane;
   // Each plane (<= a few thousand values) is summed in R in vector lanes, the planes in double;
   // x̂ = (x − μ)·σ⁻¹ scales the whole sum once.
@@ -124,15 +123,15 @@ void backward_channels(int t, int c0, int c1, int batch, int channels, int plane
       const std::int64_t o = (std::int64_t{n} * channels + c) * plane;
       const R* xp = x + o;
       const R* dyp = dyt + o;
-      const R m = rmu[c - c0];
+      const R m = coef[c - c0].mu;
       R s_dy = 0, s_dy_xc = 0;
 #pragma omp simd reduction(+ : s_dy, s_dy_xc)
       for (int i = 0; i < plane; ++i) {
         s_dy += dyp[i];
         s_dy_xc += dyp[i] * (xp[i] - m);
       }
-      sum_dy[c - c0] += s_dy;
-      sum_dy_xc[c - c0] += s_dy_xc;
+      s1[c - c0] += s_dy;
+      s2[c - c0] += s_dy_xc;
     }
   }
   for (int c = c0; c < c1; ++c) {
@@ -140,35 +139,48 @@ void backward_channels(int t, int c0, int c1, int batch, int channels, int plane
     const double is = invstd[c];
     // The gradient is dy_scale · dy: scaling the sums (and a, below) in double is exact for
     // dy_scale = 1 and never materialises the scaled copy.
-    const double sdy = sum_dy[j] * dy_scale;
-    const double sum_dy_xhat = sum_dy_xc[j] * dy_scale * is;
+    const double sdy = s1[j] * dy_scale;
+    const double sum_dy_xhat = s2[j] * dy_scale * is;
     if (dgamma) dgamma[t * dparam_stride + c] = static_cast<R>(sum_dy_xhat);
     if (dbeta) dbeta[t * dparam_stride + c] = static_cast<R>(sdy);
     // dx = γσ⁻¹·(g − mean(g) − x̂·mean(g·x̂)) = a·dy + b·(x − μ) + d for g = dy_scale·dy;
     // centring x before scaling avoids cancellation when |μ| ≫ σ.
     const double k = gamma[c] * is;
-    ra[j] = static_cast<R>(k * dy_scale);
-    rb[j] = static_cast<R>(-k * is * sum_dy_xhat / count);
-    rd[j] = static_cast<R>(-k * sdy / count);
+    coef[j].a = static_cast<R>(k * dy_scale);
+    coef[j].b = static_cast<R>(-k * is * sum_dy_xhat / count);
+    coef[j].d = static_cast<R>(-k * sdy / count);
   }
-  if (!dx) return;
-  R* dxt = dx + std::int64_t{t} * batch * channels * plane;
+}
+
+// dx of cotangent t for channels [c0, c1) from their coefficients.
+template <class R>
+void apply_coefficients(int t, int c0, int c1, int batch, int channels, int plane, const R* dy,
+                        const R* x, const BatchNormDx<R>* coef, R* dx, bool accumulate) {
+  const std::int64_t offset = std::int64_t{t} * batch * channels * plane;
   for (int n = 0; n < batch; ++n) {
     for (int c = c0; c < c1; ++c) {
-      const int j = c - c0;
       const std::int64_t o = (std::int64_t{n} * channels + c) * plane;
-      const R* xp = x + o;
-      const R* dyp = dyt + o;
-      R* dxp = dxt + o;
-      const R a = ra[j], b = rb[j], d = rd[j], m = rmu[j];
-      if (accumulate) {
-#pragma omp simd
-        for (int i = 0; i < plane; ++i) dxp[i] += a * dyp[i] + b * (xp[i] - m) + d;
-      } else {
-#pragma omp simd
-        for (int i = 0; i < plane; ++i) dxp[i] = a * dyp[i] + b * (xp[i] - m) + d;
-      }
+      const BatchNormDx<R>& k = coef[c - c0];
+      if (accumulate)
+        k.add_to(plane, dy + offset + o, x + o, dx + offset + o);
+      else
+        k.write(plane, dy + offset + o, x + o, dx + offset + o);
     }
+  }
+}
+
+// Runs f(t, c0, c1) over every cotangent and channel: a thread per cotangent with all its
+// channels (one sequential stream per tensor), or, with fewer cotangents than threads, a task
+// per (cotangent, channel).
+template <class F>
+void for_cotangent_channels(int cotangents, int channels, F f) {
+  if (in_parallel() || cotangents >= max_threads()) {
+#pragma omp parallel for schedule(static)
+    for (int t = 0; t < cotangents; ++t) f(t, 0, channels);
+  } else {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int t = 0; t < cotangents; ++t)
+      for (int c = 0; c < channels; ++c) f(t, c, c + 1);
   }
 }
 
@@ -179,19 +191,25 @@ void batch_norm_backward(int cotangents, int batch, int channels, int plane, con
                          double dy_scale, const R* x, const double* mean, const double* invstd,
                          const R* gamma, R* dx, bool accumulate, R* dgamma, R* dbeta,
                          std::int64_t dparam_stride) {
-  if (in_parallel() || cotangents >= max_threads()) {
-    // A thread per cotangent, all channels: one sequential stream per tensor.
-#pragma omp parallel for schedule(static)
-    for (int t = 0; t < cotangents; ++t)
-      backward_channels(t, 0, channels, batch, channels, plane, dy, dy_scale, x, mean, invstd,
-                        gamma, dx, accumulate, dgamma, dbeta, dparam_stride);
-  } else {
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int t = 0; t < cotangents; ++t)
-      for (int c = 0; c < channels; ++c)
-        backward_channels(t, c, c + 1, batch, channels, plane, dy, dy_scale, x, mean, invstd, gamma,
-                          dx, accumulate, dgamma, dbeta, dparam_stride);
-  }
+  for_cotangent_channels(cotangents, channels, [&](int t, int c0, int c1) {
+    std::vector<BatchNormDx<R>> coef(c1 - c0);
+    channel_coefficients(t, c0, c1, batch, channels, plane, dy, dy_scale, x, mean, invstd, gamma,
+                         dgamma, dbeta, dparam_stride, coef.data());
+    if (dx)
+      apply_coefficients(t, c0, c1, batch, channels, plane, dy, x, coef.data(), dx, accumulate);
+  });
+}
+
+template <class R>
+void batch_norm_input_gradient(int cotangents, int batch, int channels, int plane, const R* dy,
+                               double dy_scale, const R* x, const double* mean,
+                               const double* invstd, const R* gamma, R* dgamma, R* dbeta,
+                               std::int64_t dparam_stride, BatchNormDx<R>* coef) {
+  for_cotangent_channels(cotangents, channels, [&](int t, int c0, int c1) {
+    channel_coefficients(t, c0, c1, batch, channels, plane, dy, dy_scale, x, mean, invstd, gamma,
+                         dgamma, dbeta, dparam_stride,
+                         coef + static_cast<std::int64_t>(t) * channels + c0);
+  });
 }
 
 #define MICRONAS_INSTANTIATE_RUNNING(R)                                                           \
@@ -208,7 +226,10 @@ MICRONAS_INSTANTIATE_RUNNING(double)
                                       double*, double*);                                         \
   template void batch_norm_backward<R>(int, int, int, int, const R*, double, const R*,           \
                                        const double*, const double*, const R*, R*, bool, R*, R*, \
-                                       std::int64_t);
+                                       std::int64_t);                                            \
+  template void batch_norm_input_gradient<R>(int, int, int, int, const R*, double, const R*,     \
+                                             const double*, const double*, const R*, R*, R*,     \
+                                             std::int64_t, BatchNormDx<R>*);
 MICRONAS_INSTANTIATE(float)
 MICRONAS_INSTANTIATE(double)
 #undef MICRONAS_INSTANTIATE

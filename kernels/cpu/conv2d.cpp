@@ -302,18 +302,28 @@ std::vector<R> transposed_weights(const ConvGeometry& g, const R* w) {
   });
 }
 
-// One image's dy [cout, ho, wo] padded into the planes of a transposed plan. Only the data rows
-// are written: the caller zeroes dst once (clear_planes) and the padding stays zero for every
-// image of the same geometry.
+// Image img = t·batch + n of dy [cout, ho, wo] padded into the planes of a transposed plan
+// (a deferred batch norm's gradient applied on the way). Only the data rows are written: the
+// caller zeroes dst once (clear_planes) and the padding stays zero for every image of the same
+// geometry.
 template <class R>
-void pack_dy(const ConvGeometry& g, const FlatPlan& p, const R* dy, R* dst) {
+void pack_dy(const ConvGeometry& g, const FlatPlan& p, const ConvOutputGradient<R>& dy,
+             std::int64_t img, int batch, R* dst) {
   const int qt = transposed_top(g), ql = transposed_left(g);
+  const std::int64_t out_plane = std::int64_t{g.ho} * g.wo;
+  const std::int64_t t = img / batch, n = img % batch;
   for (int co = 0; co < g.cout; ++co) {
+    const R* src = dy.dy + (img * g.cout + co) * out_plane;
+    R* d = dst + co * p.plane_size + qt * p.pitch + ql;
+    if (dy.bn) {
+      const BatchNormDx<R>& k = dy.bn[t * g.cout + co];
+      const R* y = dy.bn_input + (n * g.cout + co) * out_plane;
+      for (int r = 0; r < g.ho; ++r) k.write(g.wo, src + r * g.wo, y + r * g.wo, d + r * p.pitch);
+      continue;
+    }
     for (int r = 0; r < g.ho; ++r) {
-      const R* src = dy + (static_cast<std::int64_t>(co) * g.ho + r) * g.wo;
-      R* d = dst + co * p.plane_size + (r + qt) * p.pitch + ql;
 #pragma omp simd
-      for (int c = 0; c < g.wo; ++c) d[c] = src[c];
+      for (int c = 0; c < g.wo; ++c) d[r * p.pitch + c] = src[r * g.wo + c];
     }
   }
 }
@@ -352,7 +362,7 @@ void data_gradient_stride1(const ConvGeometry& g, int images, int batch, const R
                            const MaskView<R>& mask, R* dx, bool accumulate) {
   const FlatPlan p = transposed_plan<R>(g);
   const std::vector<R> wpack = transposed_weights(g, w);
-  const std::int64_t in_plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
+  const std::int64_t in_plane = std::int64_t{g.h} * g.w;
   const int out_stride = p.vectors * Simd<R>::width;
 #pragma omp parallel
   {
@@ -360,7 +370,7 @@ void data_gradient_stride1(const ConvGeometry& g, int images, int batch, const R
     R* out = thread_scratch<R>(1, static_cast<std::size_t>(g.cin) * out_stride);
 #pragma omp for schedule(static)
     for (int b = 0; b < images; ++b) {
-      pack_dy(g, p, dy + b * g.cout * out_plane, dyp);
+      pack_dy(g, p, ConvOutputGradient<R>{dy}, b, batch, dyp);
       correlate(dyp, p, wpack.data(), g.cin, out, out_stride);
       const R* m = mask.data ? mask.data + (b % batch) * mask.image_stride : nullptr;
       unpack_output<R>(out, out_stride, p.pitch, g.cin, g.h, g.w, m, mask.pitch, mask.plane_stride,
@@ -680,16 +690,36 @@ bool conv2d_backward_fusable(const ConvGeometry& g) {
          g.ho == g.h && g.wo == g.w;
 }
 
+// dy as one tensor, with a deferred batch norm's gradient applied.
 template <class R>
-void conv2d_backward(const ConvGeometry& g, int cotangents, int batch, const R* dy,
-                     const R* packed_x, const R* w, bool relu_mask, R* dx, bool accumulate, R* dw,
-                     std::int64_t dw_stride) {
+std::vector<R> materialize(const ConvGeometry& g, int cotangents, int batch,
+                           const ConvOutputGradient<R>& dy) {
+  const std::int64_t images = std::int64_t{cotangents} * batch, plane = std::int64_t{g.ho} * g.wo;
+  std::vector<R> out(static_cast<std::size_t>(images * g.cout * plane));
+#pragma omp parallel for collapse(2) schedule(static)
+  for (std::int64_t img = 0; img < images; ++img)
+    for (int co = 0; co < g.cout; ++co) {
+      const std::int64_t o = (img * g.cout + co) * plane;
+      dy.bn[img / batch * g.cout + co].write(static_cast<int>(plane), dy.dy + o,
+                                             dy.bn_input + (img % batch * g.cout + co) * plane,
+                                             out.data() + o);
+    }
+  return out;
+}
+
+template <class R>
+void conv2d_backward(const ConvGeometry& g, int cotangents, int batch,
+                     const ConvOutputGradient<R>& dy, const R* packed_x, const R* w, bool relu_mask,
+                     R* dx, bool accumulate, R* dw, std::int64_t dw_stride) {
   if (!in_parallel() && cotangents < max_threads()) {
     // Too few cotangents to give every thread one: the separate kernels split images and
     // channel blocks instead, with the same arithmetic.
-    conv2d_backward_weight<R>(g, cotangents, batch, dy, nullptr, packed_x, dw, dw_stride);
+    std::vector<R> applied;
+    if (dy.bn) applied = materialize(g, cotangents, batch, dy);
+    const R* dyv = dy.bn ? applied.data() : dy.dy;
+    conv2d_backward_weight<R>(g, cotangents, batch, dyv, nullptr, packed_x, dw, dw_stride);
     if (dx)
-      data_gradient_stride1<R>(g, cotangents * batch, batch, dy, w,
+      data_gradient_stride1<R>(g, cotangents * batch, batch, dyv, w,
                                packed_relu_mask(g, input_plan<R>(g), packed_x, relu_mask), dx,
                                accumulate);
     return;
@@ -701,7 +731,7 @@ void conv2d_backward(const ConvGeometry& g, int cotangents, int batch, const R* 
   const FlatPlan in_p = input_plan<R>(g);
   const FlatPlan p = transposed_plan<R>(g);
   const std::vector<R> wpack = transposed_weights(g, w);
-  const std::int64_t in_plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
+  const std::int64_t in_plane = std::int64_t{g.h} * g.w;
   const std::int64_t packed_size = std::int64_t{in_p.planes} * in_p.plane_size;
   const int out_stride = p.vectors * Simd<R>::width;
   const int dy_offset = g.pad_top * p.pitch + g.pad_left;
@@ -714,7 +744,7 @@ void conv2d_backward(const ConvGeometry& g, int cotangents, int batch, const R* 
     for (int n = 0; n < batch; ++n) {
       const std::int64_t img = std::int64_t{t} * batch + n;
       const R* in = packed_x + n * packed_size;
-      pack_dy(g, p, dy + img * g.cout * out_plane, dyp);
+      pack_dy(g, p, dy, img, batch, dyp);
       grad.add_image(dyp + dy_offset, p.plane_size, in);
       if (!dx) continue;
       correlate(dyp, p, wpack.data(), g.cin, out, out_stride);
@@ -759,8 +789,8 @@ void PointwiseProduct<R>::operator()(const R* in, int c_begin, int c_end, R* out
   template void conv2d_backward_weight<R>(const ConvGeometry&, int, int, const R*, const R*,    \
                                           const R*, R*, std::int64_t);                          \
   template std::int64_t conv2d_packed_input_size<R>(const ConvGeometry&);                       \
-  template void conv2d_backward<R>(const ConvGeometry&, int, int, const R*, const R*, const R*, \
-                                   bool, R*, bool, R*, std::int64_t);                           \
+  template void conv2d_backward<R>(const ConvGeometry&, int, int, const ConvOutputGradient<R>&, \
+                                   const R*, const R*, bool, R*, bool, R*, std::int64_t);       \
   template void conv2d_pack_input<R>(const ConvGeometry&, int, const R*, R*);                   \
   template class PointwiseProduct<R>;
 MICRONAS_INSTANTIATE(float)

@@ -20,6 +20,34 @@ namespace micronas::cpu {
 using micronas::ConvGeometry;
 using micronas::PoolGeometry;
 
+// The input gradient of a training-mode batch norm for one (cotangent, channel) as an affine
+// map of its output gradient g and its input x: dx = a·g + b·(x − μ) + d (dy_scale folded in).
+template <class R>
+struct BatchNormDx {
+  R a = 0, b = 0, d = 0, mu = 0;
+  // dx[i] = (or +=) the map of g[i], x[i] for i < n.
+  void write(int n, const R* g, const R* x, R* dx) const {
+    const R ka = a, kb = b, kd = d, m = mu;
+#pragma omp simd
+    for (int i = 0; i < n; ++i) dx[i] = ka * g[i] + kb * (x[i] - m) + kd;
+  }
+  void add_to(int n, const R* g, const R* x, R* dx) const {
+    const R ka = a, kb = b, kd = d, m = mu;
+#pragma omp simd
+    for (int i = 0; i < n; ++i) dx[i] += ka * g[i] + kb * (x[i] - m) + kd;
+  }
+};
+// A conv's output gradient dy [T, N, cout, ho, wo], or, with bn set, the gradient that a batch
+// norm reading the conv's output (and nothing else does) left unapplied
+// (batch_norm_input_gradient): dy[t, n, c] = bn[t·cout + c] applied to g = dy[t, n, c] and
+// x = bn_input[n, c], the conv's output.
+template <class R>
+struct ConvOutputGradient {
+  const R* dy = nullptr;
+  const R* bn_input = nullptr;
+  const BatchNormDx<R>* bn = nullptr;
+};
+
 // y[n] = conv(x[n], w); w is [cout, cin, k, k]; no bias. packed_x, if not null, receives x as
 // conv2d_pack_input writes it (conv2d_packed_input_size values per image): training keeps it for
 // the weight gradient instead of packing x again.
@@ -51,9 +79,16 @@ void conv2d_pack_input(const ConvGeometry& g, int batch, const R* x, R* packed);
 // input is the ReLU's output, positive exactly where the ReLU's input is).
 bool conv2d_backward_fusable(const ConvGeometry& g);
 template <class R>
+void conv2d_backward(const ConvGeometry& g, int cotangents, int batch,
+                     const ConvOutputGradient<R>& dy, const R* packed_x, const R* w, bool relu_mask,
+                     R* dx, bool accumulate, R* dw, std::int64_t dw_stride);
+template <class R>
 void conv2d_backward(const ConvGeometry& g, int cotangents, int batch, const R* dy,
                      const R* packed_x, const R* w, bool relu_mask, R* dx, bool accumulate, R* dw,
-                     std::int64_t dw_stride);
+                     std::int64_t dw_stride) {
+  conv2d_backward<R>(g, cotangents, batch, ConvOutputGradient<R>{dy}, packed_x, w, relu_mask, dx,
+                     accumulate, dw, dw_stride);
+}
 
 // The channel mixing of a 1x1 conv on planes of `positions` values (a multiple of 16), read and
 // written in place by the direct micro-kernel: out[c - c_begin] = Σ_i w[c][i] · in[i] for the
@@ -119,6 +154,15 @@ void batch_norm_backward(int cotangents, int batch, int channels, int plane, con
                          double dy_scale, const R* x, const double* mean, const double* invstd,
                          const R* gamma, R* dx, bool accumulate, R* dgamma, R* dbeta,
                          std::int64_t dparam_stride);
+
+// batch_norm_backward's dgamma, dbeta and, instead of dx, its coefficients coef[t·channels + c]:
+// a consumer that reads dx once (the conv before the batch norm, see ConvOutputGradient) applies
+// them as it reads, and dx is never stored.
+template <class R>
+void batch_norm_input_gradient(int cotangents, int batch, int channels, int plane, const R* dy,
+                               double dy_scale, const R* x, const double* mean,
+                               const double* invstd, const R* gamma, R* dgamma, R* dbeta,
+                               std::int64_t dparam_stride, BatchNormDx<R>* coef);
 
 // Running statistics after a training-mode forward over `count` values per channel (mean and
 // invstd as batch_norm_forward saved them), PyTorch's semantics: r = (1 - momentum)·r +

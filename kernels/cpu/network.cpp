@@ -82,6 +82,15 @@ Network<Real>::Network(Graph graph) : graph_(std::move(graph)) {
         v != graph_.logits)
       fused_relu_[li] = p;
   }
+  deferred_bn_.assign(layers, false);
+  for (std::size_t li = 0; li < layers; ++li) {
+    const Layer& l = graph_.layers[li];
+    if (l.kind != LayerKind::kBatchNorm) continue;
+    const int v = l.inputs[0], p = producer[v];
+    deferred_bn_[li] = p >= 0 && graph_.layers[p].kind == LayerKind::kConv2d && readers[v] == 1 &&
+                       v != graph_.logits &&
+                       cpu::conv2d_backward_fusable(conv_geometry(graph_, graph_.layers[p]));
+  }
 }
 
 template <class Real>
@@ -308,6 +317,9 @@ void Network<Real>::backward_chunk(const Real* dlogits, int t0, int count, Real*
   // gradient of value v is grad_scale[v] times its buffer (1 except for scaled aliases).
   std::vector<Real*> grads(g.values.size(), nullptr);
   std::vector<double> grad_scale(g.values.size(), 1.0);
+  // Per value: the coefficients of a deferred BN backward (deferred_bn_) whose output gradient
+  // grads[v] holds; empty for a gradient stored as it is.
+  std::vector<std::vector<cpu::BatchNormDx<Real>>> deferred(g.values.size());
   const std::int64_t nlogits = N * g.values[g.logits].numel();
   grads[g.logits] = pool.acquire(T * nlogits);
   std::copy(dlogits + t0 * nlogits, dlogits + (t0 + T) * nlogits, grads[g.logits]);
@@ -342,7 +354,11 @@ void Network<Real>::backward_chunk(const Real* dlogits, int t0, int count, Real*
         // The network input needs a gradient only when asked for.
         Real* dx = src != 0 || dinput ? grad_of(src, &acc) : nullptr;
         if (cpu::conv2d_backward_fusable(geo)) {
-          cpu::conv2d_backward(geo, cotangents, batch_, dy, packed, w, relu >= 0, dx, acc, dw, P);
+          const std::vector<cpu::BatchNormDx<Real>>& bn = deferred[l.output];
+          const cpu::ConvOutputGradient<Real> grad{dy,
+                                                   bn.empty() ? nullptr : values_[l.output].data(),
+                                                   bn.empty() ? nullptr : bn.data()};
+          cpu::conv2d_backward(geo, cotangents, batch_, grad, packed, w, relu >= 0, dx, acc, dw, P);
         } else {
           cpu::conv2d_backward_weight(geo, cotangents, batch_, dy, x, packed, dw, P);
           if (dx)
@@ -352,6 +368,18 @@ void Network<Real>::backward_chunk(const Real* dlogits, int t0, int count, Real*
         break;
       }
       case LayerKind::kBatchNorm: {
+        if (deferred_bn_[li]) {
+          // The conv's output gradient is this layer's, with the coefficients applied by the
+          // conv; nothing else reads the conv's output, so no gradient reached it yet.
+          const int v = l.inputs[0];
+          deferred[v].resize(static_cast<std::size_t>(T) * out_shape.c);
+          cpu::batch_norm_input_gradient(cotangents, batch_, out_shape.c, out_shape.h * out_shape.w,
+                                         dy, grad_scale[l.output], x, bn_mean_[li].data(),
+                                         bn_invstd_[li].data(), w, dw, db, P, deferred[v].data());
+          grads[v] = grads[l.output];
+          pool.retain(grads[v]);
+          break;
+        }
         Real* dx = grad_of(l.inputs[0], &acc);
         cpu::batch_norm_backward(cotangents, batch_, out_shape.c, out_shape.h * out_shape.w, dy,
                                  grad_scale[l.output], x, bn_mean_[li].data(),
