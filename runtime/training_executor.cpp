@@ -49,6 +49,12 @@ struct TrainingExecutor<R>::Impl {
   std::vector<char> foldable;
   bool fold = false;
   bool folded(int node) const { return fold && foldable[node]; }
+  // ReLU nodes whose only reader is a batch norm: with fast paths (fuse_relu) the batch norm's
+  // backward applies the ReLU's, bitwise as node by node, and the ReLU's gradient is never
+  // stored.
+  std::vector<char> relu_fusable;
+  bool fuse_relu = false;
+  bool relu_fused(int node) const { return fuse_relu && relu_fusable[node]; }
 
   explicit Impl(const TrainingGraph& g)
       : graph(g),
@@ -60,7 +66,8 @@ struct TrainingExecutor<R>::Impl {
         invstd(g.nodes().size()),
         has_grad(g.nodes().size(), 0),
         conv_algorithm(g.nodes().size(), ConvAlgorithm::kDirect),
-        foldable(g.nodes().size(), 0) {
+        foldable(g.nodes().size(), 0),
+        relu_fusable(g.nodes().size(), 0) {
     const auto& nodes = g.nodes();
     std::vector<int> readers(nodes.size(), 0), reader(nodes.size(), -1);
     for (std::size_t i = 0; i < nodes.size(); ++i)
@@ -68,6 +75,10 @@ struct TrainingExecutor<R>::Impl {
     for (std::size_t i = 0; i < nodes.size(); ++i)
       foldable[i] = nodes[i].kind == NodeKind::kScale && readers[i] == 1 &&
                     static_cast<int>(i) != g.output() && nodes[reader[i]].kind == NodeKind::kAdd;
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+      relu_fusable[i] = nodes[i].kind == NodeKind::kRelu && readers[i] == 1 &&
+                        static_cast<int>(i) != g.output() &&
+                        nodes[reader[i]].kind == NodeKind::kBatchNorm;
   }
 
   // Input k of an Add as a term: its Scale node's input and factor when folded, else itself.
@@ -120,6 +131,7 @@ const std::vector<R>& TrainingExecutor<R>::forward(const R* params, R* state,
   m.batch = batch;
   m.trained = options.training;
   m.fold = options.fast_paths;
+  m.fuse_relu = options.fast_paths;
   const auto& nodes = g.nodes();
   const auto param = [&](int index) { return params + g.parameters()[index].offset; };
   for (std::size_t i = 0; i < nodes.size(); ++i) {
@@ -279,6 +291,14 @@ void TrainingExecutor<R>::backward(const R* params, const std::vector<std::vecto
         }
         break;
       case NodeKind::kBatchNorm: {
+        if (m.relu_fused(src)) {
+          const int z = nodes[src].inputs[0];
+          R* dz = z != g.input() ? m.grad_for(z, &acc) : nullptr;
+          cpu::batch_norm_relu_backward<R>(batch, n.shape.c, plane, dy, x, m.mean[i].data(),
+                                           m.invstd[i].data(), param(n.weight), dz, acc,
+                                           dparam(n.weight), dparam(n.bias));
+          break;
+        }
         R* dx = want_dx ? m.grad_for(src, &acc) : nullptr;
         if (!dx) {
           // The kernel always writes dx: give it a scratch buffer.

@@ -270,6 +270,44 @@ TYPED_TEST(KernelTest, BatchNormTrainingForwardAndBackward) {
   }
 }
 
+// The backward of a batch norm that reads a ReLU's output (the time-series cells' conv -> ReLU
+// -> BN) with the ReLU's backward applied inside must equal batch_norm_backward into
+// relu_backward, bitwise, with and without accumulation, on 1 and 2 threads.
+TYPED_TEST(KernelTest, BatchNormBackwardThroughReluEqualsTheTwoKernelsBitwise) {
+  using R = TypeParam;
+  const int N = 5, C = 6, plane = 12;
+  const std::size_t n = std::size_t(N) * C * plane;
+  std::vector<R> z = cast<R>(random_vec(n, 51)), gamma = cast<R>(random_vec(C, 52)),
+                 beta = cast<R>(random_vec(C, 53)), dy = cast<R>(random_vec(n, 54)),
+                 base = cast<R>(random_vec(n, 55));
+  for (R& v : z) v += R(0.3);  // a mean away from zero
+  z[3] = R(0);
+  z[4] = -R(0);
+  const int threads_before = num_threads();
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    std::vector<R> x(n), y(n);
+    std::vector<double> mean(C), invstd(C);
+    cpu::relu_forward<R>(static_cast<std::int64_t>(n), z.data(), x.data());
+    cpu::batch_norm_forward<R>(N, C, plane, x.data(), gamma.data(), beta.data(), 1e-5, y.data(),
+                               mean.data(), invstd.data());
+    for (bool accumulate : {false, true}) {
+      std::vector<R> dx(n), dz = base, dparams(2 * C), dz_fused = base, dparams_fused(2 * C);
+      cpu::batch_norm_backward<R>(1, N, C, plane, dy.data(), 1.0, x.data(), mean.data(),
+                                  invstd.data(), gamma.data(), dx.data(), false, dparams.data(),
+                                  dparams.data() + C, 0);
+      cpu::relu_backward<R>(1, static_cast<std::int64_t>(n), dx.data(), z.data(), dz.data(),
+                            accumulate);
+      cpu::batch_norm_relu_backward<R>(N, C, plane, dy.data(), x.data(), mean.data(), invstd.data(),
+                                       gamma.data(), dz_fused.data(), accumulate,
+                                       dparams_fused.data(), dparams_fused.data() + C);
+      EXPECT_EQ(dz_fused, dz) << threads << " threads, accumulate " << accumulate;
+      EXPECT_EQ(dparams_fused, dparams) << threads << " threads";
+    }
+  }
+  set_num_threads(threads_before);
+}
+
 TYPED_TEST(KernelTest, AvgPoolForwardAndBackward) {
   using R = TypeParam;
   const int N = 2, C = 3;

@@ -212,6 +212,37 @@ void batch_norm_input_gradient(int cotangents, int batch, int channels, int plan
   });
 }
 
+template <class R>
+void batch_norm_relu_backward(int batch, int channels, int plane, const R* dy, const R* x,
+                              const double* mean, const double* invstd, const R* gamma, R* dz,
+                              bool accumulate, R* dgamma, R* dbeta) {
+  for_cotangent_channels(1, channels, [&](int, int c0, int c1) {
+    std::vector<BatchNormDx<R>> coef(c1 - c0);
+    channel_coefficients(0, c0, c1, batch, channels, plane, dy, 1.0, x, mean, invstd, gamma, dgamma,
+                         dbeta, 0, coef.data());
+    if (!dz) return;
+    // x = ReLU(z) > 0 exactly where z > 0, where the ReLU passes the gradient.
+    for (int n = 0; n < batch; ++n) {
+      for (int c = c0; c < c1; ++c) {
+        const std::int64_t o = (std::int64_t{n} * channels + c) * plane;
+        const R *g = dy + o, *xp = x + o;
+        R* d = dz + o;
+        const BatchNormDx<R>& k = coef[c - c0];
+        const R ka = k.a, kb = k.b, kd = k.d, m = k.mu;
+        if (accumulate) {
+#pragma omp simd
+          for (int i = 0; i < plane; ++i)
+            d[i] += xp[i] > R(0) ? ka * g[i] + kb * (xp[i] - m) + kd : R(0);
+        } else {
+#pragma omp simd
+          for (int i = 0; i < plane; ++i)
+            d[i] = xp[i] > R(0) ? ka * g[i] + kb * (xp[i] - m) + kd : R(0);
+        }
+      }
+    }
+  });
+}
+
 #define MICRONAS_INSTANTIATE_RUNNING(R)                                                           \
   template void batch_norm_update_running<R>(int, double, const double*, const double*, double,   \
                                              double, R*, R*);                                     \
@@ -227,6 +258,8 @@ MICRONAS_INSTANTIATE_RUNNING(double)
   template void batch_norm_backward<R>(int, int, int, int, const R*, double, const R*,           \
                                        const double*, const double*, const R*, R*, bool, R*, R*, \
                                        std::int64_t);                                            \
+  template void batch_norm_relu_backward<R>(int, int, int, const R*, const R*, const double*,    \
+                                            const double*, const R*, R*, bool, R*, R*);          \
   template void batch_norm_input_gradient<R>(int, int, int, int, const R*, double, const R*,     \
                                              const double*, const double*, const R*, R*, R*,     \
                                              std::int64_t, BatchNormDx<R>*);

@@ -164,6 +164,14 @@ void batch_norm_input_gradient(int cotangents, int batch, int channels, int plan
                                const double* invstd, const R* gamma, R* dgamma, R* dbeta,
                                std::int64_t dparam_stride, BatchNormDx<R>* coef);
 
+// batch_norm_backward (one cotangent) followed by the backward of the ReLU whose output x the
+// batch norm reads: dz (+)= [x > 0] ⊙ dx, bitwise as the two kernels, without storing dx. dz may
+// be null (dgamma, dbeta only).
+template <class R>
+void batch_norm_relu_backward(int batch, int channels, int plane, const R* dy, const R* x,
+                              const double* mean, const double* invstd, const R* gamma, R* dz,
+                              bool accumulate, R* dgamma, R* dbeta);
+
 // Running statistics after a training-mode forward over `count` values per channel (mean and
 // invstd as batch_norm_forward saved them), PyTorch's semantics: r = (1 - momentum)·r +
 // momentum·s, with the unbiased batch variance.
