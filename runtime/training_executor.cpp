@@ -317,25 +317,24 @@ void TrainingExecutor<R>::backward(const R* params, const std::vector<std::vecto
                                        acc, dmixing ? (*dmixing)[n.mixing].data() : nullptr);
         break;
       }
-      case NodeKind::kScale:
-        if (dmixing) (*dmixing)[n.mixing][n.element] += cpu::dot<R>(batch, n.shape.c, plane, dy, x);
-        if (want_dx) {
-          R* dx = m.grad_for(src, &acc);
-          cpu::scaled_add<R>(count, mixing[n.mixing][n.element], dy, dx, acc);
-        }
+      case NodeKind::kScale: {
+        R* dx = want_dx ? m.grad_for(src, &acc) : nullptr;
+        const double da = cpu::scale_backward<R>(batch, n.shape.c, plane, dy, x,
+                                                 mixing[n.mixing][n.element], dx, acc);
+        if (dmixing) (*dmixing)[n.mixing][n.element] += da;
         break;
+      }
       case NodeKind::kAdd:
         for (int s : n.inputs) {
           if (m.folded(s)) {
             // The folded Scale's backward, on this Add's dy (its own gradient would be a copy).
             const Node& sn = nodes[s];
             const int scaled = sn.inputs[0];
-            if (dmixing)
-              (*dmixing)[sn.mixing][sn.element] +=
-                  cpu::dot<R>(batch, sn.shape.c, plane, dy, m.values[scaled].data());
-            if (scaled == g.input()) continue;
-            R* dx = m.grad_for(scaled, &acc);
-            cpu::scaled_add<R>(count, mixing[sn.mixing][sn.element], dy, dx, acc);
+            R* dx = scaled != g.input() ? m.grad_for(scaled, &acc) : nullptr;
+            const double da =
+                cpu::scale_backward<R>(batch, sn.shape.c, plane, dy, m.values[scaled].data(),
+                                       mixing[sn.mixing][sn.element], dx, acc);
+            if (dmixing) (*dmixing)[sn.mixing][sn.element] += da;
             continue;
           }
           if (s == g.input()) continue;

@@ -313,6 +313,28 @@ TYPED_TEST(TrainingKernelTest, BiasAndChannelScale) {
   double want = 0.0;
   for (double v : rds) want += v;
   EXPECT_NEAR(da, want, tolerance<R>() * 10 * std::abs(want));
+  // The scalar weight's whole backward in one pass: the same gradient as dot, bitwise, and
+  // dx (+)= a · dy, on 1 and 3 threads (19 channels: three channel blocks, one partial).
+  const int C2 = 19;
+  const std::vector<R> x2 = cast<R>(random_vec(N * C2 * P, 13)),
+                       dy2 = cast<R>(random_vec(N * C2 * P, 14));
+  const double da2 = cpu::dot<R>(N, C2, P, dy2.data(), x2.data());
+  const R a = R(0.37);
+  const int threads_before = num_threads();
+  for (int threads : {1, 3}) {
+    set_num_threads(threads);
+    for (bool accumulate : {false, true}) {
+      std::vector<R> dxa(x2.size(), R(0.5)), want_dx = dxa;
+      cpu::scaled_add<R>(static_cast<std::int64_t>(x2.size()), a, dy2.data(), want_dx.data(),
+                         accumulate);
+      EXPECT_EQ(cpu::scale_backward<R>(N, C2, P, dy2.data(), x2.data(), a, dxa.data(), accumulate),
+                da2)
+          << threads << " threads";
+      EXPECT_EQ(dxa, want_dx) << threads << " threads";
+    }
+    EXPECT_EQ(cpu::scale_backward<R>(N, C2, P, dy2.data(), x2.data(), a, nullptr, false), da2);
+  }
+  set_num_threads(threads_before);
   // Bias: y += b[c]; db = Σ dy per channel.
   std::vector<R> yb = xr, db(C);
   cpu::bias_forward<R>(N, C, P, sr.data(), yb.data());

@@ -2,6 +2,7 @@
 // masks), a scale by a differentiable scalar (mixing weights) and Dropout2d. Reductions (the
 // gradients of a bias, a vector or a scalar) add each plane in R and the planes in double, in
 // image order: one thread per channel, so the result is the same for any thread count.
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -11,23 +12,35 @@ namespace micronas::cpu {
 namespace {
 
 // Σ_n Σ_i a[n, c, i] · (b ? b[n, c, i] : 1) for one channel: each plane in R, planes in double.
+// Σ_i a[i] · b[i] over one plane, in R.
+template <class R>
+R plane_dot(int plane, const R* a, const R* b) {
+  R s = R(0);
+#pragma omp simd reduction(+ : s)
+  for (int i = 0; i < plane; ++i) s += a[i] * b[i];
+  return s;
+}
+
 template <class R>
 double channel_sum(int batch, int channels, int plane, int c, const R* a, const R* b) {
   double total = 0.0;
   for (int n = 0; n < batch; ++n) {
     const std::int64_t off = (std::int64_t{n} * channels + c) * plane;
-    R s = R(0);
     if (b) {
-#pragma omp simd reduction(+ : s)
-      for (int i = 0; i < plane; ++i) s += a[off + i] * b[off + i];
-    } else {
-#pragma omp simd reduction(+ : s)
-      for (int i = 0; i < plane; ++i) s += a[off + i];
+      total += plane_dot(plane, a + off, b + off);
+      continue;
     }
+    R s = R(0);
+#pragma omp simd reduction(+ : s)
+    for (int i = 0; i < plane; ++i) s += a[off + i];
     total += s;
   }
   return total;
 }
+
+// Channels per task of scale_backward: a task walks its channels image by image, so each image's
+// planes of the block are read contiguously.
+constexpr int kScaleChannelBlock = 8;
 
 // A 64-bit mix of (seed, index) (SplitMix64's finaliser): a counter-based random stream, so a
 // value depends only on its index, never on which thread draws it or in which order.
@@ -103,6 +116,36 @@ double dot(int batch, int channels, int plane, const R* a, const R* b) {
 }
 
 template <class R>
+double scale_backward(int batch, int channels, int plane, const R* dy, const R* x, R scale, R* dx,
+                      bool accumulate) {
+  std::vector<double> sums(channels, 0.0);
+  const int blocks = (channels + kScaleChannelBlock - 1) / kScaleChannelBlock;
+#pragma omp parallel for schedule(static)
+  for (int q = 0; q < blocks; ++q) {
+    const int c0 = q * kScaleChannelBlock, c1 = std::min(channels, c0 + kScaleChannelBlock);
+    for (int n = 0; n < batch; ++n) {
+      for (int c = c0; c < c1; ++c) {
+        const std::int64_t off = (std::int64_t{n} * channels + c) * plane;
+        const R* g = dy + off;
+        sums[c] += plane_dot(plane, g, x + off);
+        if (!dx) continue;
+        R* d = dx + off;
+        if (accumulate) {
+#pragma omp simd
+          for (int i = 0; i < plane; ++i) d[i] += scale * g[i];
+        } else {
+#pragma omp simd
+          for (int i = 0; i < plane; ++i) d[i] = scale * g[i];
+        }
+      }
+    }
+  }
+  double total = 0.0;
+  for (double v : sums) total += v;
+  return total;
+}
+
+template <class R>
 void dropout2d_mask(int batch, int channels, double p, std::uint64_t seed, std::uint64_t stream,
                     R* mask) {
   const R keep = static_cast<R>(1.0 / (1.0 - p));
@@ -142,6 +185,7 @@ void plane_scale(std::int64_t planes, int plane, const R* x, const R* factor, R*
   template void channel_scale_backward<R>(int, int, int, const R*, const R*, const R*, R*, bool, \
                                           double*);                                              \
   template double dot<R>(int, int, int, const R*, const R*);                                     \
+  template double scale_backward<R>(int, int, int, const R*, const R*, R, R*, bool);             \
   template void dropout2d_mask<R>(int, int, double, std::uint64_t, std::uint64_t, R*);           \
   template void plane_scale<R>(std::int64_t, int, const R*, const R*, R*, bool);
 MICRONAS_INSTANTIATE(float)

@@ -251,6 +251,12 @@ void channel_scale_backward(int batch, int channels, int plane, const R* dy, con
 // that multiplies b, with a the output gradient.
 template <class R>
 double dot(int batch, int channels, int plane, const R* a, const R* b);
+// The backward of y = a · x for a scalar a (a mixing weight) in one pass over dy: dx (+)= a · dy
+// unless dx is null, and returns a's gradient Σ dy · x, equal to dot(dy, x) (each channel's
+// planes in image order, the channels in order).
+template <class R>
+double scale_backward(int batch, int channels, int plane, const R* dy, const R* x, R scale, R* dx,
+                      bool accumulate);
 // Dropout2d's factors mask[n·channels + c]: 0 with probability p, else 1 / (1 - p). Drawn from
 // a counter-based stream of (seed, stream, n, c): independent of threads and of the channel
 // count (a layer with more channels draws the same factors for the channels both have).
