@@ -131,8 +131,10 @@ struct ExecutionOptions {
   // "same", >= 16 channels) by Winograd along time, with about half the multiply-adds
   // (kernels/cpu/winograd.cpp), and other one-dimensional convs with >= 24 outputs (the sensor
   // convs (1, k)) as one lowered product (kernels/cpu/lowered_conv.cpp); and a Scale node read
-  // only by an Add folded into it. false: the direct kernels and every node on its own, the
-  // arithmetic of the proxies (search/timeseries/proxies.cpp).
+  // only by an Add folded into it; and a ReLU read only by a batch norm has its backward applied
+  // inside the batch norm's (bitwise the same, its gradient never stored). false: the direct
+  // kernels and every node on its own, the arithmetic of the proxies
+  // (search/timeseries/proxies.cpp).
   bool fast_paths = true;
 };
 
