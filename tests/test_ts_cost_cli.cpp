@@ -75,6 +75,7 @@ TEST(TsCostCli, OtherWindowsArchJsonAndOptions) {
 
 TEST(TsCostCli, ErrorsAreOneLineWithTheUsageStatus) {
   expect_usage_error(run("ts-cost " + kArch + " --window 128by9"), "--window");
+  expect_usage_error(run("ts-cost " + kArch + " --window 99999999x9"), "too large");
   expect_usage_error(run("ts-cost 'tr:k4w8'"), "tr:k4w8");
   expect_usage_error(run("ts-cost " + kArch + " --target nosuchboard"), "nosuchboard");
   expect_usage_error(run("ts-cost " + kArch + " --classes 1"), "--classes");

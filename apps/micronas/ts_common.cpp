@@ -131,9 +131,12 @@ nlohmann::ordered_json scores_json(const training::Scores& s) {
 std::pair<int, int> parse_window(const std::string& text) {
   const std::size_t x = text.find('x');
   auto number = [&](const std::string& part) {
-    if (part.empty() || part.size() > 7 || part.find_first_not_of("0123456789") != part.npos)
+    if (part.empty() || part.find_first_not_of("0123456789") != part.npos)
       throw Error(Status::kInvalidArgument,
                   "--window: '" + text + "' is not TIMExSENSORS, e.g. 128x9");
+    if (part.size() > 7)
+      throw Error(Status::kInvalidArgument,
+                  "--window: '" + text + "' is too large (at most 9999999 per dimension)");
     return std::stoi(part);
   };
   if (x == std::string::npos)
