@@ -113,7 +113,7 @@ void channel_coefficients(int t, int c0, int c1, int batch, int channels, int pl
                           const R* gamma, R* dgamma, R* dbeta, std::int64_t dparam_stride,
                           BatchNormDx<R>* coef) {
   const double count = static_cast<double>(batch) * plane;
-  std::vector<double> s1(c1 - c0, 0.0), s2(c1 - c0, 0.0);
+  std::vector<double> sum_dy(c1 - c0, 0.0), sum_dy_xc(c1 - c0, 0.0);
   for (int c = c0; c < c1; ++c) coef[c - c0].mu = static_cast<R>(mean[c]);
   const R* dyt = dy + std::int64_t{t} * batch * channels * plane;
   // Each plane (<= a few thousand values) is summed in R in vector lanes, the planes in double;
@@ -130,8 +130,8 @@ void channel_coefficients(int t, int c0, int c1, int batch, int channels, int pl
         s_dy += dyp[i];
         s_dy_xc += dyp[i] * (xp[i] - m);
       }
-      s1[c - c0] += s_dy;
-      s2[c - c0] += s_dy_xc;
+      sum_dy[c - c0] += s_dy;
+      sum_dy_xc[c - c0] += s_dy_xc;
     }
   }
   for (int c = c0; c < c1; ++c) {
@@ -139,8 +139,8 @@ void channel_coefficients(int t, int c0, int c1, int batch, int channels, int pl
     const double is = invstd[c];
     // The gradient is dy_scale · dy: scaling the sums (and a, below) in double is exact for
     // dy_scale = 1 and never materialises the scaled copy.
-    const double sdy = s1[j] * dy_scale;
-    const double sum_dy_xhat = s2[j] * dy_scale * is;
+    const double sdy = sum_dy[j] * dy_scale;
+    const double sum_dy_xhat = sum_dy_xc[j] * dy_scale * is;
     if (dgamma) dgamma[t * dparam_stride + c] = static_cast<R>(sum_dy_xhat);
     if (dbeta) dbeta[t * dparam_stride + c] = static_cast<R>(sdy);
     // dx = γσ⁻¹·(g − mean(g) − x̂·mean(g·x̂)) = a·dy + b·(x − μ) + d for g = dy_scale·dy;
