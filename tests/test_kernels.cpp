@@ -42,10 +42,11 @@ TYPED_TEST_SUITE(KernelTest, Precisions);
 struct ConvCase {
   int cin, h, w, cout, k, stride, pad;
 };
-// NB201's shapes: 3x3 and 1x1 cell convs, the stride-2 reduction conv, odd sizes for edges.
-const ConvCase kConvCases[] = {{3, 8, 8, 3, 3, 1, 1},  {4, 7, 5, 6, 3, 1, 1}, {3, 9, 9, 5, 1, 1, 0},
-                               {4, 8, 8, 8, 3, 2, 1},  {3, 7, 7, 4, 3, 2, 1}, {2, 6, 6, 3, 1, 1, 0},
-                               {16, 4, 4, 16, 3, 1, 1}};
+// NB201's shapes: 3x3 and 1x1 cell convs, the stride-2 reduction conv, odd sizes for edges; a
+// 1x1 conv on 64 positions, whole vectors, whose weight gradient reads dy in place.
+const ConvCase kConvCases[] = {
+    {3, 8, 8, 3, 3, 1, 1}, {4, 7, 5, 6, 3, 1, 1}, {3, 9, 9, 5, 1, 1, 0},   {4, 8, 8, 8, 3, 2, 1},
+    {3, 7, 7, 4, 3, 2, 1}, {2, 6, 6, 3, 1, 1, 0}, {16, 4, 4, 16, 3, 1, 1}, {5, 8, 8, 6, 1, 1, 0}};
 
 TYPED_TEST(KernelTest, Conv2dForwardAndBackward) {
   using R = TypeParam;

@@ -665,20 +665,29 @@ void conv2d_backward_weight(const ConvGeometry& g, int cotangents, int batch, co
   // region) does it take single blocks, for parallelism, at the cost of repacking.
   const int group = in_parallel() || cotangents >= max_threads() ? blocks : 1;
   const int groups = (blocks + group - 1) / group;
+  // An unpadded 1x1 conv over whole vectors (the channel-mixing products of the grouped
+  // algorithms) reads its output planes at their own pitch with nothing to pad: dy is already
+  // in the packed layout and is read in place.
+  const bool dy_packed = p.pitch == g.wo && dy_stride == out_plane;
 #pragma omp parallel for schedule(static)
   for (int task = 0; task < cotangents * groups; ++task) {
     const int t = task / groups, b0 = task % groups * group, b1 = std::min(blocks, b0 + group);
     const int c_begin = b0 * cb, c_end = std::min(g.cout, b1 * cb), nc = c_end - c_begin;
     R* scratch_in =
         packed_x ? nullptr : thread_scratch<R>(0, static_cast<std::size_t>(packed_size));
-    R* dyq = thread_scratch<R>(2, static_cast<std::size_t>(nc) * dy_stride);
+    R* dyq = dy_packed ? nullptr : thread_scratch<R>(2, static_cast<std::size_t>(nc) * dy_stride);
     WeightGradient<R> grad(g, p, c_begin, c_end);
     for (int n = 0; n < batch; ++n) {
       const R* in = packed_x ? packed_x + n * packed_size : scratch_in;
       if (!packed_x) pack_input(g, p, x + n * g.cin * in_plane, scratch_in);
+      const R* dy_image = dy + ((std::int64_t{t} * batch + n) * g.cout + c_begin) * out_plane;
+      if (dy_packed) {
+        grad.add_image(dy_image, dy_stride, in);
+        continue;
+      }
       for (int c = 0; c < nc; ++c)
-        pack_plane(dy + ((std::int64_t{t} * batch + n) * g.cout + c_begin + c) * out_plane, g.ho,
-                   g.wo, 1, 1, 0, 0, p.pitch, dy_stride, dyq + c * dy_stride);
+        pack_plane(dy_image + c * out_plane, g.ho, g.wo, 1, 1, 0, 0, p.pitch, dy_stride,
+                   dyq + c * dy_stride);
       grad.add_image(dyq, dy_stride, in);
     }
     grad.write(dw + t * dw_stride + static_cast<std::int64_t>(c_begin) * taps);
