@@ -42,19 +42,16 @@ struct TrainingExecutor<R>::Impl {
   std::vector<std::vector<double>> mean, invstd;
   std::vector<char> has_grad;
   std::vector<ConvAlgorithm> conv_algorithm;
-  // Scale nodes whose only reader is an Add: with fast paths (fold, set by each forward) the Add
-  // sums their scaled inputs itself and takes their backward, so their output is never stored
-  // and their gradient never copied (a scaled sum of k terms is one pass over each term instead
-  // of three).
-  std::vector<char> foldable;
-  bool fold = false;
-  bool folded(int node) const { return fold && foldable[node]; }
-  // ReLU nodes whose only reader is a batch norm: with fast paths (fuse_relu) the batch norm's
-  // backward applies the ReLU's, bitwise as node by node, and the ReLU's gradient is never
-  // stored.
-  std::vector<char> relu_fusable;
-  bool fuse_relu = false;
-  bool relu_fused(int node) const { return fuse_relu && relu_fusable[node]; }
+  // With fast paths (fast, set by each forward), two node pairs run as one:
+  // - a Scale node whose only reader is an Add (foldable): the Add sums the scaled inputs itself
+  //   and takes their backward, so their output is never stored and their gradient never copied
+  //   (a scaled sum of k terms is one pass over each term instead of three);
+  // - a ReLU node whose only reader is a batch norm (relu_fusable): the batch norm's backward
+  //   applies the ReLU's, bitwise as node by node, and the ReLU's gradient is never stored.
+  std::vector<char> foldable, relu_fusable;
+  bool fast = false;
+  bool folded(int node) const { return fast && foldable[node]; }
+  bool relu_fused(int node) const { return fast && relu_fusable[node]; }
 
   explicit Impl(const TrainingGraph& g)
       : graph(g),
@@ -130,8 +127,7 @@ const std::vector<R>& TrainingExecutor<R>::forward(const R* params, R* state,
                                                 std::to_string(g.mixings()[i].size) + " values");
   m.batch = batch;
   m.trained = options.training;
-  m.fold = options.fast_paths;
-  m.fuse_relu = options.fast_paths;
+  m.fast = options.fast_paths;
   const auto& nodes = g.nodes();
   const auto param = [&](int index) { return params + g.parameters()[index].offset; };
   for (std::size_t i = 0; i < nodes.size(); ++i) {

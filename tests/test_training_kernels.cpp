@@ -309,18 +309,21 @@ TYPED_TEST(TrainingKernelTest, BiasAndChannelScale) {
   expect_close(rdx, dx.data(), dx.size(), "scale dx");
   expect_close_in<R>(rds, ds.data(), ds.size(), "scale dmask");
   // The gradient of a scalar weight a of a·x is Σ dy·x: the mask gradient summed.
-  const double da = cpu::dot<R>(N, C, P, dyr.data(), xr.data());
+  const double da = cpu::scale_backward<R>(N, C, P, dyr.data(), xr.data(), R(1), nullptr, false);
   double want = 0.0;
   for (double v : rds) want += v;
   EXPECT_NEAR(da, want, tolerance<R>() * 10 * std::abs(want));
-  // The scalar weight's whole backward in one pass: the same gradient as dot, bitwise, and
-  // dx (+)= a · dy, on 1 and 3 threads (19 channels: three channel blocks, one partial).
+  // The scalar weight's whole backward in one pass: dx (+)= a · dy as scaled_add computes it,
+  // and the same gradient bitwise with or without dx, on 1 and 3 threads (19 channels: three
+  // channel blocks, one partial).
   const int C2 = 19;
-  const std::vector<R> x2 = cast<R>(random_vec(N * C2 * P, 13)),
-                       dy2 = cast<R>(random_vec(N * C2 * P, 14));
-  const double da2 = cpu::dot<R>(N, C2, P, dy2.data(), x2.data());
+  const Vec x2d = random_vec(N * C2 * P, 13), dy2d = random_vec(N * C2 * P, 14);
+  const std::vector<R> x2 = cast<R>(x2d), dy2 = cast<R>(dy2d);
   const R a = R(0.37);
   const int threads_before = num_threads();
+  set_num_threads(1);
+  const double da2 = cpu::scale_backward<R>(N, C2, P, dy2.data(), x2.data(), a, nullptr, false);
+  EXPECT_NEAR(da2, dot(dy2d, x2d), tolerance<R>() * 10 * std::abs(dot(dy2d, x2d)));
   for (int threads : {1, 3}) {
     set_num_threads(threads);
     for (bool accumulate : {false, true}) {

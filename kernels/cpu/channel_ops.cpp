@@ -11,7 +11,6 @@
 namespace micronas::cpu {
 namespace {
 
-// Σ_n Σ_i a[n, c, i] · (b ? b[n, c, i] : 1) for one channel: each plane in R, planes in double.
 // Σ_i a[i] · b[i] over one plane, in R.
 template <class R>
 R plane_dot(int plane, const R* a, const R* b) {
@@ -21,6 +20,7 @@ R plane_dot(int plane, const R* a, const R* b) {
   return s;
 }
 
+// Σ_n Σ_i a[n, c, i] · (b ? b[n, c, i] : 1) for one channel: each plane in R, planes in double.
 template <class R>
 double channel_sum(int batch, int channels, int plane, int c, const R* a, const R* b) {
   double total = 0.0;
@@ -105,17 +105,6 @@ void channel_scale_backward(int batch, int channels, int plane, const R* dy, con
 }
 
 template <class R>
-double dot(int batch, int channels, int plane, const R* a, const R* b) {
-  double total = 0.0;
-  // Channels in order after their (thread-independent) sums: a fixed order.
-  std::vector<double> sums(channels);
-#pragma omp parallel for schedule(static)
-  for (int c = 0; c < channels; ++c) sums[c] = channel_sum<R>(batch, channels, plane, c, a, b);
-  for (double s : sums) total += s;
-  return total;
-}
-
-template <class R>
 double scale_backward(int batch, int channels, int plane, const R* dy, const R* x, R scale, R* dx,
                       bool accumulate) {
   std::vector<double> sums(channels, 0.0);
@@ -184,7 +173,6 @@ void plane_scale(std::int64_t planes, int plane, const R* x, const R* factor, R*
   template void channel_scale_forward<R>(int, int, int, const R*, const R*, R*);                 \
   template void channel_scale_backward<R>(int, int, int, const R*, const R*, const R*, R*, bool, \
                                           double*);                                              \
-  template double dot<R>(int, int, int, const R*, const R*);                                     \
   template double scale_backward<R>(int, int, int, const R*, const R*, R, R*, bool);             \
   template void dropout2d_mask<R>(int, int, double, std::uint64_t, std::uint64_t, R*);           \
   template void plane_scale<R>(std::int64_t, int, const R*, const R*, R*, bool);

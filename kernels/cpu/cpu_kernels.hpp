@@ -247,13 +247,9 @@ void channel_scale_forward(int batch, int channels, int plane, const R* x, const
 template <class R>
 void channel_scale_backward(int batch, int channels, int plane, const R* dy, const R* x,
                             const R* scale, R* dx, bool accumulate, double* dscale);
-// Σ a · b over [batch, channels, plane] in a fixed order: the gradient of a scalar weight a
-// that multiplies b, with a the output gradient.
-template <class R>
-double dot(int batch, int channels, int plane, const R* a, const R* b);
 // The backward of y = a · x for a scalar a (a mixing weight) in one pass over dy: dx (+)= a · dy
-// unless dx is null, and returns a's gradient Σ dy · x, equal to dot(dy, x) (each channel's
-// planes in image order, the channels in order).
+// unless dx is null, and returns a's gradient Σ dy · x: each plane in R, each channel's planes in
+// double in image order, the channels in order.
 template <class R>
 double scale_backward(int batch, int channels, int plane, const R* dy, const R* x, R scale, R* dx,
                       bool accumulate);
