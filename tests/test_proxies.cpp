@@ -5,11 +5,13 @@
 #include <cfloat>
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 #include "micronas/error.hpp"
 #include "micronas/proxies.hpp"
 #include "micronas/random.hpp"
 #include "micronas/score.hpp"
+#include "micronas/threads.hpp"
 #include "tests/test_util.hpp"
 
 namespace micronas {
@@ -59,6 +61,41 @@ TEST(Jacobian, GramIsSymmetricAndMatchesDirectProducts) {
   EXPECT_EQ(k[3], 6.0);
   EXPECT_EQ(k[2 * 3 + 0], 2.0);  // -2 + 1 + 3 + 0
   EXPECT_EQ(k[8], 5.25);
+}
+
+// Rows and columns that leave partial column tiles and uneven thread shares: every entry is the
+// fp64 sum over its columns (checked against a plain dot product to 1e-14 relative; the
+// kernel's own order is one sum in column order, so the thread count cannot change a bit).
+TEST(Jacobian, GramOfPartialTilesMatchesDotProductsOnAnyThreadCount) {
+  for (const auto& [rows, cols] : {std::pair{7, 300}, std::pair{1, 5}, std::pair{72, 129}}) {
+    Jacobian j;
+    j.rows = rows;
+    j.cols = cols;
+    j.values = test::gaussian(static_cast<std::size_t>(rows) * cols, 11);
+    std::vector<double> reference(static_cast<std::size_t>(rows) * rows);
+    for (int a = 0; a < rows; ++a)
+      for (int b = 0; b < rows; ++b) {
+        double s = 0.0;
+        for (int c = 0; c < cols; ++c)
+          s += static_cast<double>(j.values[a * cols + c]) * j.values[b * cols + c];
+        reference[a * rows + b] = s;
+      }
+    const int threads_before = num_threads();
+    set_num_threads(1);
+    const std::vector<double> one = ntk_gram(j);
+    for (int a = 0; a < rows; ++a)
+      for (int b = 0; b < rows; ++b) {
+        const double r = reference[a * rows + b];
+        EXPECT_NEAR(one[a * rows + b], r, 1e-14 * cols * (std::abs(r) + 1))
+            << rows << " x " << cols << " entry " << a << ", " << b;
+        EXPECT_EQ(one[a * rows + b], one[b * rows + a]) << "symmetric";
+      }
+    for (int threads : {2, 3}) {
+      set_num_threads(threads);
+      EXPECT_EQ(ntk_gram(j), one) << rows << " x " << cols << ", " << threads << " threads";
+    }
+    set_num_threads(threads_before);
+  }
 }
 
 TEST(NtkCondition, ReportsInvalidValuesExplicitlyAndTheTeNasValue) {
