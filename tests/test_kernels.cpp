@@ -315,8 +315,10 @@ TYPED_TEST(KernelTest, AvgPoolForwardAndBackward) {
   struct Case {
     int h, w, k, stride, pad;
   };
+  // Stride 1 (separable box sums), tiling windows of 2 (compiled width) and 3 (run-time width),
+  // and a general strided window.
   for (Case c : {Case{8, 8, 3, 1, 1}, Case{5, 7, 3, 1, 1}, Case{8, 8, 2, 2, 0}, Case{6, 4, 2, 2, 0},
-                 Case{3, 3, 3, 1, 1}}) {
+                 Case{3, 3, 3, 1, 1}, Case{6, 9, 3, 3, 0}, Case{7, 7, 3, 2, 1}}) {
     reference::PoolShape s{N, C, c.h, c.w, c.k, c.stride, c.pad};
     cpu::PoolGeometry g{C, c.h, c.w, c.k, c.stride, c.pad, s.ho(), s.wo()};
     Vec x = random_vec(N * C * c.h * c.w, 8);

@@ -76,6 +76,27 @@ void avg_pool_backward_stride1(const PoolGeometry& g, std::int64_t planes, const
   }
 }
 
+// Tiling windows (k = stride, no padding): dx[i][j] (+)= share · dy[i / k][j / k]. K > 0 fixes
+// k at compile time (NB201's 2 x 2 pool), so the row loops vectorise; K = 0 reads it from g.
+template <class R, int K>
+void avg_pool_backward_tiles(const PoolGeometry& g, std::int64_t planes, const R* dy, R share,
+                             R* dx, bool accumulate) {
+  const int k = K > 0 ? K : g.k;
+  const std::int64_t in_plane = std::int64_t{g.h} * g.w, out_plane = std::int64_t{g.ho} * g.wo;
+#pragma omp parallel for schedule(static)
+  for (std::int64_t p = 0; p < planes; ++p) {
+    for (int ih = 0; ih < g.h; ++ih) {
+      const R* dyr = dy + p * out_plane + std::int64_t{ih / k} * g.wo;
+      R* d = dx + p * in_plane + std::int64_t{ih} * g.w;
+      if (accumulate) {
+        for (int iw = 0; iw < g.w; ++iw) d[iw] += dyr[iw / k] * share;
+      } else {
+        for (int iw = 0; iw < g.w; ++iw) d[iw] = dyr[iw / k] * share;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 template <class R>
@@ -134,17 +155,10 @@ void avg_pool_backward(const PoolGeometry& g, int batch, const R* dy, R dy_scale
   if (g.k == g.stride && g.pad == 0 && g.ho * g.k == g.h && g.wo * g.k == g.w) {
     // Tiling windows (NB201's 2 x 2, stride-2 shortcut pool): every input gets one share.
     const R share = dy_scale / static_cast<R>(g.k * g.k);
-#pragma omp parallel for schedule(static)
-    for (std::int64_t p = 0; p < planes; ++p) {
-      for (int ih = 0; ih < g.h; ++ih) {
-        const R* dyr = dy + p * out_plane + std::int64_t{ih / g.k} * g.wo;
-        R* d = dx + p * in_plane + std::int64_t{ih} * g.w;
-        for (int ow = 0; ow < g.wo; ++ow) {
-          const R v = dyr[ow] * share;
-          R* dw = d + ow * g.k;
-          for (int e = 0; e < g.k; ++e) dw[e] = accumulate ? dw[e] + v : v;
-        }
-      }
+    if (g.k == 2) {
+      avg_pool_backward_tiles<R, 2>(g, planes, dy, share, dx, accumulate);
+    } else {
+      avg_pool_backward_tiles<R, 0>(g, planes, dy, share, dx, accumulate);
     }
     return;
   }
