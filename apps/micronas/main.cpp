@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "allocator_policy.hpp"
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "micronas/error.hpp"
@@ -34,6 +35,7 @@ int check_stdout() {
 int main(int argc, char** argv) {
   using namespace micronas::cli;
   use_passive_openmp_waiting(argv);
+  keep_freed_memory();
   CLI::App app{
       "micronas: training-free, hardware-aware neural architecture search for "
       "microcontrollers (NAS-Bench-201 space)"};
