@@ -25,9 +25,10 @@ BackendKind backend_from_name(const std::string& name) {
 }
 
 ComputeContext ComputeContext::resolved() const {
-  if (threads < 0)
-    throw Error(Status::kInvalidArgument,
-                "thread count must be >= 0 (0: default), got " + std::to_string(threads));
+  if (threads < 0 || threads > kMaxThreads)
+    throw Error(Status::kInvalidArgument, "thread count must be in 0.." +
+                                              std::to_string(kMaxThreads) + " (0: default), got " +
+                                              std::to_string(threads));
   if (device < 0)
     throw Error(Status::kInvalidArgument,
                 "CUDA device index must be >= 0, got " + std::to_string(device));
@@ -59,7 +60,7 @@ std::string ComputeContext::describe() const {
   std::ostringstream s;
   switch (backend) {
     case BackendKind::kCpu:
-      s << "cpu (" << (threads > 0 ? threads : num_threads()) << " threads)";
+      s << "cpu (" << (threads > 0 ? threads : default_num_threads()) << " threads)";
       break;
     case BackendKind::kCuda: {
       s << "cuda:" << device;

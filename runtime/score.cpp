@@ -23,10 +23,25 @@ double seconds_since(Clock::time_point start) {
 void ScoreOptions::validate() const {
   const ScoreOptions& o = *this;
   auto fail = [](const std::string& what) { throw Error(Status::kInvalidArgument, what); };
-  if (o.batch < 2) fail("--batch must be >= 2 (an NTK needs at least two samples)");
-  if (o.repeats < 1) fail("--repeat must be >= 1");
-  if (o.lr_samples < 2) fail("linear-region batches need >= 2 samples (batch-statistics BN)");
-  if (o.lr_batches < 1) fail("at least one linear-region batch is needed");
+  // The upper bounds keep a mistyped size from allocating without bound: the NTK's work and its
+  // Jacobian grow with batch² and batch, linear-region patterns with the samples.
+  if (o.batch < 2 || o.batch > kMaxBatch)
+    fail("--batch must be in 2.." + std::to_string(kMaxBatch) +
+         " (an NTK needs at least two samples), got " + std::to_string(o.batch));
+  if (o.repeats < 1 || o.repeats > kMaxRepeats)
+    fail("--repeat must be in 1.." + std::to_string(kMaxRepeats) + ", got " +
+         std::to_string(o.repeats));
+  if (o.lr_samples < 2 || o.lr_samples > kMaxLrSamples)
+    fail("linear-region batches need 2.." + std::to_string(kMaxLrSamples) +
+         " samples (batch-statistics BN), got " + std::to_string(o.lr_samples));
+  if (o.lr_batches < 1 || o.lr_batches > kMaxLrBatches)
+    fail("linear-region batches must number 1.." + std::to_string(kMaxLrBatches) + ", got " +
+         std::to_string(o.lr_batches));
+}
+
+std::uint64_t score_init_seed(std::uint64_t seed, bool ntk, int repeat) {
+  const std::uint64_t s = derive_seed(seed, ntk ? "ntk-init" : "lr-init");
+  return repeat < 0 ? s : derive_seed(s, static_cast<std::uint64_t>(repeat));
 }
 
 namespace {
@@ -92,9 +107,8 @@ ScoreResult score_architecture(const Arch& arch, const ScoreOptions& o, ProxyEva
     RepeatScore rep;
     auto start = Clock::now();
     if (released && r == 0)
-      ntk_net.initialize(InitMode::kPyTorchDefault, derive_seed(o.seed, "ntk-init"));
-    if (!released)
-      ntk_net.initialize(InitMode::kKaimingFanOut, derive_seed(derive_seed(o.seed, "ntk-init"), r));
+      ntk_net.initialize(InitMode::kPyTorchDefault, score_init_seed(o.seed, true, -1));
+    if (!released) ntk_net.initialize(InitMode::kKaimingFanOut, score_init_seed(o.seed, true, r));
     ImageBatch batch = ntk_data.ntk_batch(o.batch, ntk_input_size(o.dataset));
     const bool dumping = !o.dump_dir.empty() && r == 0;
     NtkDump ntk_dump;
@@ -105,9 +119,8 @@ ScoreResult score_architecture(const Arch& arch, const ScoreOptions& o, ProxyEva
 
     start = Clock::now();
     if (released && r == 0)
-      lr_net.initialize(InitMode::kPyTorchDefault, derive_seed(o.seed, "lr-init"));
-    if (!released)
-      lr_net.initialize(InitMode::kKaimingFanIn, derive_seed(derive_seed(o.seed, "lr-init"), r));
+      lr_net.initialize(InitMode::kPyTorchDefault, score_init_seed(o.seed, false, -1));
+    if (!released) lr_net.initialize(InitMode::kKaimingFanIn, score_init_seed(o.seed, false, r));
     std::vector<ImageBatch> lr_batches;
     for (int b = 0; b < o.lr_batches; ++b) lr_batches.push_back(lr_data.lr_batch(o.lr_samples));
     rep.linear_regions = evaluator.linear_regions(lr_net, lr_batches, o.verify_lr);

@@ -10,21 +10,33 @@
 
 namespace micronas {
 
-void set_num_threads(int threads) {
-  if (threads < 1)
-    throw Error(Status::kInvalidArgument,
-                "thread count must be >= 1, got " + std::to_string(threads));
-#ifdef _OPENMP
-  omp_set_num_threads(threads);
-#endif
-}
+namespace {
 
-int num_threads() {
+int openmp_default() {
 #ifdef _OPENMP
   return omp_get_max_threads();
 #else
   return 1;
 #endif
 }
+
+// Read when the library is loaded, before any caller could change the loading thread's count.
+const int kDefaultThreads = openmp_default();
+
+}  // namespace
+
+void set_num_threads(int threads) {
+  if (threads < 1 || threads > kMaxThreads)
+    throw Error(Status::kInvalidArgument, "thread count must be in 1.." +
+                                              std::to_string(kMaxThreads) + ", got " +
+                                              std::to_string(threads));
+#ifdef _OPENMP
+  omp_set_num_threads(threads);
+#endif
+}
+
+int num_threads() { return openmp_default(); }
+
+int default_num_threads() { return kDefaultThreads; }
 
 }  // namespace micronas

@@ -3,6 +3,7 @@
 // that no C++ exception crosses into C.
 #include <atomic>
 #include <cstring>
+#include <map>
 #include <new>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -49,6 +50,17 @@ micronas_status to_c(Status s) {
   return MICRONAS_INTERNAL;
 }
 
+// An error message of bounded length: messages quote the caller's text (an architecture string,
+// a path), which may be megabytes long. Cut at a UTF-8 character boundary.
+std::string bounded(const char* message) {
+  constexpr std::size_t kMax = 2000;
+  std::string text = message;
+  if (text.size() <= kMax) return text;
+  std::size_t cut = kMax;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut) + "... (" + std::to_string(text.size()) + " bytes in all)";
+}
+
 template <class Body>
 micronas_status guarded(Body&& body) {
   last_error.clear();
@@ -56,13 +68,13 @@ micronas_status guarded(Body&& body) {
     body();
     return MICRONAS_OK;
   } catch (const Error& e) {
-    last_error = e.what();
+    last_error = bounded(e.what());
     return to_c(e.status());
   } catch (const std::bad_alloc&) {
     last_error = "out of memory";
     return MICRONAS_OUT_OF_MEMORY;
   } catch (const std::exception& e) {
-    last_error = e.what();
+    last_error = bounded(e.what());
     return MICRONAS_INTERNAL;
   } catch (...) {
     last_error = "unknown error";
@@ -102,8 +114,17 @@ struct Progress {
   }
 };
 
-// Copies the caller's parameters into `net` by name; every parameter must be given once.
-void set_named_parameters(ProxyNetwork& net, const micronas_tensor* params, int count) {
+std::string shape_text(const std::vector<std::int64_t>& dims) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+// Copies the caller's parameters into `net` by name; every parameter must be given once, and
+// with the network's shape where the caller stated its shape (a transposed weight has the right
+// size but the wrong values).
+void set_named_parameters(ProxyNetwork& net, const micronas_tensor* params, int count,
+                          const std::map<std::string, std::vector<std::int64_t>>& shapes) {
   require(count >= 0, "num_params must be >= 0");
   require(count == 0 || params != nullptr, "params is NULL");
   const Graph& g = net.graph();
@@ -122,6 +143,13 @@ void set_named_parameters(ProxyNetwork& net, const micronas_tensor* params, int 
       throw Error(Status::kInvalidArgument,
                   "parameter '" + name + "' has " + std::to_string(params[i].size) +
                       " values, the network needs " + std::to_string(g.params[p].size));
+    if (auto s = shapes.find(name); s != shapes.end()) {
+      const std::vector<std::int64_t> want(g.params[p].shape.begin(), g.params[p].shape.end());
+      if (s->second != want)
+        throw Error(Status::kInvalidArgument, "parameter '" + name + "' has shape " +
+                                                  shape_text(s->second) + ", the network needs " +
+                                                  shape_text(want));
+    }
     std::memcpy(values.data() + g.params[p].offset, params[i].data,
                 static_cast<std::size_t>(params[i].size) * sizeof(float));
     given[p] = true;
@@ -129,6 +157,13 @@ void set_named_parameters(ProxyNetwork& net, const micronas_tensor* params, int 
   for (std::size_t p = 0; p < g.params.size(); ++p)
     if (!given[p])
       throw Error(Status::kInvalidArgument, "parameter '" + g.params[p].name + "' is missing");
+  for (const auto& [name, dims] : shapes) {
+    bool named = false;
+    for (int i = 0; i < count && !named; ++i) named = name == params[i].name;
+    if (!named)
+      throw Error(Status::kInvalidArgument,
+                  "param_shapes names '" + name + "', which is not among the parameters given");
+  }
   net.set_parameters(std::move(values));
 }
 
@@ -151,19 +186,22 @@ ImageBatch caller_batch(const Graph& g, const float* inputs, int n, int c, int h
   return b;
 }
 
-// A network of `arch` with the caller's parameters, or drawn from the options' seed and init.
+// A network of `arch` with the caller's parameters, or drawn from the options' seed and init
+// exactly as `micronas score --seed` draws them for its first repeat.
 ProxyNetwork caller_network(ProxyEvaluator& evaluator, const NetworkConfig& config,
                             const Arch& arch, const ScoreOptions& o, bool ntk,
-                            const micronas_tensor* params, int num_params) {
+                            const micronas_tensor* params, int num_params,
+                            const std::map<std::string, std::vector<std::int64_t>>& shapes) {
   ProxyNetwork net = evaluator.network(config, arch);
   if (num_params > 0 || params) {
-    set_named_parameters(net, params, num_params);
+    set_named_parameters(net, params, num_params, shapes);
   } else {
-    const bool released = o.init == InitScheme::kReleased;
-    const InitMode mode = released ? InitMode::kPyTorchDefault
-                          : ntk    ? InitMode::kKaimingFanOut
-                                   : InitMode::kKaimingFanIn;
-    net.initialize(mode, o.seed);
+    require(shapes.empty(), "param_shapes is given without parameters");
+    if (o.init == InitScheme::kReleased)
+      net.initialize(InitMode::kPyTorchDefault, score_init_seed(o.seed, ntk, -1));
+    else
+      net.initialize(ntk ? InitMode::kKaimingFanOut : InitMode::kKaimingFanIn,
+                     score_init_seed(o.seed, ntk, 0));
   }
   return net;
 }
@@ -207,7 +245,6 @@ micronas_status micronas_context_create(const char* backend, int threads, int de
     c.device = device;
     auto ctx = std::make_unique<micronas_context>();
     ctx->context = c.resolved();
-    if (ctx->context.threads > 0) set_num_threads(ctx->context.threads);
     *out = ctx.release();
   });
 }
@@ -312,11 +349,12 @@ micronas_status micronas_ntk_condition(micronas_context* context, const char* ar
     require(arch != nullptr && result_json != nullptr, "arch or result_json is NULL");
     OptionsJson options(options_json);
     ScoreOptions o = options.network();
+    const auto shapes = options.parameter_shapes();
     options.require_all_used();
     o.context = begin_call(context);
     ProxyEvaluator evaluator(o.context);
     ProxyNetwork net = caller_network(evaluator, NetworkConfig::ntk(o.dataset), Arch::parse(arch),
-                                      o, /*ntk=*/true, params, num_params);
+                                      o, /*ntk=*/true, params, num_params, shapes);
     const ImageBatch batch = caller_batch(net.graph(), inputs, n, c, h, w);
     const NtkCondition k = evaluator.ntk_condition(net, batch);
     nlohmann::ordered_json out;
@@ -345,12 +383,13 @@ micronas_status micronas_linear_regions(micronas_context* context, const char* a
     require(arch != nullptr && count != nullptr, "arch or count is NULL");
     OptionsJson options(options_json);
     ScoreOptions o = options.network();
+    const auto shapes = options.parameter_shapes();
     options.require_all_used();
     o.context = begin_call(context);
     ProxyEvaluator evaluator(o.context);
     ProxyNetwork net =
         caller_network(evaluator, NetworkConfig::linear_regions(o.dataset), Arch::parse(arch), o,
-                       /*ntk=*/false, params, num_params);
+                       /*ntk=*/false, params, num_params, shapes);
     *count = evaluator.linear_regions(net, {caller_batch(net.graph(), inputs, n, c, h, w)});
   });
 }

@@ -1,11 +1,38 @@
 #include "options_json.hpp"
 
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 
 #include "micronas/error.hpp"
 
 namespace micronas::c_api {
+
+namespace {
+
+// A value for an error message: a scalar as JSON, shortened; an array or object by its kind
+// only, so that a deeply nested or huge value is never written out (dump() recurses).
+std::string describe(const nlohmann::json& v) {
+  if (v.is_structured()) return std::string("a JSON ") + v.type_name();
+  std::string text = v.dump();
+  constexpr std::size_t kMax = 64;
+  if (text.size() > kMax) text = text.substr(0, kMax) + "...";
+  return text;
+}
+
+// Whether the JSON integer v fits T without wrapping.
+template <class T>
+bool fits(const nlohmann::json& v) {
+  if (v.is_number_unsigned())
+    return v.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<T>::max());
+  const std::int64_t i = v.get<std::int64_t>();
+  if constexpr (std::is_signed_v<T>)
+    return i >= std::numeric_limits<T>::min() && i <= std::numeric_limits<T>::max();
+  else
+    return i >= 0 && static_cast<std::uint64_t>(i) <= std::numeric_limits<T>::max();
+}
+
+}  // namespace
 
 OptionsJson::OptionsJson(const char* text) : json_(nlohmann::json::object()) {
   if (!text || !*text) return;
@@ -15,7 +42,7 @@ OptionsJson::OptionsJson(const char* text) : json_(nlohmann::json::object()) {
     throw Error(Status::kParseError, std::string("options are not valid JSON: ") + e.what());
   }
   if (!json_.is_object())
-    throw Error(Status::kParseError, "options must be a JSON object, got " + json_.dump());
+    throw Error(Status::kParseError, "options must be a JSON object, got " + describe(json_));
 }
 
 template <class T>
@@ -24,18 +51,17 @@ bool OptionsJson::get(const char* key, T* out) {
   if (it == json_.end() || it->is_null()) return false;
   used_.insert(key);
   if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-    const bool ok = it->is_number_integer() && (std::is_signed_v<T> || it->is_number_unsigned() ||
-                                                it->get<std::int64_t>() >= 0);
-    if (!ok)
-      throw Error(Status::kInvalidArgument, std::string("option '") + key + "' must be " +
-                                                (std::is_signed_v<T> ? "an" : "a non-negative") +
-                                                " integer, got " + it->dump());
+    if (!it->is_number_integer() || !fits<T>(*it))
+      throw Error(Status::kInvalidArgument,
+                  std::string("option '") + key + "' must be an integer in " +
+                      std::to_string(std::numeric_limits<T>::min()) + ".." +
+                      std::to_string(std::numeric_limits<T>::max()) + ", got " + describe(*it));
   }
   try {
     *out = it->get<T>();
   } catch (const nlohmann::json::exception&) {
     throw Error(Status::kInvalidArgument,
-                std::string("option '") + key + "' has the wrong type: " + it->dump());
+                std::string("option '") + key + "' has the wrong type: " + describe(*it));
   }
   return true;
 }
@@ -82,6 +108,27 @@ mcu::EstimateOptions OptionsJson::estimate() {
   if (get("clock_mhz", &o.clock_mhz) && !(o.clock_mhz > 0))
     throw Error(Status::kInvalidArgument, "option 'clock_mhz' must be > 0");
   return o;
+}
+
+std::map<std::string, std::vector<std::int64_t>> OptionsJson::parameter_shapes() {
+  std::map<std::string, std::vector<std::int64_t>> shapes;
+  auto it = json_.find("param_shapes");
+  if (it == json_.end() || it->is_null()) return shapes;
+  used_.insert("param_shapes");
+  auto bad = [](const std::string& what) {
+    throw Error(Status::kInvalidArgument, "option 'param_shapes' " + what);
+  };
+  if (!it->is_object()) bad("must be an object of name: [dimensions], got " + describe(*it));
+  for (auto p = it->begin(); p != it->end(); ++p) {
+    if (!p->is_array()) bad("'" + p.key() + "' must be an array of dimensions");
+    std::vector<std::int64_t>& dims = shapes[p.key()];
+    for (const nlohmann::json& d : *p) {
+      if (!d.is_number_integer() || !fits<std::int32_t>(d) || d.get<std::int64_t>() < 0)
+        bad("'" + p.key() + "' has a dimension that is not a non-negative integer: " + describe(d));
+      dims.push_back(d.get<std::int64_t>());
+    }
+  }
+  return shapes;
 }
 
 void OptionsJson::read_limits(McuLimits* limits) {

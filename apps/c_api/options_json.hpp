@@ -3,9 +3,12 @@
 // by name, so a misspelt option never passes silently.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "micronas/mcu.hpp"
 #include "micronas/pruning_search.hpp"
@@ -28,6 +31,9 @@ class OptionsJson {
   mcu::EstimateOptions estimate();
   std::string target();
   Dataset dataset();
+  // "param_shapes": {"name": [d0, d1, ...], ...}, the shapes of the caller's parameters, each
+  // checked against the network's (empty when not given).
+  std::map<std::string, std::vector<std::int64_t>> parameter_shapes();
 
   // Throws Error(kInvalidArgument) naming the first key that no getter above consumed.
   void require_all_used() const;

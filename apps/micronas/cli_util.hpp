@@ -21,13 +21,12 @@ std::unique_ptr<BenchmarkTable> load_table(const std::string& path);
 #include <CLI/CLI.hpp>
 
 #include "micronas/error.hpp"
+#include "micronas/threads.hpp"
 
 namespace micronas::cli {
 
 // Checks on an option's text as given, before CLI11 converts it, so that nothing out of range is
 // clamped, wrapped or replaced by a default. CLI11 reports a failure as "--option: message".
-// The most CPU threads --threads accepts.
-inline constexpr int kMaxThreads = 1024;
 // A decimal integer in lo..hi (no sign for lo >= 0, no spaces, no exponent).
 CLI::Validator integer_in(long long lo, long long hi);
 // A seed: decimal digits, 0..2^64-1.

@@ -19,7 +19,7 @@ void add_devices_command(CLI::App& app) {
       std::cout << devices_json().dump(2) << "\n";
       return;
     }
-    std::cout << "cpu: " << num_threads() << " threads\n";
+    std::cout << "cpu: " << default_num_threads() << " threads\n";
     if (!cuda_compiled()) {
       std::cout << "cuda: not in this build (configured without a CUDA compiler)\n";
     } else if (devices.empty()) {

@@ -257,7 +257,7 @@ void check_kept_row(const SweepRow& row, const std::string& where,
 int cell_workers(const SweepCliOptions& cli, const ComputeContext& context) {
   if (cli.cell_workers != "auto") return std::stoi(cli.cell_workers);
   if (context.backend != BackendKind::kCpu) return 1;
-  return context.threads > 0 ? context.threads : num_threads();
+  return context.threads > 0 ? context.threads : default_num_threads();
 }
 
 void run_sweep(const SweepCliOptions& cli) {

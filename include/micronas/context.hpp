@@ -32,7 +32,7 @@ std::vector<CudaDevice> cuda_devices();
 
 struct ComputeContext {
   BackendKind backend = BackendKind::kCpu;
-  int threads = 0;  // CPU: OpenMP threads, 0 = OpenMP's default
+  int threads = 0;  // CPU: OpenMP threads (<= kMaxThreads), 0 = OpenMP's default
   int device = 0;   // CUDA: device index
   // Set by another thread to stop a running computation: it throws Error(kCancelled) at its next
   // check, before each proxy evaluation and between linear-region batches. Not owned.
@@ -47,7 +47,7 @@ struct ComputeContext {
   // The concrete context this one stands for: kAuto becomes kCuda (device 0 unless another was
   // given) when a device is present, else kCpu. Throws Error(kUnsupported) for kCuda in a
   // CPU-only build or without a device, Error(kInvalidArgument) for a device index that is not
-  // present or a negative thread count.
+  // present or a thread count outside 0..kMaxThreads.
   ComputeContext resolved() const;
   // "cpu (2 threads)", "cuda:0 (NVIDIA H200, sm_90)".
   std::string describe() const;

@@ -52,7 +52,8 @@ MICRONAS_EXPORT void micronas_free(char* text);
 
 typedef struct micronas_context micronas_context;
 /* backend: "cpu", "cuda" or "auto" (CUDA when a device is present, else CPU); threads: CPU
- * threads, 0 for the default; device: CUDA device index. */
+ * threads, 1..1024, or 0 for OpenMP's default; device: CUDA device index. A context's thread
+ * count applies to its own calls only (each call sets it on the thread that makes the call). */
 MICRONAS_EXPORT micronas_status micronas_context_create(const char* backend, int threads,
                                                         int device, micronas_context** out);
 MICRONAS_EXPORT void micronas_context_destroy(micronas_context* context);
@@ -102,9 +103,11 @@ typedef struct micronas_tensor {
 
 /* The NTK condition number of `arch` on the caller's inputs [n, c, h, w] (c = 3, h = w = the
  * dataset's input size), with the caller's parameters where given (every parameter of the NTK
- * network by name, or none: then they are drawn from options' seed and init). Options: dataset,
- * seed, init. Result: {"ntk_condition", "ntk_condition_tenas", "ntk_valid", "lambda_min",
- * "lambda_max", "eigenvalues", "jacobian_columns"}. */
+ * network by name, or none: then they are drawn from options' seed and init as `micronas score
+ * --seed` draws its first repeat's). Options: dataset, seed, init, and param_shapes
+ * ({"name": [dims], ...}: the given parameters' shapes, each checked against the network's).
+ * Result: {"ntk_condition", "ntk_condition_tenas", "ntk_valid", "lambda_min", "lambda_max",
+ * "eigenvalues", "jacobian_columns"}. */
 MICRONAS_EXPORT micronas_status micronas_ntk_condition(micronas_context* context, const char* arch,
                                                        const char* options_json,
                                                        const float* inputs, int n, int c, int h,
@@ -112,8 +115,9 @@ MICRONAS_EXPORT micronas_status micronas_ntk_condition(micronas_context* context
                                                        int num_params, char** result_json);
 
 /* The number of linear regions of `arch`'s linear-region network on the caller's inputs
- * [n, 1, 3, 3] (one batch: BN statistics over all n), with the caller's parameters where given.
- * Options: dataset, seed, init. */
+ * [n, 1, 3, 3] (one batch: BN statistics over all n), with the caller's parameters where given
+ * (else drawn as micronas_ntk_condition draws them). Options: dataset, seed, init,
+ * param_shapes. */
 MICRONAS_EXPORT micronas_status micronas_linear_regions(micronas_context* context, const char* arch,
                                                         const char* options_json,
                                                         const float* inputs, int n, int c, int h,

@@ -24,6 +24,12 @@ enum class InitScheme {
 const char* init_scheme_name(InitScheme scheme);
 InitScheme init_scheme_from_name(const std::string& name);  // released | kaiming
 
+// The largest sizes ScoreOptions::validate accepts.
+inline constexpr int kMaxBatch = 1024;  // B = 1024 is ~200x the work of TE-NAS's 72
+inline constexpr int kMaxRepeats = 1000;
+inline constexpr int kMaxLrSamples = 100000;  // TE-NAS 1000
+inline constexpr int kMaxLrBatches = 1000;
+
 struct ScoreOptions {
   Dataset dataset = Dataset::kCifar10;  // network head, input size
   int batch = 72;                       // NTK batch (TE-NAS 72; MicroNAS 128)
@@ -62,6 +68,11 @@ struct ScoreResult {
 // a seed, backend and thread count. Throws Error for bad options or unreadable data, and
 // Error(kUnsupported) when options.context names a backend this build or machine lacks.
 ScoreResult score_architecture(const Arch& arch, const ScoreOptions& options);
+
+// The seed from which score_architecture draws the parameters of the NTK network (ntk) or the
+// linear-region network: repeat < 0 for the released initialisation's one draw (kept across
+// repeats), else the Kaiming draw of that repeat.
+std::uint64_t score_init_seed(std::uint64_t seed, bool ntk, int repeat);
 
 // The NTK network's input size for a dataset (32, or 16 for ImageNet16-120).
 int ntk_input_size(Dataset dataset);

@@ -243,7 +243,8 @@ void score_sweep_cells(const std::vector<Arch>& cells, const ScoreOptions& optio
     for (std::size_t i = 0; i < cells.size(); ++i) on_row(i, scorer.score(cells[i]));
     return;
   }
-  const int total_threads = options.context.threads > 0 ? options.context.threads : num_threads();
+  const int total_threads =
+      options.context.threads > 0 ? options.context.threads : default_num_threads();
   ScoreOptions worker_options = options;
   worker_options.context.threads = std::max(1, total_threads / workers);
 

@@ -155,6 +155,89 @@ def test_bad_inputs_raise_the_right_exceptions(tmp_path):
             micronas.Context("cuda")
 
 
+def test_own_inputs_without_parameters_draw_the_parameters_score_draws(cli, tmp_path):
+    # The same seed gives the parameters `micronas score --seed` draws for its first repeat.
+    cli("score", CELL, "--batch", "8", "--repeat", "1", "--seed", "7", "--dump", str(tmp_path))
+    inputs = np.load(tmp_path / "ntk_inputs.npy")
+    dumped = micronas.ntk_condition(CELL, inputs, micronas.load_state_dict(tmp_path / "ntk_params"))
+    assert micronas.ntk_condition(CELL, inputs, seed=7) == dumped
+    lr_inputs = np.load(tmp_path / "lr_inputs.npy")[:1000]
+    assert micronas.linear_regions(CELL, lr_inputs, seed=7) == micronas.linear_regions(
+        CELL, lr_inputs, micronas.load_state_dict(tmp_path / "lr_params"))
+
+
+def test_parameters_of_the_wrong_shape_are_refused(cli, tmp_path):
+    cli("score", CELL, "--batch", "8", "--repeat", "1", "--dump", str(tmp_path))
+    params = micronas.load_state_dict(tmp_path / "ntk_params")
+    inputs = np.load(tmp_path / "ntk_inputs.npy")
+    name = "stem.0.weight"
+    transposed = dict(params, **{name: params[name].transpose(0, 1, 3, 2)})
+    micronas.ntk_condition(CELL, inputs, transposed)  # same shape: a layout no check can see
+    flat = dict(params, **{name: params[name].reshape(params[name].shape[0], -1)})
+    with pytest.raises(ValueError,
+                       match=r"'stem.0.weight' has shape \[\d+, 27\], the network needs "
+                             r"\[\d+, 3, 3, 3\]"):
+        micronas.ntk_condition(CELL, inputs, flat)
+
+
+def test_arguments_that_c_would_cut_or_wrap_are_refused(nb201_table):
+    with pytest.raises(ValueError, match="NUL"):
+        micronas.canonical_arch(CELL + "\x00junk")
+    with pytest.raises(ValueError, match="NUL"):
+        micronas.score(CELL + "\x00junk", batch=8, repeat=1)
+    with pytest.raises(ValueError, match="NUL"):
+        micronas.mcu_estimate(CELL, target="stm32f746\x00junk")
+    with pytest.raises(ValueError, match="threads"):
+        micronas.Context("cpu", threads=2**32 + 1)
+    with pytest.raises(ValueError, match="threads"):
+        micronas.Context("cpu", threads=100000)
+    with pytest.raises(ValueError, match="'batch'"):
+        micronas.score(CELL, batch=2**32 + 4, repeat=1)
+    with pytest.raises(ValueError, match="batch"):
+        micronas.score(CELL, batch=50000, repeat=1)
+    with pytest.raises(ValueError, match="index"):
+        micronas.Benchmark(nb201_table).arch(2**64 + 1)
+    with pytest.raises(TypeError):
+        micronas.canonical_arch(None)
+    with pytest.raises(TypeError):
+        micronas.Benchmark(None)
+    with pytest.raises(TypeError, match="one string"):
+        micronas.sweep(CELL)
+    with pytest.raises(TypeError):
+        micronas.ntk_condition(CELL, None)
+    with pytest.raises(ValueError, match="finite"):
+        micronas.search(max_sram_kb=float("inf"))
+    with pytest.raises(TypeError, match="callable"):
+        micronas.search(progress=5)
+
+
+def test_numpy_scalars_are_plain_options():
+    a = micronas.mcu_estimate(CELL, clock_mhz=np.float32(216.0))
+    assert a == micronas.mcu_estimate(CELL, clock_mhz=216.0)
+    assert micronas.score(CELL, batch=np.int64(8), repeat=1, seed=np.uint64(3)) is not None
+
+
+def test_a_progress_callbacks_own_exception_is_raised():
+    class Stop(Exception):
+        pass
+
+    def progress(done, total):
+        raise Stop(f"{done} of {total}")
+
+    with pytest.raises(Stop, match="of"):
+        micronas.search(progress=progress, start=SMALL_STATE, **QUICK)
+
+
+def test_a_contexts_thread_count_stays_its_own():
+    default = micronas.Context("cpu")
+    micronas.Context("cpu", threads=1)
+    assert default.describe() == micronas.Context("cpu").describe()
+    assert micronas.score(CELL, batch=8, repeat=1, context=default)["threads"] == \
+        micronas.devices()["cpu"]["threads"]
+    one = micronas.Context("cpu", threads=1)
+    assert micronas.score(CELL, batch=8, repeat=1, context=one)["threads"] == 1
+
+
 def test_the_gil_is_released_while_computing():
     ticks = 0
     worker = threading.Thread(target=micronas.score, args=(CELL,),
