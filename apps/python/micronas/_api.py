@@ -8,6 +8,7 @@ import json
 import math
 import numbers
 import os
+import threading
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Mapping, Optional, Union
 
@@ -114,16 +115,19 @@ class Context:
         return f"Context({self.describe()!r})"
 
 
-_default_context: Optional[Context] = None
+# A context serves one call at a time (its cancel flag is the call's): each Python thread that
+# calls without a context gets its own default one, so that two threads' calls neither share a
+# context nor cancel each other.
+_default_contexts = threading.local()
 
 
 def _context(context: Optional[Context]) -> Context:
-    global _default_context
     if context is not None:
         return context
-    if _default_context is None:
-        _default_context = Context("cpu")
-    return _default_context
+    default = getattr(_default_contexts, "context", None)
+    if default is None:
+        default = _default_contexts.context = Context("cpu")
+    return default
 
 
 def devices() -> dict:

@@ -238,6 +238,17 @@ def test_a_contexts_thread_count_stays_its_own():
     assert micronas.score(CELL, batch=8, repeat=1, context=one)["threads"] == 1
 
 
+def test_threads_calling_without_a_context_do_not_share_one():
+    from micronas import _api
+
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append(_api._context(None)))
+    worker.start()
+    worker.join()
+    assert seen[0] is not _api._context(None)
+    assert _api._context(None) is _api._context(None)
+
+
 def test_the_gil_is_released_while_computing():
     ticks = 0
     worker = threading.Thread(target=micronas.score, args=(CELL,),
