@@ -744,7 +744,26 @@ TEST(SweepCli, CellsAtOnceGiveTheSameRowsInTheSameOrder) {
   EXPECT_EQ(rows_without_seconds(dir + "/two.csv"), rows_without_seconds(dir + "/one.csv"));
   expect_one_line_error(run_cli(sweep + " --cell-workers 0 --out " + dir + "/x.csv"),
                         "--cell-workers");
+  // More workers than the threads asked for would run more threads than asked for.
+  expect_one_line_error(run_cli(sweep + " --cell-workers 3 --out " + dir + "/x.csv"),
+                        "--cell-workers 3 needs at least as many --threads, got 2");
+  EXPECT_FALSE(fs::exists(dir + "/x.csv"));
 }
+
+#if !defined(__SANITIZE_ADDRESS__)  // the address sanitizer reserves more than the limit below
+TEST(SweepCli, WorkersThatCannotStartAreOneErrorLine) {
+  // 1000 workers' stacks (8 MB each) do not fit in 2 GB of address space: thread creation fails
+  // part way, and the workers already running must be stopped and joined, not abandoned.
+  const std::string dir = temp_dir("sweep_no_threads");
+  const auto r = test::run_shell(
+      "ulimit -v 2000000; " + std::string(MICRONAS_CLI) +
+      " sweep --batch 4 --repeat 1 --no-progress --archs 1000 --threads 1000 --cell-workers 1000"
+      " --out " +
+      dir + "/x.csv");
+  EXPECT_EQ(test::exit_status(r), 3) << r.output;
+  expect_one_line_error(r, "cannot start cell worker");
+}
+#endif
 
 }  // namespace
 }  // namespace micronas

@@ -273,6 +273,10 @@ void run_sweep(const SweepCliOptions& cli) {
   score.seed = cli.seed;
   const std::optional<Shard> shard = sweep_shard(cli);
   score.context = cli.backend.to_context(shard ? shard->local_rank : -1);
+  const int workers = cell_workers(cli, score.context);
+  if (score.context.threads > 0 && workers > score.context.threads)
+    fail("--cell-workers " + std::to_string(workers) + " needs at least as many --threads, got " +
+         std::to_string(score.context.threads) + " (every worker runs on a thread of its own)");
   // Draw one batch up front so that unreadable data, too few images or an input size the data
   // cannot give fail before any file is touched.
   InputSampler(score.data, 0).ntk_batch(score.batch, ntk_input_size(score.dataset));
@@ -330,17 +334,16 @@ void run_sweep(const SweepCliOptions& cli) {
   OutputFile file(out, OutputFile::Mode::kAppend);
   const auto start = std::chrono::steady_clock::now();
   ProgressBar bar("sweep", static_cast<std::int64_t>(todo.size()), !cli.no_progress);
-  score_sweep_cells(todo, score, costs, cell_workers(cli, score.context),
-                    [&](std::size_t i, SweepRow row) {
-                      if (table) {
-                        auto table_row = table->find(todo[i]);
-                        if (table_row) row.index = table->index(*table_row);
-                      }
-                      // One unbuffered write per row: an interruption loses at most the row
-                      // being written, which --resume recognises by its missing newline.
-                      file.write(format_sweep_row(row) + "\n");
-                      bar.update(static_cast<std::int64_t>(i + 1));
-                    });
+  score_sweep_cells(todo, score, costs, workers, [&](std::size_t i, SweepRow row) {
+    if (table) {
+      auto table_row = table->find(todo[i]);
+      if (table_row) row.index = table->index(*table_row);
+    }
+    // One unbuffered write per row: an interruption loses at most the row
+    // being written, which --resume recognises by its missing newline.
+    file.write(format_sweep_row(row) + "\n");
+    bar.update(static_cast<std::int64_t>(i + 1));
+  });
   bar.finish();
   file.close();
   const double seconds =

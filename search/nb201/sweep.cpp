@@ -9,6 +9,7 @@
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 
@@ -237,6 +238,11 @@ void score_sweep_cells(const std::vector<Arch>& cells, const ScoreOptions& optio
                        const mcu::Nb201CostTable& costs, int workers,
                        const std::function<void(std::size_t, SweepRow)>& on_row) {
   if (workers < 1) throw Error(Status::kInvalidArgument, "cell workers must be >= 1");
+  if (options.context.threads > 0 && workers > options.context.threads)
+    throw Error(Status::kInvalidArgument, std::to_string(workers) +
+                                              " cell workers need at least as many threads, got " +
+                                              std::to_string(options.context.threads) +
+                                              " (every worker runs on a thread of its own)");
   workers = std::min<int>(workers, static_cast<int>(std::max<std::size_t>(cells.size(), 1)));
   if (workers == 1) {
     SweepScorer scorer(options, costs);
@@ -278,7 +284,6 @@ void score_sweep_cells(const std::vector<Arch>& cells, const ScoreOptions& optio
     }
   };
   std::vector<std::thread> threads;
-  for (int w = 0; w < workers; ++w) threads.emplace_back(work);
   auto stop_and_join = [&] {
     {
       std::lock_guard<std::mutex> lock(mutex);
@@ -286,6 +291,16 @@ void score_sweep_cells(const std::vector<Arch>& cells, const ScoreOptions& optio
     }
     for (std::thread& t : threads) t.join();
   };
+  for (int w = 0; w < workers; ++w) {
+    try {
+      threads.emplace_back(work);
+    } catch (const std::system_error& e) {
+      // The workers already started must be joined before their std::thread objects go.
+      stop_and_join();
+      throw Error(Status::kOutOfMemory, "cannot start cell worker " + std::to_string(w + 1) +
+                                            " of " + std::to_string(workers) + ": " + e.what());
+    }
+  }
   try {
     for (std::size_t i = 0; i < cells.size(); ++i) {
       SweepRow row;
