@@ -17,8 +17,10 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
+// A profile document that is not a valid profile: a file of the wrong format (I/O error, as
+// for any other malformed input file).
 [[noreturn]] void bad(const std::string& source, const std::string& what) {
-  throw Error(Status::kParseError, source + ": " + what);
+  throw Error(Status::kIoError, source + ": " + what);
 }
 
 const Json& field(const Json& obj, const char* key, const std::string& source) {

@@ -14,7 +14,7 @@ constexpr int kWindow = 128;
 constexpr std::uint64_t kMaxFileBytes = std::uint64_t{256} << 20;
 
 [[noreturn]] void fail(const std::string& path, int line, const std::string& what) {
-  throw Error(Status::kParseError, path + ":" + std::to_string(line) + ": " + what);
+  throw Error(Status::kIoError, path + ":" + std::to_string(line) + ": " + what);
 }
 
 std::vector<std::string_view> fields(std::string_view line) {

@@ -22,8 +22,11 @@ class TsParser {
   Dataset parse(std::string_view text);
 
  private:
+  // A malformed file is an I/O error (the file is not of the expected format); a valid file
+  // that needs an option it was not given (missing values, unequal lengths) an invalid
+  // argument.
   [[noreturn]] void fail(int line, const std::string& what,
-                         Status status = Status::kParseError) const {
+                         Status status = Status::kIoError) const {
     throw Error(status, path_ + ":" + std::to_string(line) + ": " + what);
   }
   void header(int line, std::string_view text);
@@ -173,8 +176,10 @@ void TsParser::data_line(int line, std::string_view text) {
         case NumberKind::kOk: break;
         case NumberKind::kMissing:
           if (!options_.missing_as_zero)
-            fail(line, value_where + ": missing value '" + std::string(detail::trim(tokens[i])) +
-                           "' (missing values are refused unless filled with zeros explicitly)");
+            fail(line,
+                 value_where + ": missing value '" + std::string(detail::trim(tokens[i])) +
+                     "' (missing values are refused unless filled with zeros explicitly)",
+                 Status::kInvalidArgument);
           series[i] = 0.0f;
           break;
         case NumberKind::kInvalid:
@@ -206,10 +211,11 @@ Dataset TsParser::finish(int last_line) {
       for (std::size_t d = 0; d < cases_[n].series.size(); ++d) {
         const int len = static_cast<int>(cases_[n].series[d].size());
         if (len != first)
-          fail(cases_[n].line, "case " + std::to_string(n + 1) + " (dimension " +
-                                   std::to_string(d + 1) + ") has length " + std::to_string(len) +
-                                   " but case 1 has length " + std::to_string(first) +
-                                   ": unequal lengths need a length to pad or truncate to");
+          fail(cases_[n].line,
+               "case " + std::to_string(n + 1) + " (dimension " + std::to_string(d + 1) +
+                   ") has length " + std::to_string(len) + " but case 1 has length " +
+                   std::to_string(first) + ": unequal lengths need a length to pad or truncate to",
+               Status::kInvalidArgument);
       }
     }
     out.length = first;

@@ -174,6 +174,19 @@ TEST(McuCli, ProfilesWithNegativeOrZeroConstantsAreRefused) {
   EXPECT_EQ(r.output.rfind("micronas: error: ", 0), 0u) << r.output;
 }
 
+TEST(McuCli, AMalformedProfileFileIsAFileError) {
+  // Exit 5, as for any input file of the wrong format; an unknown target name is a usage error.
+  const std::string path = temp_path("malformed_profile.json");
+  write(path, "{");
+  Result r = run(std::string("mcu ") + kArch + " --target " + path);
+  expect_one_line_error(r, "malformed JSON");
+  EXPECT_EQ(status_of(r), 5) << r.output;
+  write(path, R"({"name": "x", "clock_mhz": "fast"})");
+  r = run(std::string("mcu ") + kArch + " --target " + path);
+  EXPECT_EQ(status_of(r), 5) << r.output;
+  EXPECT_EQ(status_of(run(std::string("mcu ") + kArch + " --target stm32nope")), 2);
+}
+
 TEST(McuCli, PredictQuotesFieldsAndRefusesATableWithNothingToPredict) {
   const std::string lut = temp_path("quoted.csv"), out = temp_path("quoted_pred.csv");
   write(lut, std::string(kLutHeader) +

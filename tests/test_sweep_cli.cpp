@@ -176,9 +176,18 @@ TEST(SweepCli, ResumeRefusesOtherOptionsOrAMissingSidecar) {
   const std::string other = "index,arch\n1,|nor_conv_3x3~0|+|nor";
   write_file(dir + "/other.csv", other);
   fs::copy_file(out + ".json", dir + "/other.csv.json");
-  expect_one_line_error(run_cli(kTiny + " --resume --out " + dir + "/other.csv"),
-                        "not a sweep file");
+  auto r = run_cli(kTiny + " --resume --out " + dir + "/other.csv");
+  expect_one_line_error(r, "not a sweep file");
+  EXPECT_EQ(test::exit_status(r), 5) << "a file of the wrong format";
   EXPECT_EQ(read_file(dir + "/other.csv"), other);
+
+  // A sidecar that is not JSON is a file of the wrong format too.
+  const std::string sidecar = read_file(out + ".json");
+  write_file(out + ".json", "{");
+  r = run_cli(kTiny + " --resume --out " + out);
+  expect_one_line_error(r, "not valid JSON");
+  EXPECT_EQ(test::exit_status(r), 5);
+  write_file(out + ".json", sidecar);
 
   fs::remove(out + ".json");
   expect_one_line_error(run_cli(kTiny + " --resume --out " + out), "missing");

@@ -77,7 +77,7 @@ TEST(TsReader, UnequalLengthsAreRefusedOrPaddedOrTruncated) {
   const std::string path = write_file("unequal.ts",
                                       "@univariate true\n@equalLength false\n@classLabel true a b\n"
                                       "@data\n1,2,3:a\n4,5:b\n6,7,8,9:a\n");
-  expect_error([&] { read_ts(path); }, Status::kParseError,
+  expect_error([&] { read_ts(path); }, Status::kInvalidArgument,
                {path + ":6:", "case 2", "length 2", "case 1 has length 3", "pad or truncate"});
   TsReadOptions opt;
   opt.length = 3;
@@ -92,7 +92,7 @@ TEST(TsReader, UnequalLengthsAreRefusedOrPaddedOrTruncated) {
 TEST(TsReader, MissingValuesOnlyWhenAskedFor) {
   const std::string path =
       write_file("missing.ts", "@dimensions 1\n@classLabel true a\n@data\n1,?,3:a\n1,NaN,2:a\n");
-  expect_error([&] { read_ts(path); }, Status::kParseError,
+  expect_error([&] { read_ts(path); }, Status::kInvalidArgument,
                {path + ":4:", "case 1, dimension 1, value 2", "missing value '?'"});
   TsReadOptions opt;
   opt.missing_as_zero = true;
@@ -122,80 +122,72 @@ TEST_P(TsRejects, NamesFileLineAndProblem) {
 INSTANTIATE_TEST_SUITE_P(
     Malformed, TsRejects,
     ::testing::Values(
-        BadTs{"empty", "", Status::kParseError, {":1:", "empty file"}},
+        BadTs{"empty", "", Status::kIoError, {":1:", "empty file"}},
         BadTs{"nodata",
               "@classLabel true a\n# only a header\n",
-              Status::kParseError,
+              Status::kIoError,
               {":2:", "no @data"}},
-        BadTs{"unknown_header", "@colour blue\n", Status::kParseError, {":1:", "'@colour'"}},
-        BadTs{"bad_bool",
-              "@univariate maybe\n",
-              Status::kParseError,
-              {":1:", "true or false", "maybe"}},
-        BadTs{"bad_dims",
-              "@dimensions two\n",
-              Status::kParseError,
-              {":1:", "positive integer", "two"}},
+        BadTs{"unknown_header", "@colour blue\n", Status::kIoError, {":1:", "'@colour'"}},
         BadTs{
-            "repeated", "@dimensions 1\n@dimension 2\n", Status::kParseError, {":2:", "repeated"}},
-        BadTs{"no_labels",
-              "@dimensions 1\n@data\n1:a\n",
-              Status::kParseError,
-              {":2:", "@classLabel"}},
+            "bad_bool", "@univariate maybe\n", Status::kIoError, {":1:", "true or false", "maybe"}},
+        BadTs{
+            "bad_dims", "@dimensions two\n", Status::kIoError, {":1:", "positive integer", "two"}},
+        BadTs{"repeated", "@dimensions 1\n@dimension 2\n", Status::kIoError, {":2:", "repeated"}},
+        BadTs{"no_labels", "@dimensions 1\n@data\n1:a\n", Status::kIoError, {":2:", "@classLabel"}},
         BadTs{"label_false", "@classLabel false\n", Status::kUnsupported, {":1:", "false"}},
         BadTs{"timestamps", "@timeStamps true\n", Status::kUnsupported, {":1:", "timeStamps"}},
-        BadTs{"value_first", "1,2:a\n", Status::kParseError, {":1:", "header"}},
+        BadTs{"value_first", "1,2:a\n", Status::kIoError, {":1:", "header"}},
         BadTs{"wrong_dims",
               "@dimensions 2\n@classLabel true a\n@data\n1,2:3,4:a\n1,2:a\n",
-              Status::kParseError,
+              Status::kIoError,
               {":5:", "case 2 has 1 dimension(s), expected 2"}},
         BadTs{"inferred_dims",
               "@classLabel true a\n@data\n1:2:a\n1:a\n",
-              Status::kParseError,
+              Status::kIoError,
               {":4:", "case 2 has 1 dimension(s), expected 2"}},
         BadTs{"univariate_clash",
               "@univariate true\n@dimensions 3\n@classLabel true a\n@data\n",
-              Status::kParseError,
+              Status::kIoError,
               {":4:", "contradicts"}},
         BadTs{"not_number",
               "@classLabel true a\n@data\n1,x2,3:a\n",
-              Status::kParseError,
+              Status::kIoError,
               {":3:", "case 1, dimension 1, value 2", "'x2' is not a finite number"}},
         BadTs{"inf",
               "@classLabel true a\n@data\n1,inf:a\n",
-              Status::kParseError,
+              Status::kIoError,
               {":3:", "value 2", "'inf'"}},
         BadTs{"empty_value",
               "@classLabel true a\n@data\n1,,3:a\n",
-              Status::kParseError,
+              Status::kIoError,
               {":3:", "value 2", "''"}},
         BadTs{"unknown_label",
               "@classLabel true a b\n@data\n1,2:c\n",
-              Status::kParseError,
+              Status::kIoError,
               {":3:", "unknown class label 'c'", "declared: a b"}},
         BadTs{"truncated",
               "@classLabel true a\n@data\n1,2,3:a\n1,2,",
-              Status::kParseError,
+              Status::kIoError,
               {":4:", "case 2", "truncated"}},
         BadTs{"series_length",
               "@seriesLength 4\n@classLabel true a\n@data\n1,2,3:a\n",
-              Status::kParseError,
+              Status::kIoError,
               {":4:", "@seriesLength is 4"}},
         BadTs{"header_after_data",
               "@classLabel true a\n@data\n1:a\n@dimensions 1\n",
-              Status::kParseError,
+              Status::kIoError,
               {":4:", "after @data"}},
         BadTs{"no_cases",
               "@classLabel true a\n@data\n\n",
-              Status::kParseError,
+              Status::kIoError,
               {"no cases after @data"}},
         BadTs{"empty_dim",
               "@dimensions 2\n@classLabel true a\n@data\n1,2::a\n",
-              Status::kParseError,
+              Status::kIoError,
               {":4:", "dimension 2 is empty"}},
         BadTs{"duplicate_label",
               "@classLabel true a a\n",
-              Status::kParseError,
+              Status::kIoError,
               {":1:", "declared twice"}}),
     [](const ::testing::TestParamInfo<BadTs>& p) { return std::string(p.param.name); });
 
@@ -232,7 +224,7 @@ TEST(TsReader, BasicMotionsIsFortyBalancedCasesOfSixChannels) {
 TEST(TsReader, PickupGestureNeedsALength) {
   MICRONAS_REQUIRE_DATA("timeseries/PickupGestureWiimoteZ_TRAIN.ts");
   const std::string path = test::data_path("timeseries/PickupGestureWiimoteZ_TRAIN.ts");
-  expect_error([&] { read_ts(path); }, Status::kParseError,
+  expect_error([&] { read_ts(path); }, Status::kInvalidArgument,
                {"PickupGestureWiimoteZ_TRAIN.ts:", "case 2", "has length", "pad or truncate"});
   TsReadOptions opt;
   opt.length = 128;
@@ -291,7 +283,7 @@ TEST(UciHar, ErrorsNameFileAndLine) {
       f << "\n";
     }
   }
-  expect_error([&] { read_uci_har(root, "train"); }, Status::kParseError,
+  expect_error([&] { read_uci_har(root, "train"); }, Status::kIoError,
                {"body_gyro_y_train.txt:3:", "3 windows", "4 labels"});
   // Window 2 one value short.
   {
@@ -301,7 +293,7 @@ TEST(UciHar, ErrorsNameFileAndLine) {
       f << "\n";
     }
   }
-  expect_error([&] { read_uci_har(root, "train"); }, Status::kParseError,
+  expect_error([&] { read_uci_har(root, "train"); }, Status::kIoError,
                {"body_gyro_y_train.txt:2:", "window 2 has 127 values, expected 128"});
   {
     std::ofstream f(sig);
@@ -310,13 +302,13 @@ TEST(UciHar, ErrorsNameFileAndLine) {
       f << "\n";
     }
   }
-  expect_error([&] { read_uci_har(root, "train"); }, Status::kParseError,
+  expect_error([&] { read_uci_har(root, "train"); }, Status::kIoError,
                {"body_gyro_y_train.txt:4:", "window 4, value 10", "'1..2'"});
   {
     std::ofstream y(root + "/train/y_train.txt");
     y << "1\n7\n1\n1\n";
   }
-  expect_error([&] { read_uci_har(root, "train"); }, Status::kParseError,
+  expect_error([&] { read_uci_har(root, "train"); }, Status::kIoError,
                {"y_train.txt:2:", "'7'", "1..6"});
   expect_error([&] { read_uci_har(root, "validation"); }, Status::kInvalidArgument,
                {"'validation'"});

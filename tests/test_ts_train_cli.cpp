@@ -169,6 +169,11 @@ TEST(TsTrainCli, UnequalLengthsNeedLength) {
   const auto j = nlohmann::json::parse(r.output);
   EXPECT_EQ(j["window"]["length"], 40);
   EXPECT_EQ(j["window"]["sensors"], 1);
+  // A file that is not a .ts file at all is a file error (exit 5), not a usage error.
+  { std::ofstream(train) << "garbage\n"; }
+  auto malformed = run_cli(cmd, "2>&1 >/dev/null");
+  EXPECT_EQ(test::exit_status(malformed), 5) << malformed.output;
+  EXPECT_NE(malformed.output.find(train + ":1:"), std::string::npos) << malformed.output;
   auto wrong = run_cli("ts-train 'tr:k3w4|tr:k3w4|tr:k3w4|sf:b8[3]w8|sf:skip|sf:skip' --length 40",
                        "2>&1 >/dev/null");
   EXPECT_EQ(test::exit_status(wrong), 2) << wrong.output;

@@ -22,12 +22,12 @@ nlohmann::ordered_json read_sidecar(const std::string& results) {
   try {
     auto j = nlohmann::ordered_json::parse(read_input_file(path, 1 << 20, "a sweep sidecar"));
     if (!j.is_object() || !j.contains("shard") || !j.contains("cells"))
-      throw Error(Status::kParseError, path +
-                                           ": not the sidecar of a sweep shard (no shard "
-                                           "and cells fields)");
+      throw Error(Status::kIoError, path +
+                                        ": not the sidecar of a sweep shard (no shard "
+                                        "and cells fields)");
     return j;
   } catch (const nlohmann::json::exception& e) {
-    throw Error(Status::kParseError, path + ": not valid JSON: " + e.what());
+    throw Error(Status::kIoError, path + ": not valid JSON: " + e.what());
   }
 }
 

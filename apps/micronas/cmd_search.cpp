@@ -85,10 +85,10 @@ std::vector<SearchRound> load_checkpoint(const std::string& path,
   try {
     j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
-    throw Error(Status::kParseError, "checkpoint " + path + " is not valid JSON: " + e.what());
+    throw Error(Status::kIoError, "checkpoint " + path + " is not valid JSON: " + e.what());
   }
   if (!j.contains("options") || !j.contains("rounds"))
-    throw Error(Status::kParseError, "checkpoint " + path + " lacks options or rounds");
+    throw Error(Status::kIoError, "checkpoint " + path + " lacks options or rounds");
   for (auto it = options.begin(); it != options.end(); ++it)
     if (!j["options"].contains(it.key()) || nlohmann::json(it.value()) != j["options"][it.key()])
       throw Error(Status::kInvalidArgument,

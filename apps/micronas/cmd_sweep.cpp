@@ -169,9 +169,9 @@ void check_same_options(const std::string& sidecar, const nlohmann::ordered_json
   try {
     before = nlohmann::ordered_json::parse(read_input_file(sidecar, 1 << 20, "a sweep sidecar"));
   } catch (const nlohmann::json::exception& e) {
-    throw Error(Status::kParseError, sidecar + ": not valid JSON: " + e.what());
+    throw Error(Status::kIoError, sidecar + ": not valid JSON: " + e.what());
   }
-  if (!before.is_object()) throw Error(Status::kParseError, sidecar + ": not a JSON object");
+  if (!before.is_object()) throw Error(Status::kIoError, sidecar + ": not a JSON object");
   for (const char* key : {"micronas_version", "build_type"})
     if (!before.contains(key) || before[key] != now[key])
       fail("--resume: " + out + " was written by micronas " +
@@ -213,8 +213,8 @@ std::uintmax_t drop_partial_last_line(const std::string& path) {
                              ? header.compare(0, first_line.size(), first_line) == 0
                              : first_line == header;
   if (!header_ok)
-    throw Error(Status::kParseError, path + ":1: not a sweep file: the header is '" + first_line +
-                                         "', expected '" + header + "'");
+    throw Error(Status::kIoError, path + ":1: not a sweep file: the header is '" + first_line +
+                                      "', expected '" + header + "'");
   if (text.empty() || text.back() == '\n') return text.size();
   const std::size_t keep = header_end == std::string::npos ? 0 : text.rfind('\n') + 1;
   fs::resize_file(path, keep);

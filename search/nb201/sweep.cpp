@@ -42,7 +42,7 @@ std::string seconds_text(double v) {
 
 [[noreturn]] void fail_column(const std::string& where, const std::string& column,
                               const std::string& why) {
-  throw Error(Status::kParseError, where + ": column '" + column + "': " + why);
+  throw Error(Status::kIoError, where + ": column '" + column + "': " + why);
 }
 
 double parse_number(const std::string& text, const std::string& where, const std::string& column) {
@@ -111,12 +111,11 @@ SweepRow parse_sweep_row(const std::string& line, const std::string& where) {
   try {
     f = split_csv_record(line);
   } catch (const Error& e) {
-    throw Error(Status::kParseError, where + ": " + e.what());
+    throw Error(Status::kIoError, where + ": " + e.what());
   }
   if (f.size() != columns.size())
-    throw Error(Status::kParseError, where + ": " + std::to_string(f.size()) +
-                                         " fields, the header has " +
-                                         std::to_string(columns.size()));
+    throw Error(Status::kIoError, where + ": " + std::to_string(f.size()) +
+                                      " fields, the header has " + std::to_string(columns.size()));
   SweepRow r;
   long cell_id = parse_integer(f[0], where, columns[0]);
   if (!f[1].empty()) {
@@ -158,7 +157,7 @@ SweepRow parse_sweep_row(const std::string& line, const std::string& where) {
 
 std::vector<SweepRow> read_sweep_csv(const std::string& path) {
   const std::string text = read_input_file(path, kMaxSweepFileBytes, "a sweep results file");
-  if (text.empty()) throw Error(Status::kParseError, path + ": empty file (no header)");
+  if (text.empty()) throw Error(Status::kIoError, path + ": empty file (no header)");
 
   std::vector<SweepRow> rows;
   std::unordered_map<int, int> line_of_cell;
@@ -169,7 +168,7 @@ std::vector<SweepRow> read_sweep_csv(const std::string& path) {
     std::size_t end = text.find('\n', start);
     const std::string where = path + ":" + std::to_string(line_number);
     if (end == std::string::npos)
-      throw Error(Status::kParseError,
+      throw Error(Status::kIoError,
                   where +
                       ": the last line has no final newline (an interrupted write; "
                       "`micronas sweep --resume` drops it and scores that cell again)");
@@ -178,17 +177,17 @@ std::vector<SweepRow> read_sweep_csv(const std::string& path) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line_number == 1) {
       if (line != sweep_header_line())
-        throw Error(Status::kParseError, where + ": not a sweep file: the header is '" + line +
-                                             "', expected '" + sweep_header_line() + "'");
+        throw Error(Status::kIoError, where + ": not a sweep file: the header is '" + line +
+                                          "', expected '" + sweep_header_line() + "'");
       continue;
     }
     if (line.empty()) continue;
     SweepRow row = parse_sweep_row(line, where);
     auto [it, inserted] = line_of_cell.emplace(row.cell_id, line_number);
     if (!inserted)
-      throw Error(Status::kParseError, where + ": cell " + std::to_string(row.cell_id) +
-                                           " appears twice (also on line " +
-                                           std::to_string(it->second) + ")");
+      throw Error(Status::kIoError, where + ": cell " + std::to_string(row.cell_id) +
+                                        " appears twice (also on line " +
+                                        std::to_string(it->second) + ")");
     rows.push_back(row);
   }
   return rows;
