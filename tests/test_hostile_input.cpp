@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -157,6 +158,36 @@ TEST(HostileFiles, CifarFilesBeyondTheDatasetSizeAreRefusedBeforeReading) {
   }
   expect_error([&] { read_cifar_binary(path, 1); }, Status::kIoError,
                {path, "60001 records", "60000"});
+  std::filesystem::remove(path);
+}
+
+TEST(HostileFiles, BenchmarkTablesWithMalformedValuesOrRepeatedCellsAreRefused) {
+  const std::string cell =
+      "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|"
+      "nor_conv_3x3~2|";
+  const std::string other =
+      "|nor_conv_1x1~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|"
+      "nor_conv_3x3~2|";
+  const std::string path = temp_file("benchmark.csv");
+  auto table = [&](const std::string& value) {
+    write_file(path,
+               "index,arch,cifar10_test\n0," + other + ",91.5\n1," + cell + "," + value + "\n");
+  };
+  // An empty field (or nan) is a cell without a value; a finite number is a value.
+  for (const char* missing : {"", "nan"}) {
+    table(missing);
+    EXPECT_TRUE(std::isnan(BenchmarkTable::load(path).value(1, "cifar10_test"))) << missing;
+  }
+  table("93.5");
+  EXPECT_EQ(BenchmarkTable::load(path).value(1, "cifar10_test"), 93.5);
+  for (const char* bad : {"50abc", "5O.1", " 50 ", "inf", "1e400", "-infinity"}) {
+    table(bad);
+    expect_error([&] { BenchmarkTable::load(path); }, Status::kIoError,
+                 {path + ":3", "column 'cifar10_test'", "not a finite number"});
+  }
+  write_file(path, "index,arch,cifar10_test\n0," + cell + ",91.5\n1651," + cell + ",10\n");
+  expect_error([&] { BenchmarkTable::load(path); }, Status::kIoError,
+               {path + ":3", "index 1651", "already at line 2"});
   std::filesystem::remove(path);
 }
 

@@ -1,5 +1,6 @@
 #include "micronas/benchmark_table.hpp"
 
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -8,6 +9,24 @@
 #include "runtime/csv.hpp"
 
 namespace micronas {
+
+namespace {
+
+// A value field: a finite number, or empty (or "nan") where the table has no value. Anything
+// else, such as "50abc", " 50 " or an overflowing "1e400", is a malformed table, never a value
+// that is quietly missing.
+double table_value(const std::string& s, const std::string& where, const std::string& column) {
+  if (s.empty() || s == "nan" || s == "NaN") return std::numeric_limits<double>::quiet_NaN();
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size() || errno == ERANGE || !std::isfinite(v))
+    throw Error(Status::kIoError, where + ": column '" + column + "': '" + s +
+                                      "' is not a finite number (an empty field means no value)");
+  return v;
+}
+
+}  // namespace
 
 BenchmarkTable BenchmarkTable::load(const std::string& path) {
   // NB201 has 15,625 cells; nb201.csv is about 5 MB. The bounds leave room for other tables of
@@ -26,6 +45,7 @@ BenchmarkTable BenchmarkTable::load(const std::string& path) {
   }
   t.values_.assign(value_cols.size(), std::vector<double>(csv.rows.size()));
   t.row_of_cell_.assign(kNumCells, -1);
+  auto where = [&](std::size_t r) { return path + ":" + std::to_string(csv.lines[r]); };
   for (std::size_t r = 0; r < csv.rows.size(); ++r) {
     long long index = csv.integer(r, index_col);
     if (index < 0 || index > 10'000'000)
@@ -46,15 +66,16 @@ BenchmarkTable BenchmarkTable::load(const std::string& path) {
       throw Error(Status::kIoError, path + ":" + std::to_string(csv.lines[r]) + ": index " +
                                         std::to_string(index) + " appears twice");
     t.row_of_index_[index] = static_cast<int>(r);
-    if (arch.is_cell()) t.row_of_cell_[arch.cell_id()] = static_cast<int>(r);
-    for (std::size_t k = 0; k < value_cols.size(); ++k) {
-      const std::string& s = csv.rows[r][value_cols[k]];
-      char* end = nullptr;
-      double v = std::strtod(s.c_str(), &end);
-      t.values_[k][r] = (!s.empty() && end == s.c_str() + s.size())
-                            ? v
-                            : std::numeric_limits<double>::quiet_NaN();
+    if (arch.is_cell()) {
+      int& row = t.row_of_cell_[arch.cell_id()];
+      if (row >= 0)
+        throw Error(Status::kIoError, where(r) + ": the cell of index " + std::to_string(index) +
+                                          " is already at line " + std::to_string(csv.lines[row]) +
+                                          " (index " + std::to_string(t.indices_[row]) + ")");
+      row = static_cast<int>(r);
     }
+    for (std::size_t k = 0; k < value_cols.size(); ++k)
+      t.values_[k][r] = table_value(csv.rows[r][value_cols[k]], where(r), t.columns_[k]);
   }
   return t;
 }
