@@ -129,16 +129,8 @@ namespace micronas {
 namespace {
 
 using test::exit_status;
+using test::expect_error_line;
 using test::run_cli;
-
-// One line "micronas: error: ..." holding `needle`, and the exit status `status`.
-void expect_error_line(const test::CliResult& r, int status, const std::string& needle) {
-  EXPECT_EQ(exit_status(r), status) << r.output;
-  EXPECT_EQ(r.output.rfind("micronas: error: ", 0), 0u) << r.output;
-  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
-  EXPECT_NE(r.output.find(needle), std::string::npos)
-      << "expected '" << needle << "' in " << r.output;
-}
 
 TEST(ErrorContract, HelpDocumentsEveryExitStatus) {
   auto r = run_cli("--help");

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -66,6 +67,15 @@ inline CliResult run_cli(const std::string& args, const std::string& redirects =
 // The program's exit status (-1 when it did not exit normally).
 inline int exit_status(const CliResult& r) {
   return WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1;
+}
+
+// One line "micronas: error: ..." holding `needle`, and the exit status `status`.
+inline void expect_error_line(const CliResult& r, int status, const std::string& needle) {
+  EXPECT_EQ(exit_status(r), status) << r.output;
+  EXPECT_EQ(r.output.rfind("micronas: error: ", 0), 0u) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  EXPECT_NE(r.output.find(needle), std::string::npos)
+      << "expected '" << needle << "' in " << r.output;
 }
 
 }  // namespace micronas::test
