@@ -145,33 +145,13 @@ struct InputSampler::State {
       throw Error(Status::kInvalidArgument, where() + ": array of shape " + shape_text(shape) +
                                                 " is not a non-empty 4-D [N, C, H, W] tensor");
     }
-    values.resize(array.data.size());
-    for (std::size_t i = 0; i < array.data.size(); ++i) {
-      const double v = array.data[i];
-      const bool fits = std::isfinite(v) && std::abs(v) <= std::numeric_limits<float>::max();
-      if (!fits) {
-        throw Error(Status::kNumericalError,
-                    where() + ": element " + index_text(i) + " is " +
-                        (std::isnan(v)   ? "NaN"
-                         : std::isinf(v) ? "Inf"
-                                         : std::to_string(v) + ", beyond float32's range") +
-                        "; inputs must be finite");
-      }
-      values[i] = static_cast<float>(v);
-    }
+    const std::string bad = nonfinite_element(array);
+    if (!bad.empty())
+      throw Error(Status::kNumericalError, where() + ": " + bad + "; inputs must be finite");
+    values.assign(array.data.begin(), array.data.end());
   }
 
   std::string where() const { return spec.to_string(); }
-
-  // Flat index of the npy array as "[n, c, h, w]".
-  std::string index_text(std::size_t flat) const {
-    std::vector<std::int64_t> index(shape.size());
-    for (std::size_t d = shape.size(); d-- > 0;) {
-      index[d] = static_cast<std::int64_t>(flat % shape[d]);
-      flat /= shape[d];
-    }
-    return shape_text(index);
-  }
 
   std::size_t npy_offset(std::int64_t n, std::int64_t c, std::int64_t y, std::int64_t x) const {
     return static_cast<std::size_t>(((n * shape[1] + c) * shape[2] + y) * shape[3] + x);

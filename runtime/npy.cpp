@@ -1,5 +1,6 @@
 #include "micronas/npy.hpp"
 
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <sstream>
@@ -120,6 +121,36 @@ std::int64_t NpyArray::numel() const {
     if (d < 0 || __builtin_mul_overflow(n, d, &n))
       throw Error(Status::kInvalidArgument, "npy shape has a negative or too large dimension");
   return n;
+}
+
+std::string nonfinite_element(const NpyArray& a) {
+  for (std::size_t i = 0; i < a.data.size(); ++i) {
+    const double v = a.data[i];
+    if (std::isfinite(v) && std::abs(v) <= std::numeric_limits<float>::max()) continue;
+    // The flat index as one index per dimension, C order.
+    std::vector<std::int64_t> index(a.shape.size());
+    std::size_t rest = i;
+    for (std::size_t d = a.shape.size(); d-- > 0;) {
+      index[d] = static_cast<std::int64_t>(rest % static_cast<std::size_t>(a.shape[d]));
+      rest /= static_cast<std::size_t>(a.shape[d]);
+    }
+    std::string text = "element [";
+    for (std::size_t d = 0; d < index.size(); ++d)
+      text += (d ? ", " : "") + std::to_string(index[d]);
+    std::ostringstream value;
+    value << v;
+    return text + "] is " +
+           (std::isnan(v)   ? "NaN"
+            : std::isinf(v) ? "Inf"
+                            : value.str() + ", beyond float32's range");
+  }
+  return "";
+}
+
+std::string npy_shape_text(const std::vector<std::int64_t>& shape) {
+  std::string s = "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + (shape.size() == 1 ? ",)" : ")");
 }
 
 NpyArray read_npy(const std::string& path) {

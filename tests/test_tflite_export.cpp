@@ -1,5 +1,6 @@
 // The TFLite writer (a model read back field by field) and the export's quantisation arithmetic
-// (scales, zero points, bias scaling, BN folding) against float references.
+// (scales, zero points, bias scaling, BN folding) against float references; weights files and the
+// `export` verb's refusals.
 #include <flatbuffers/flatbuffers.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -8,6 +9,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <limits>
 
 #include "mcu/tflite/tflite_writer.hpp"
 #include "micronas/error.hpp"
@@ -17,6 +20,7 @@
 #include "micronas/random.hpp"
 #include "micronas/tflite_export.hpp"
 #include "tests/flatbuffer_fields.hpp"
+#include "tests/test_util.hpp"
 
 namespace micronas::tflite {
 namespace {
@@ -270,6 +274,32 @@ TEST(TfliteExport, OperatorsAreTheCostModelsLayers) {
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(m.bytes.data()) + 4, 4), "TFL3");
 }
 
+// Every parameter as <name>.npy of its own shape, what a PyTorch state dict gives.
+void write_params(const Graph& g, const Weights& w, const std::string& dir) {
+  for (const Parameter& p : g.params)
+    write_npy(dir + "/" + p.name + ".npy", {p.shape.begin(), p.shape.end()},
+              w.params.data() + p.offset);
+}
+
+// A new directory under the test's scratch folder.
+std::string new_dir(const std::string& name) {
+  const std::string dir = ::testing::TempDir() + name + "_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// The Error that load_weights(g, dir) throws (a test failure when it does not).
+Error load_error(const Graph& g, const std::string& dir) {
+  try {
+    load_weights(g, dir);
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "load_weights accepted " << dir;
+  return Error(Status::kOk, "");
+}
+
 TEST(TfliteExport, WeightsAndStatisticsLoadFromNpyFiles) {
   const Graph g = small_graph(
       "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|"
@@ -277,8 +307,7 @@ TEST(TfliteExport, WeightsAndStatisticsLoadFromNpyFiles) {
   const Weights w = random_stats(g, 11);
   const std::string dir = ::testing::TempDir() + "tflite_weights_" + std::to_string(::getpid());
   ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
-  for (const Parameter& p : g.params)
-    write_npy(dir + "/" + p.name + ".npy", {p.size}, w.params.data() + p.offset);
+  write_params(g, w, dir);
   // Statistics for one BN only: the others take mean 0, variance 1.
   const auto& [prefix, mean] = *w.stats.mean.begin();
   write_npy(dir + "/" + prefix + ".running_mean.npy", {static_cast<std::int64_t>(mean.size())},
@@ -300,6 +329,98 @@ TEST(TfliteExport, WeightsAndStatisticsLoadFromNpyFiles) {
   } catch (const Error& e) {
     EXPECT_EQ(e.status(), Status::kIoError);
     EXPECT_NE(std::string(e.what()).find(g.params[0].name), std::string::npos);
+  }
+}
+
+TEST(TfliteExport, WeightFilesMustHaveTheParametersShape) {
+  const Graph g = small_graph(
+      "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|"
+      "nor_conv_1x1~1|none~2|");
+  const Weights w = random_stats(g, 12);
+  const std::string dir = new_dir("tflite_shapes");
+  write_params(g, w, dir);
+  const Parameter& stem = g.params[0];  // stem.0.weight [C, 3, 3, 3]
+  ASSERT_EQ(stem.shape.size(), 4u);
+  const std::string path = dir + "/" + stem.name + ".npy";
+  // The same number of values, flattened or transposed, is another tensor.
+  for (const std::vector<std::int64_t>& shape :
+       {std::vector<std::int64_t>{stem.shape[0], 27},
+        std::vector<std::int64_t>{3, 3, 3, stem.shape[0]}, std::vector<std::int64_t>{stem.size}}) {
+    std::filesystem::remove(path);
+    write_npy(path, shape, w.params.data() + stem.offset);
+    const Error e = load_error(g, dir);
+    EXPECT_EQ(e.status(), Status::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find(stem.name + ".npy: shape"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(path);
+  write_params(g, w, dir);  // only the missing one is written again
+  load_weights(g, dir);
+  // Running statistics are [C] too.
+  const auto& [prefix, mean] = *w.stats.mean.begin();
+  write_npy(dir + "/" + prefix + ".running_mean.npy", {1, static_cast<std::int64_t>(mean.size())},
+            mean.data());
+  const Error e = load_error(g, dir);
+  EXPECT_NE(std::string(e.what()).find(prefix + ".running_mean.npy: shape"), std::string::npos)
+      << e.what();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TfliteExport, NonFiniteWeightsAreRefusedNamingTheElement) {
+  const Graph g = small_graph(
+      "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|"
+      "nor_conv_1x1~1|none~2|");
+  const Weights w = random_stats(g, 13);
+  const Parameter& stem = g.params[0];  // [C, 3, 3, 3]: element 1 * 27 + 2 * 9 + 1 * 3 + 2
+  const std::string dir = new_dir("tflite_nonfinite");
+  for (const auto& [value, said] : std::vector<std::pair<double, std::string>>{
+           {std::nan(""), "NaN"},
+           {std::numeric_limits<double>::infinity(), "Inf"},
+           {-std::numeric_limits<double>::infinity(), "Inf"},
+           {1e39, "1e+39, beyond float32's range"}}) {
+    write_params(g, w, dir);
+    std::vector<double> values(w.params.begin() + stem.offset,
+                               w.params.begin() + stem.offset + stem.size);
+    values[1 * 27 + 2 * 9 + 1 * 3 + 2] = value;
+    write_npy(dir + "/" + stem.name + ".npy", {stem.shape.begin(), stem.shape.end()},
+              values.data());
+    const Error e = load_error(g, dir);
+    EXPECT_EQ(e.status(), Status::kInvalidArgument);
+    const std::string what = e.what();
+    EXPECT_NE(what.find(stem.name + ".npy: element [1, 2, 1, 2] is " + said), std::string::npos)
+        << what;
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+  }
+  // A batch norm's running mean too.
+  write_params(g, w, dir);
+  const auto& [prefix, mean] = *w.stats.mean.begin();
+  std::vector<double> bad = mean;
+  bad[1] = std::nan("");
+  write_npy(dir + "/" + prefix + ".running_mean.npy", {static_cast<std::int64_t>(bad.size())},
+            bad.data());
+  const Error e = load_error(g, dir);
+  EXPECT_NE(std::string(e.what()).find(prefix + ".running_mean.npy: element [1] is NaN"),
+            std::string::npos)
+      << e.what();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TfliteExport, WeightsTooLargeOrSmallToQuantiseAreRefused) {
+  // Finite float32 weights whose products overflow float32 scales (or underflow them to 0): TFLite
+  // refuses a model with an infinite or zero scale, so the export does.
+  const Graph g = small_graph(
+      "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|"
+      "nor_conv_1x1~1|none~2|");
+  for (double value : {1e30, 1e-44}) {
+    Weights w = random_weights(g, 3);
+    std::fill(w.params.begin(), w.params.end(), value);
+    try {
+      export_model(g, w, random_images(2, 9), "t");
+      ADD_FAILURE() << "weights of " << value << " must be refused";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.status(), Status::kNumericalError) << e.what();
+      EXPECT_NE(std::string(e.what()).find("quantis"), std::string::npos) << e.what();
+    }
   }
 }
 
@@ -341,6 +462,31 @@ TEST(TfliteExport, CalibrationMustFitTheInput) {
   ImageBatch x = random_images(1, 2);
   x.h = 16;
   EXPECT_THROW(export_model(g, random_weights(g, 1), x, "t"), Error);
+}
+
+// ---- The `export` verb ----
+
+const char* kCell =
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|"
+    "nor_conv_3x3~2|";
+
+// `micronas export kCell` with two calibration images and `args`.
+test::CliResult run_export(const std::string& args) {
+  return test::run_cli(std::string("export '") + kCell + "' --calibration-samples 2 " + args);
+}
+
+TEST(ExportCli, NonFiniteWeightIsOneErrorLineNamingFileAndElement) {
+  const Graph g = build_graph(NetworkConfig::nb201(Dataset::kCifar10), Arch::parse(kCell));
+  Weights w = random_weights(g, 1);
+  ASSERT_EQ(g.params[0].name, "stem.0.weight");
+  w.params[g.params[0].offset + 5] = std::nan("");  // [16, 3, 3, 3]: element [0, 0, 1, 2]
+  const std::string dir = new_dir("export_nonfinite");
+  write_params(g, w, dir);
+  const std::string model = dir + "/m.tflite";
+  test::expect_error_line(run_export("--weights " + dir + " --out " + model), 2,
+                          "stem.0.weight.npy: element [0, 0, 1, 2] is NaN");
+  EXPECT_FALSE(std::filesystem::exists(model));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

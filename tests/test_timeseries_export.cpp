@@ -2,7 +2,8 @@
 // lower_deployed's ops (the cost model's), the batch norm's DEPTHWISE_CONV_2D carries g and b
 // exactly up to int8 rounding (per-channel, any sign), the deployed float network equals the
 // training engine's inference forward pass, weights round-trip through .npy files, and bad input
-// is refused with the path or reason.
+// (shapes, non-finite or unquantisable weights) is refused with the path or reason, by the library
+// and by `micronas export --space timeseries`.
 #include <flatbuffers/flatbuffers.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -10,17 +11,20 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "micronas/error.hpp"
+#include "micronas/npy.hpp"
 #include "micronas/random.hpp"
 #include "micronas/timeseries_cost.hpp"
 #include "micronas/timeseries_export.hpp"
 #include "micronas/timeseries_training.hpp"
 #include "tests/flatbuffer_fields.hpp"
+#include "tests/test_util.hpp"
 
 namespace micronas::timeseries {
 namespace {
@@ -185,6 +189,103 @@ TEST(TimeseriesExport, RefusesNoCalibrationAndForeignWeights) {
   } catch (const Error& e) {
     EXPECT_EQ(e.status(), Status::kInvalidArgument);
   }
+}
+
+// The Error that load_network_weights(net, dir) throws (a test failure when it does not).
+Error load_error(const training::TrainingGraph& net, const std::string& dir) {
+  try {
+    load_network_weights(net, dir);
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "load_network_weights accepted " << dir;
+  return Error(Status::kOk, "");
+}
+
+// "[d0 - 1, d1 - 1, ...]": the index of a tensor's last element.
+std::string last_index(const std::vector<int>& dims) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i] - 1);
+  return s + "]";
+}
+
+TEST(TimeseriesExport, NonFiniteWeightsAreRefusedNamingFileAndElement) {
+  Fixture f;
+  const training::Parameter& p = f.net.parameters()[0];
+  for (const auto& [value, said] : std::vector<std::pair<float, std::string>>{
+           {std::nanf(""), "NaN"}, {std::numeric_limits<float>::infinity(), "Inf"}}) {
+    NetworkWeights w = f.weights;
+    w.params[p.offset + p.size - 1] = value;
+    const std::string dir = temp_dir() + "/w";
+    save_network_weights(f.net, w, dir);
+    const Error e = load_error(f.net, dir);
+    EXPECT_EQ(e.status(), Status::kInvalidArgument);
+    EXPECT_NE(
+        std::string(e.what()).find(p.name + ".npy: element " + last_index(p.dims) + " is " + said),
+        std::string::npos)
+        << e.what();
+    std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
+  }
+  // float64 files: a value beyond float32's range would become Inf.
+  const std::string dir = temp_dir() + "/w";
+  save_network_weights(f.net, f.weights, dir);
+  std::vector<double> values(f.weights.params.begin() + p.offset,
+                             f.weights.params.begin() + p.offset + p.size);
+  values[0] = -1e39;
+  std::filesystem::remove(dir + "/" + p.name + ".npy");
+  write_npy(dir + "/" + p.name + ".npy", {p.dims.begin(), p.dims.end()}, values.data());
+  EXPECT_NE(std::string(load_error(f.net, dir).what()).find("beyond float32's range"),
+            std::string::npos);
+  // And a running statistic, named by its file.
+  std::filesystem::remove(dir + "/" + p.name + ".npy");
+  write_npy(dir + "/" + p.name + ".npy", {p.dims.begin(), p.dims.end()},
+            f.weights.params.data() + p.offset);
+  const std::string var = dir + "/sf1.residual.bn.running_var.npy";
+  const NpyArray stats = read_npy(var);
+  std::vector<double> bad = stats.data;
+  bad[2] = std::numeric_limits<double>::infinity();
+  std::filesystem::remove(var);
+  write_npy(var, stats.shape, bad.data());
+  EXPECT_NE(std::string(load_error(f.net, dir).what())
+                .find("sf1.residual.bn.running_var.npy: element [2] is Inf"),
+            std::string::npos);
+  std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
+}
+
+TEST(TimeseriesExport, WeightsTooLargeToQuantiseAreRefused) {
+  // Finite float32 weights whose scales overflow float32: TFLite refuses an infinite scale.
+  Fixture f;
+  NetworkWeights w = f.weights;
+  std::fill(w.params.begin(), w.params.end(), 1e30f);
+  try {
+    export_tflite(f.graph, f.net, w, f.windows.data(), 8, "x");
+    FAIL() << "weights of 1e30 must be refused";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), Status::kNumericalError) << e.what();
+  }
+}
+
+// ---- The `export --space timeseries` verb ----
+
+// `micronas export kArch --space timeseries` (window 100x6, 4 classes) with `args`.
+test::CliResult run_export(const std::string& args) {
+  return test::run_cli(std::string("export '") + kArch +
+                       "' --space timeseries --window 100x6 --classes 4 "
+                       "--calibration-samples 2 " +
+                       args);
+}
+
+TEST(TimeseriesExportCli, NonFiniteWeightIsOneErrorLineNamingTheFile) {
+  Fixture f;
+  NetworkWeights w = f.weights;
+  const training::Parameter& p = f.net.parameters()[0];
+  w.params[p.offset + p.size - 1] = std::nanf("");
+  const std::string root = temp_dir(), model = root + "/m.tflite";
+  save_network_weights(f.net, w, root + "/w");
+  test::expect_error_line(run_export("--weights " + root + "/w --out " + model), 2,
+                          p.name + ".npy: element " + last_index(p.dims) + " is NaN");
+  EXPECT_FALSE(std::filesystem::exists(model));
+  std::filesystem::remove_all(root);
 }
 
 }  // namespace

@@ -21,6 +21,13 @@ struct NpyArray {
 // than the shape needs; nothing is allocated before these checks.
 NpyArray read_npy(const std::string& path);
 
+// The first value of `a` that is not a finite float32 number, as "element [i, j] is NaN" ("is
+// Inf", "is 1e+39, beyond float32's range"); empty when there is none. Readers refuse such a file
+// with this after its path (float32 weights and inputs cannot hold such a value).
+std::string nonfinite_element(const NpyArray& a);
+// A shape as NumPy prints it: "(16, 3, 3, 3)", "(16,)".
+std::string npy_shape_text(const std::vector<std::int64_t>& shape);
+
 void write_npy(const std::string& path, const std::vector<std::int64_t>& shape, const float* data);
 void write_npy(const std::string& path, const std::vector<std::int64_t>& shape, const double* data);
 

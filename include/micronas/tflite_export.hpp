@@ -75,9 +75,11 @@ struct Weights {
 // Seeded PyTorch-default initialisation (the same values as the proxies' networks), statistics
 // 0 / 1.
 Weights random_weights(const Graph& graph, std::uint64_t seed);
-// `<state_dict key>.npy` for every parameter (all required; sizes checked) and, per BN,
-// `<prefix>.running_mean.npy` / `<prefix>.running_var.npy` when present. Throws Error(kIoError)
-// naming a missing or malformed file, Error(kInvalidArgument) for a wrong size.
+// `<state_dict key>.npy` for every parameter (all required, each of the parameter's shape) and,
+// per BN, `<prefix>.running_mean.npy` / `<prefix>.running_var.npy` ([C]) when present. Throws
+// Error(kIoError) naming a missing or malformed file, Error(kInvalidArgument) naming a file of
+// another shape, or a value that is not a finite float32 number (or a negative variance) and its
+// element.
 // `stats_loaded` (may be null) receives the number of BNs whose statistics were read.
 Weights load_weights(const Graph& graph, const std::string& dir, int* stats_loaded = nullptr);
 
@@ -110,7 +112,9 @@ struct ExportedModel {
 
 // Exports `graph` (NB201 cells with one op per edge: a mixed supernet edge's 1/k cannot be
 // expressed in TFLite's value-preserving ops, Error(kUnsupported)) with activations calibrated
-// on `calibration` (NCHW, normalised as the network expects; at least one image).
+// on `calibration` (NCHW, normalised as the network expects; at least one image). Throws
+// Error(kNumericalError) for weights too large or too small to quantise: activations that are not
+// finite, or a scale that is not a positive finite float32.
 ExportedModel export_model(const Graph& graph, const Weights& weights,
                            const ImageBatch& calibration, const std::string& description);
 

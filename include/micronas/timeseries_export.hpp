@@ -35,7 +35,8 @@ NetworkWeights random_network_weights(const training::TrainingGraph& net, std::u
 // `<bn>`, `<bn>.running_mean.npy` and `<bn>.running_var.npy` ([c]). save writes them into `dir`,
 // which must not exist or be empty (a non-empty one is refused, Error(kIoError) naming it);
 // load reads them all (Error(kIoError) naming a missing or malformed file,
-// Error(kInvalidArgument) naming a file whose shape is not the parameter's).
+// Error(kInvalidArgument) naming a file whose shape is not the parameter's, or a value that is not
+// a finite float32 number (or a negative variance) and its element).
 void save_network_weights(const training::TrainingGraph& net, const NetworkWeights& w,
                           const std::string& dir);
 // What save_network_weights refuses, checked before any work.
@@ -55,7 +56,9 @@ std::vector<double> deployed_probabilities(const LayerGraph& graph,
 
 // The model, activations calibrated on `calibration` windows ([n, T, S], normalised as the
 // network was trained; n >= 1). Throws Error(kInvalidArgument) when the weights or the
-// calibration windows do not fit `graph` / `net` (exact_network of the same architecture).
+// calibration windows do not fit `graph` / `net` (exact_network of the same architecture),
+// Error(kNumericalError) for weights too large or too small to quantise (activations that are not
+// finite, or a scale that is not a positive finite float32).
 tflite::ExportedModel export_tflite(const LayerGraph& graph, const training::TrainingGraph& net,
                                     const NetworkWeights& w, const float* calibration, int n,
                                     const std::string& description);

@@ -438,17 +438,32 @@ Weights random_weights(const Graph& graph, std::uint64_t seed) {
   return w;
 }
 
+namespace {
+
+// The tensor `name` of the network from `path`: refused unless it has the parameter's shape (the
+// same number of values in another layout, e.g. [16, 27] for [16, 3, 3, 3], is another tensor)
+// and only finite float32 values.
+NpyArray read_tensor(const std::string& path, const std::string& name,
+                     const std::vector<std::int64_t>& shape) {
+  NpyArray a = read_npy(path);
+  if (a.shape != shape)
+    throw Error(Status::kInvalidArgument, path + ": shape " + npy_shape_text(a.shape) +
+                                              " does not match (expected " + npy_shape_text(shape) +
+                                              ", the network's " + name + ")");
+  const std::string bad = nonfinite_element(a);
+  if (!bad.empty())
+    throw Error(Status::kInvalidArgument, path + ": " + bad + "; weights must be finite");
+  return a;
+}
+
+}  // namespace
+
 Weights load_weights(const Graph& graph, const std::string& dir, int* stats_loaded) {
   Weights w;
   w.params.resize(graph.num_params);
   auto path_of = [&](const std::string& name) { return dir + "/" + name + ".npy"; };
   for (const Parameter& p : graph.params) {
-    const std::string path = path_of(p.name);
-    NpyArray a = read_npy(path);
-    if (a.numel() != p.size)
-      throw Error(Status::kInvalidArgument, path + ": " + std::to_string(a.numel()) +
-                                                " values, the parameter has " +
-                                                std::to_string(p.size));
+    const NpyArray a = read_tensor(path_of(p.name), p.name, {p.shape.begin(), p.shape.end()});
     std::copy(a.data.begin(), a.data.end(), w.params.begin() + p.offset);
   }
   int loaded = 0;
@@ -462,18 +477,14 @@ Weights load_weights(const Graph& graph, const std::string& dir, int* stats_load
     const std::int64_t c = graph.params[l.weight].size;
     bool any = false;
     for (bool mean : {true, false}) {
-      const std::string path = path_of(prefix + (mean ? ".running_mean" : ".running_var"));
+      const std::string name = prefix + (mean ? ".running_mean" : ".running_var");
+      const std::string path = path_of(name);
       if (!exists(path)) continue;
-      NpyArray a = read_npy(path);
-      if (a.numel() != c)
-        throw Error(Status::kInvalidArgument, path + ": " + std::to_string(a.numel()) +
-                                                  " values, the batch norm has " +
-                                                  std::to_string(c) + " channels");
-      for (double v : a.data)
-        if (!std::isfinite(v) || (!mean && v < 0))
-          throw Error(
-              Status::kInvalidArgument,
-              path + ": holds a " + (mean ? "non-finite" : "negative or non-finite") + " value");
+      const NpyArray a = read_tensor(path, name, {c});
+      for (std::size_t i = 0; i < a.data.size(); ++i)
+        if (!mean && a.data[i] < 0)
+          throw Error(Status::kInvalidArgument, path + ": element [" + std::to_string(i) +
+                                                    "] is negative; a variance must be >= 0");
       (mean ? w.stats.mean : w.stats.var)[prefix] = a.data;
       any = true;
     }
@@ -614,10 +625,12 @@ ExportedModel export_model(const Graph& g, const Weights& w, const ImageBatch& c
 
   // Calibration: min/max of every tensor over the inputs, in the deployed float network.
   std::vector<double> lo(n_tensors, 0.0), hi(n_tensors, 0.0);
+  bool finite = true;
   const std::int64_t sample_numel = in_shape.numel();
 #pragma omp parallel
   {
     std::vector<double> my_lo(n_tensors, 0.0), my_hi(n_tensors, 0.0);
+    bool my_finite = true;
     std::vector<Tensor3> values;
 #pragma omp for schedule(dynamic)
     for (int n = 0; n < calibration.n; ++n) {
@@ -626,14 +639,19 @@ ExportedModel export_model(const Graph& g, const Weights& w, const ImageBatch& c
         for (double v : values[t]) {
           my_lo[t] = std::min(my_lo[t], v);
           my_hi[t] = std::max(my_hi[t], v);
+          my_finite = my_finite && std::isfinite(v);
         }
     }
 #pragma omp critical
-    for (int t = 0; t < n_tensors; ++t) {
-      lo[t] = std::min(lo[t], my_lo[t]);
-      hi[t] = std::max(hi[t], my_hi[t]);
+    {
+      for (int t = 0; t < n_tensors; ++t) {
+        lo[t] = std::min(lo[t], my_lo[t]);
+        hi[t] = std::max(hi[t], my_hi[t]);
+      }
+      finite = finite && my_finite;
     }
   }
+  if (!finite) throw Error(Status::kNumericalError, kActivationsNotFinite);
 
   Model m;
   m.description = description;

@@ -3,8 +3,10 @@
 
 #include <flatbuffers/flatbuffers.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <sstream>
 
 #include "micronas/error.hpp"
 #include "micronas/tflite_export.hpp"
@@ -136,6 +138,23 @@ fb::Offset<fb::Vector<fb::Offset<void>>> table_vector(fb::FlatBufferBuilder& b,
 ScalarField byte_field(int index, int value) { return {index, 1, value}; }
 ScalarField int_field(int index, int value) { return {index, 4, value}; }
 
+// TFLite refuses a quantised tensor whose scale is not a positive finite float32 (its rescaling
+// multipliers divide by the scales): weights, or the activations they give, beyond what int8 with
+// a float32 scale can represent.
+void check_scales(const Model& model) {
+  for (const Tensor& t : model.tensors)
+    for (float scale : t.quantization.scale)
+      if (!(std::isfinite(scale) && scale > 0)) {
+        std::ostringstream value;
+        value << scale;
+        throw Error(Status::kNumericalError,
+                    "TFLite export: tensor '" + t.name + "' would get quantisation scale " +
+                        value.str() +
+                        "; the weights (or the activations they give on the calibration inputs) "
+                        "are too large or too small to quantise to int8");
+      }
+}
+
 }  // namespace
 
 const char* builtin_operator_name(BuiltinOperator op) {
@@ -257,6 +276,7 @@ int Model::add_tensor(Tensor tensor) {
 std::vector<std::uint8_t> serialize(const Model& model) {
   if (model.buffers.empty() || !model.buffers[0].empty())
     throw Error(Status::kInternal, "TFLite model: buffer 0 must exist and be empty");
+  check_scales(model);
   fb::FlatBufferBuilder b(1 << 20);
   // Buffers first: the builder writes back to front, so they land at the end of the file, after
   // the tables, as the TFLite converter lays them out.

@@ -126,7 +126,16 @@ Quantization per_tensor(const AffineQuant& q);
 // The scale as the file stores it (float32), so that biases match what the runtime reads.
 AffineQuant as_stored(AffineQuant q);
 
-// The model as a TFLite flatbuffer. Constant buffers are 16-byte aligned in the file.
+// Why an export refuses calibration whose float activations are NaN or Inf (weights too large for
+// the network's values to stay finite): min/max calibration would pass over a NaN.
+inline constexpr const char* kActivationsNotFinite =
+    "TFLite export: the network's activations on the calibration inputs are not finite; the "
+    "weights are too large to quantise to int8";
+
+// The model as a TFLite flatbuffer. Constant buffers are 16-byte aligned in the file. Throws
+// Error(kNumericalError) naming a tensor whose quantisation scale is not a positive finite
+// float32 (TFLite refuses such a model): weights, or the activations they give, too large or too
+// small for int8.
 std::vector<std::uint8_t> serialize(const Model& model);
 
 }  // namespace micronas::tflite

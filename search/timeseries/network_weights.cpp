@@ -82,27 +82,33 @@ NetworkWeights load_network_weights(const training::TrainingGraph& net, const st
   NetworkWeights w;
   w.params.assign(static_cast<std::size_t>(net.parameter_count()), 0.0f);
   w.state.assign(static_cast<std::size_t>(net.state_count()), 0.0f);
+  // Every value must be a finite float32 number: a NaN or Inf (or a float64 value that would
+  // become one) gives no model that TFLite accepts, or one of NaN garbage.
   auto read = [&](const std::string& name, const std::vector<std::int64_t>& dims, float* out) {
     const std::string path = dir + "/" + name + ".npy";
     const NpyArray a = read_npy(path);
-    if (a.shape != dims) {
-      std::string want;
-      for (std::int64_t d : dims) want += (want.empty() ? "" : ", ") + std::to_string(d);
-      throw Error(Status::kInvalidArgument, path + ": shape does not match (expected (" + want +
-                                                "), the network's " + name + ")");
-    }
+    if (a.shape != dims)
+      throw Error(Status::kInvalidArgument,
+                  path + ": shape " + npy_shape_text(a.shape) + " does not match (expected " +
+                      npy_shape_text(dims) + ", the network's " + name + ")");
+    const std::string bad = nonfinite_element(a);
+    if (!bad.empty())
+      throw Error(Status::kInvalidArgument, path + ": " + bad + "; weights must be finite");
     for (std::size_t i = 0; i < a.data.size(); ++i) out[i] = static_cast<float>(a.data[i]);
+    return path;
   };
   for (const training::Parameter& p : net.parameters())
     read(p.name, {p.dims.begin(), p.dims.end()}, w.params.data() + p.offset);
   for (const training::Node& n : net.nodes()) {
     if (n.kind != training::NodeKind::kBatchNorm) continue;
     read(n.name + ".running_mean", {n.shape.c}, w.state.data() + n.state);
-    read(n.name + ".running_var", {n.shape.c}, w.state.data() + n.state + n.shape.c);
+    float* var = w.state.data() + n.state + n.shape.c;
+    const std::string path = read(n.name + ".running_var", {n.shape.c}, var);
+    for (int c = 0; c < n.shape.c; ++c)
+      if (var[c] < 0)
+        throw Error(Status::kInvalidArgument, path + ": element [" + std::to_string(c) +
+                                                  "] is negative; a variance must be >= 0");
   }
-  for (std::size_t i = 0; i < w.state.size(); ++i)
-    if (!std::isfinite(w.state[i]))
-      throw Error(Status::kInvalidArgument, dir + ": a running statistic is not finite");
   return w;
 }
 

@@ -187,6 +187,7 @@ tflite::ExportedModel export_tflite(const LayerGraph& graph, const training::Tra
   const std::size_t n_tensors = d.low.tensor_numel.size();
   // Calibration: each tensor's range over the windows (always holding 0).
   std::vector<double> lo(n_tensors, 0.0), hi(n_tensors, 0.0);
+  bool finite = true;
   std::vector<Values> v;
   for (int k = 0; k < n; ++k) {
     run(d, graph, calibration + k * d.low.tensor_numel[0], v);
@@ -194,8 +195,10 @@ tflite::ExportedModel export_tflite(const LayerGraph& graph, const training::Tra
       for (double x : v[t]) {
         lo[t] = std::min(lo[t], x);
         hi[t] = std::max(hi[t], x);
+        finite = finite && std::isfinite(x);
       }
   }
+  if (!finite) throw Error(Status::kNumericalError, tflite::kActivationsNotFinite);
   std::vector<AffineQuant> q(n_tensors);
   for (std::size_t t = 0; t < n_tensors; ++t)
     q[t] = tflite::as_stored(tflite::activation_quant(lo[t], hi[t]));
