@@ -1,6 +1,6 @@
-// The TFLite writer (a model read back field by field) and the export's quantisation arithmetic
-// (scales, zero points, bias scaling, BN folding) against float references; weights files and the
-// `export` verb's refusals.
+// The TFLite writer (a model read back field by field, the C array source) and the export's
+// quantisation arithmetic (scales, zero points, bias scaling, BN folding) against float
+// references; weights files and the `export` verb's refusals.
 #include <flatbuffers/flatbuffers.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -10,7 +10,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <limits>
+#include <sstream>
 
 #include "mcu/tflite/tflite_writer.hpp"
 #include "micronas/error.hpp"
@@ -138,6 +140,51 @@ TEST(TfliteWriter, CArrayHoldsTheBytes) {
   EXPECT_NE(src.find("alignas(16) const unsigned char g_model[] = {"), std::string::npos);
   EXPECT_NE(src.find("0x00, 0xff, 0x10,"), std::string::npos);
   EXPECT_NE(src.find("const unsigned int g_model_len = 3;"), std::string::npos);
+}
+
+TEST(TfliteWriter, CArrayHasExternalLinkage) {
+  // A namespace-scope const has internal linkage in C++: without extern declarations the
+  // firmware's `extern const unsigned char g_model[];` (TFLite Micro's model_data.h) cannot link.
+  const std::string src = c_array_source({0x00, 0xff, 0x10}, "g_model", "a model");
+  const std::size_t array = src.find("extern const unsigned char g_model[];");
+  const std::size_t length = src.find("extern const unsigned int g_model_len;");
+  ASSERT_NE(array, std::string::npos) << src;
+  ASSERT_NE(length, std::string::npos) << src;
+  EXPECT_LT(array, src.find("alignas(16) const unsigned char g_model[] = {"));
+  EXPECT_LT(length, src.find("const unsigned int g_model_len = 3;"));
+}
+
+TEST(TfliteWriter, CArrayLinksFromAnotherTranslationUnit) {
+  if (!std::filesystem::exists(MICRONAS_CXX)) GTEST_SKIP() << "no compiler at " << MICRONAS_CXX;
+  const std::string dir = ::testing::TempDir() + "c_array_link_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  // A comment that would break the file if copied in raw; warnings are errors.
+  std::ofstream(dir + "/model_data.cc")
+      << c_array_source({0x00, 0xff, 0x10}, "g_model", "m */ /* \n x \\");
+  std::ofstream(dir + "/main.cc") << "extern const unsigned char g_model[];\n"
+                                     "extern const unsigned int g_model_len;\n"
+                                     "int main() { return g_model_len == 3 && g_model[1] == 0xff "
+                                     "? 0 : 1; }\n";
+  const test::CliResult r =
+      test::run_shell(std::string("cd '") + dir + "' && '" + MICRONAS_CXX +
+                      "' -std=c++17 -Wall -Wextra -Werror -o linked main.cc model_data.cc && "
+                      "./linked");
+  EXPECT_EQ(r.status, 0) << r.output;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TfliteWriter, CArrayCommentIsOneInertLine) {
+  // The comment carries user text (a calibration path): a newline, `*/` or a line-splicing
+  // backslash in it must not end the comment and put the rest of the text into the code.
+  const std::string text = "x\nint injected = 1; */ int b; /* \033[31m \\";
+  const std::string src = c_array_source({1}, "g_model", text);
+  const std::string first = src.substr(0, src.find('\n'));
+  EXPECT_EQ(first.rfind("/* ", 0), 0u) << first;
+  EXPECT_EQ(first.find("*/"), first.size() - 2) << first;
+  EXPECT_EQ(first.find("/*", 1), std::string::npos) << first;  // no nested opening (-Wcomment)
+  EXPECT_NE(first.find("injected"), std::string::npos) << first;
+  EXPECT_EQ(src.find("injected", first.size()), std::string::npos) << src;
+  for (char c : src) EXPECT_TRUE(c == '\n' || (c >= 0x20 && c < 0x7f)) << static_cast<int>(c);
 }
 
 TEST(TfliteQuant, ActivationScaleAndZeroPoint) {
@@ -475,6 +522,13 @@ test::CliResult run_export(const std::string& args) {
   return test::run_cli(std::string("export '") + kCell + "' --calibration-samples 2 " + args);
 }
 
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 TEST(ExportCli, NonFiniteWeightIsOneErrorLineNamingFileAndElement) {
   const Graph g = build_graph(NetworkConfig::nb201(Dataset::kCifar10), Arch::parse(kCell));
   Weights w = random_weights(g, 1);
@@ -486,6 +540,21 @@ TEST(ExportCli, NonFiniteWeightIsOneErrorLineNamingFileAndElement) {
   test::expect_error_line(run_export("--weights " + dir + " --out " + model), 2,
                           "stem.0.weight.npy: element [0, 0, 1, 2] is NaN");
   EXPECT_FALSE(std::filesystem::exists(model));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ExportCli, UserTextStaysInsideTheCArraysComment) {
+  // The calibration path is in the comment; a newline in it must not start a line of code.
+  const std::string dir = new_dir("export_comment");
+  const std::string images = dir + "/cal\nint injected = 1;\n.npy";
+  write_npy(images, {2, 3, 32, 32}, random_images(2, 1).data.data());
+  const test::CliResult r = run_export("--out " + dir + "/m.tflite --c-array " + dir +
+                                       "/m.cc --calibration 'npy:" + images + "'");
+  ASSERT_EQ(test::exit_status(r), 0) << r.output;
+  const std::string src = read_text(dir + "/m.cc");
+  EXPECT_NE(src.find("injected"), std::string::npos) << src.substr(0, 300);
+  EXPECT_EQ(src.find("\nint injected"), std::string::npos) << src.substr(0, 300);
+  EXPECT_LT(src.find("injected"), src.find('\n'));
   std::filesystem::remove_all(dir);
 }
 

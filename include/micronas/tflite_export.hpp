@@ -119,7 +119,10 @@ ExportedModel export_model(const Graph& graph, const Weights& weights,
                            const ImageBatch& calibration, const std::string& description);
 
 // The model bytes as a C++ source file for firmware: `alignas(16) const unsigned char <name>[]
-// = {...}; const unsigned int <name>_len = N;` after a `// <comment>` line, 12 bytes a line.
+// = {...}; const unsigned int <name>_len = N;`, 12 bytes a line, both declared `extern` first
+// (external linkage, as TFLite Micro's model_data.cc has), after a `/* <comment> */` line whose
+// control and non-ASCII characters are escaped as \xNN and whose `*/` and `/*` are broken up
+// (`*\/`, `/\*`).
 std::string c_array_source(const std::vector<std::uint8_t>& bytes, const std::string& name,
                            const std::string& comment);
 

@@ -306,9 +306,37 @@ std::vector<std::uint8_t> serialize(const Model& model) {
   return std::vector<std::uint8_t>(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
 }
 
+namespace {
+
+// `text` as the inside of a one-line /* */ comment: control and non-ASCII bytes as \xNN, and
+// `*/` and `/*` broken up by a backslash, so that no user text (a path holding a newline) can
+// end the comment early or open a nested one (-Wcomment).
+std::string comment_text(const std::string& text) {
+  std::string out;
+  char hex[8];
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c >= 0x7f) {
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    } else {
+      out += static_cast<char>(c);
+      const char next = i + 1 < text.size() ? text[i + 1] : '\0';
+      if ((c == '*' && next == '/') || (c == '/' && next == '*')) out += '\\';
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string c_array_source(const std::vector<std::uint8_t>& bytes, const std::string& name,
                            const std::string& comment) {
-  std::string out = "// " + comment + "\n";
+  std::string out = "/* " + comment_text(comment) + " */\n";
+  // A namespace-scope const has internal linkage in C++; declared extern first, the definitions
+  // are what the firmware's `extern const unsigned char g_model[];` links against.
+  out += "extern const unsigned char " + name + "[];\n";
+  out += "extern const unsigned int " + name + "_len;\n";
   out += "alignas(16) const unsigned char " + name + "[] = {";
   char hex[8];
   for (std::size_t i = 0; i < bytes.size(); ++i) {
