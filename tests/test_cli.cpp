@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "micronas/context.hpp"
@@ -163,6 +164,19 @@ TEST(ErrorContract, OutOfRangeOptionsAreRejectedNamingTheOption) {
   expect_error_line(run_cli(score + "--threads -3"), 2, "--threads");
   expect_error_line(run_cli("search --threads 0"), 2, "--threads");
   expect_error_line(run_cli("sweep --archs 1 --out x.csv --seed -1"), 2, "--seed");
+  // export, of either space, writes nothing for a seed it refuses.
+  const std::string model = ::testing::TempDir() + "seed_refused.tflite";
+  const std::string ts =
+      "export 'tr:k5w8|tr:k5w16|sf:b16[3,5,7]w32r|sf:skip|sf:skip' --space timeseries "
+      "--window 100x6 --classes 4 --out " +
+      model;
+  const std::string nb201 = std::string("export ") + kBest + " --out " + model;
+  std::filesystem::remove(model);
+  expect_error_line(run_cli(nb201 + " --seed -1"), 2, "--seed");
+  expect_error_line(run_cli(nb201 + " --seed 18446744073709551616"), 2, "--seed");
+  expect_error_line(run_cli(ts + " --seed -1"), 2, "--seed");
+  expect_error_line(run_cli(ts + " --seed 18446744073709551616"), 2, "--seed");
+  EXPECT_FALSE(std::filesystem::exists(model));
   expect_error_line(run_cli("random-search --samples 99999"), 2, "--samples");
   expect_error_line(run_cli("random-search --samples 0"), 2, "--samples");
   // The largest seed is a seed, and distinct from its neighbours' wrapped forms.

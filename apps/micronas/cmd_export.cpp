@@ -152,7 +152,8 @@ void add_export_command(CLI::App& app) {
   cmd->add_option("--dataset", opt->dataset, "cifar10 | cifar100 | imagenet16")
       ->capture_default_str();
   cmd->add_option("--seed", opt->seed, "Seed for random weights and the choice of inputs")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(seed_value());
   cmd->add_option("--c-array", opt->c_array,
                   "Also write the model as a C array (alignas(16) g_model, g_model_len) to this "
                   "file (never overwritten)");
