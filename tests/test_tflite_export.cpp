@@ -543,6 +543,24 @@ TEST(ExportCli, NonFiniteWeightIsOneErrorLineNamingFileAndElement) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(ExportCli, AFailedExportLeavesNoFileBehind) {
+  const std::string dir = new_dir("export_clash");
+  const std::string model = dir + "/m.tflite", ref = dir + "/ref";
+  // The C array onto the model's own path, or into a missing directory: refused, and the model
+  // (and the reference directory) are not left behind to make the next run fail too.
+  test::expect_error_line(run_export("--out " + model + " --c-array " + model), 5, "--c-array");
+  EXPECT_FALSE(std::filesystem::exists(model));
+  test::expect_error_line(run_export("--out " + model + " --reference " + ref +
+                                     " --reference-samples 1 --c-array " + dir + "/no/m.cc"),
+                          5, "--c-array");
+  EXPECT_FALSE(std::filesystem::exists(model));
+  EXPECT_FALSE(std::filesystem::exists(ref));
+  const test::CliResult r = run_export("--out " + model + " --c-array " + dir + "/m.cc");
+  EXPECT_EQ(test::exit_status(r), 0) << r.output;
+  EXPECT_TRUE(std::filesystem::exists(model));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ExportCli, UserTextStaysInsideTheCArraysComment) {
   // The calibration path is in the comment; a newline in it must not start a line of code.
   const std::string dir = new_dir("export_comment");

@@ -288,5 +288,17 @@ TEST(TimeseriesExportCli, NonFiniteWeightIsOneErrorLineNamingTheFile) {
   std::filesystem::remove_all(root);
 }
 
+TEST(TimeseriesExportCli, AFailedExportLeavesNoFileBehind) {
+  const std::string root = temp_dir(), model = root + "/m.tflite";
+  test::expect_error_line(run_export("--out " + model + " --c-array " + model), 5, "--c-array");
+  EXPECT_FALSE(std::filesystem::exists(model));
+  test::expect_error_line(run_export("--out " + model + " --c-array " + root + "/no/m.cc"), 5,
+                          "--c-array");
+  EXPECT_FALSE(std::filesystem::exists(model));
+  const test::CliResult r = run_export("--out " + model + " --c-array " + root + "/m.cc");
+  EXPECT_EQ(test::exit_status(r), 0) << r.output;
+  std::filesystem::remove_all(root);
+}
+
 }  // namespace
 }  // namespace micronas::timeseries

@@ -1,10 +1,7 @@
 // `micronas export ARCH --out model.tflite`: NB201's evaluation network for the cell as a
 // full-integer int8 TFLite model, lowered exactly as `micronas mcu` models it; with --space
 // timeseries a time-series network (cmd_export_timeseries.cpp).
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <cstring>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -89,20 +86,20 @@ void run_export(const ExportOptions& opt) {
   const tflite::ExportedModel model =
       tflite::export_model(graph, weights, calibration, description.str());
 
+  ImageBatch inputs;
+  std::vector<double> logits;
   if (!opt.reference.empty()) {
-    const ImageBatch inputs = sampler.ntk_batch(opt.reference_samples, config.input_size);
-    const std::vector<double> logits =
-        tflite::inference_forward(graph, weights, inputs.data.data(), inputs.n);
-    if (::mkdir(opt.reference.c_str(), 0755) != 0)
-      throw Error(Status::kIoError, "--reference: cannot create directory '" + opt.reference +
-                                        "': " + std::strerror(errno));
-    write_npy(opt.reference + "/inputs.npy", {inputs.n, inputs.c, inputs.h, inputs.w},
-              inputs.data.data());
-    write_npy(opt.reference + "/logits.npy",
-              {inputs.n, static_cast<std::int64_t>(logits.size() / inputs.n)}, logits.data());
+    inputs = sampler.ntk_batch(opt.reference_samples, config.input_size);
+    logits = tflite::inference_forward(graph, weights, inputs.data.data(), inputs.n);
   }
-
-  write_model_files(model, opt.out, opt.c_array, description.str());
+  write_model_files(model, opt.out, opt.c_array, description.str(),
+                    {opt.reference, [&](const std::string& dir) {
+                       write_npy(dir + "/inputs.npy", {inputs.n, inputs.c, inputs.h, inputs.w},
+                                 inputs.data.data());
+                       write_npy(dir + "/logits.npy",
+                                 {inputs.n, static_cast<std::int64_t>(logits.size() / inputs.n)},
+                                 logits.data());
+                     }});
   std::cout << std::setprecision(9) << "input int8 [1, " << config.input_size << ", "
             << config.input_size << ", " << config.input_channels
             << "] (normalised image, NHWC): scale " << model.input.scale << ", zero point "

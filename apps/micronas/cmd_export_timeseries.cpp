@@ -1,10 +1,7 @@
 // `micronas export ARCH --space timeseries` (see cmd_export_timeseries.hpp).
 #include "cmd_export_timeseries.hpp"
 
-#include <sys/stat.h>
-
-#include <cerrno>
-#include <cstring>
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -90,18 +87,18 @@ void run_timeseries_export(const TimeseriesExportOptions& opt) {
   const tflite::ExportedModel model = timeseries::export_tflite(
       graph, net, weights, w.calibration.data(), w.n_calibration, description.str());
 
+  std::vector<double> probs;
   if (!opt.reference.empty()) {
     if (w.n_reference < 1)
       throw Error(Status::kInvalidArgument, "--reference: the data has no test windows");
-    const std::vector<double> probs =
-        timeseries::reference_probabilities(net, weights, w.reference.data(), w.n_reference);
-    if (::mkdir(opt.reference.c_str(), 0755) != 0)
-      throw Error(Status::kIoError, "--reference: cannot create directory '" + opt.reference +
-                                        "': " + std::strerror(errno));
-    write_npy(opt.reference + "/inputs.npy", {w.n_reference, length, sensors}, w.reference.data());
-    write_npy(opt.reference + "/probabilities.npy", {w.n_reference, opt.classes}, probs.data());
+    probs = timeseries::reference_probabilities(net, weights, w.reference.data(), w.n_reference);
   }
-  write_model_files(model, opt.out, opt.c_array, description.str());
+  write_model_files(
+      model, opt.out, opt.c_array, description.str(),
+      {opt.reference, [&](const std::string& dir) {
+         write_npy(dir + "/inputs.npy", {w.n_reference, length, sensors}, w.reference.data());
+         write_npy(dir + "/probabilities.npy", {w.n_reference, opt.classes}, probs.data());
+       }});
   std::cout << std::setprecision(9) << "input int8 [1, " << length << ", " << sensors
             << ", 1] (normalised window, NHWC): scale " << model.input.scale << ", zero point "
             << model.input.zero_point << "\noutput int8 [1, " << opt.classes
