@@ -227,10 +227,14 @@ Nb201CostTable::Estimate Nb201CostTable::costs(const Arch& arch) const noexcept 
     flash += n * cell_flash;
     persistent += n * cell_persistent;
   }
-  est.cycles = cycles;
-  est.latency_ms = latency_model_ == LatencyModel::kMicronasConstantTable
-                       ? micronas_constant_table_ms(arch)
-                       : cycles / cycles_per_ms_;
+  if (latency_model_ == LatencyModel::kMicronasConstantTable) {
+    // The table's latency, and its cycles at the target's clock: the two always agree.
+    est.latency_ms = micronas_constant_table_ms(arch);
+    est.cycles = std::llround(est.latency_ms * cycles_per_ms_);
+  } else {
+    est.cycles = cycles;
+    est.latency_ms = cycles / cycles_per_ms_;
+  }
   est.peak_sram_bytes = persistent + arena_fixed_;
   est.flash_bytes = flash + runtime_code_bytes_;
   return est;

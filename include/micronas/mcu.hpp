@@ -203,8 +203,8 @@ class Nb201CostTable {
                  const EstimateOptions& options = {});
 
   struct Estimate {
-    std::int64_t cycles = 0;
-    double latency_ms = 0;  // follows options.latency_model
+    std::int64_t cycles = 0;  // latency_ms at the target's clock
+    double latency_ms = 0;    // follows options.latency_model
     std::int64_t peak_sram_bytes = 0;
     std::int64_t flash_bytes = 0;  // model + runtime code
   };
