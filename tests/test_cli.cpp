@@ -145,6 +145,7 @@ TEST(ErrorContract, ParseErrorsAreOneLineWithStatusTwo) {
   expect_error_line(run_cli("info supernet --bogus"), 2, "--bogus");
   expect_error_line(run_cli("info"), 2, "ARCH");
   expect_error_line(run_cli(""), 2, "subcommand");
+  expect_error_line(run_cli("bogusverb"), 2, "unknown verb 'bogusverb'");
   expect_error_line(run_cli("score supernet --batch abc"), 2, "--batch");
   // The bound of a positive number is said in words, not as DBL_MAX's 309 digits.
   auto r = run_cli("mcu supernet --clock-mhz 0");
@@ -197,6 +198,11 @@ TEST(ErrorContract, ControlCharactersAndLongArgumentsAreEscapedAndShortened) {
   auto r = run_cli("info \"$(printf 'ab\\033[31mcd\\nef')\"");
   expect_error_line(r, 2, "ab\\x1b[31mcd\\nef");
   EXPECT_EQ(r.output.find('\033'), std::string::npos);
+  // Text in UTF-8 is shown as it is; a byte that is not part of a UTF-8 character is escaped, so
+  // the line is always valid UTF-8 (the parser reports the first byte of 'ñ' on its own).
+  r = run_cli("info 'ñ'");
+  expect_error_line(r, 2, "'ñ'");
+  EXPECT_NE(r.output.find("found '\\xc3'"), std::string::npos) << r.output;
   r = run_cli("info \"$(head -c 100000 /dev/zero | tr '\\0' a)\"");
   expect_error_line(r, 2, "characters omitted");
   EXPECT_LT(r.output.size(), 1000u);

@@ -110,23 +110,46 @@ const char* exit_status_help() {
          "'micronas: error: ...' on stderr.";
 }
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence starting at s[i], or 0 when there is none (a
+// stray continuation byte, a cut sequence, an overlong or out-of-range lead byte).
+std::size_t utf8_sequence(const std::string& s, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = byte(i);
+  const std::size_t n = c >= 0xC2 && c <= 0xDF   ? 2
+                        : c >= 0xE0 && c <= 0xEF ? 3
+                        : c >= 0xF0 && c <= 0xF4 ? 4
+                                                 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k)
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+  return n;
+}
+
+}  // namespace
+
 std::string printable(const std::string& message) {
   constexpr std::size_t kLongest = 300, kHead = 160, kTail = 80;
   std::string escaped;
-  for (unsigned char c : message) {
-    if (c == '\n')
+  for (std::size_t i = 0; i < message.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(message[i]);
+    if (c == '\n') {
       escaped += "\\n";
-    else if (c == '\t')
+    } else if (c == '\t') {
       escaped += "\\t";
-    else if (c == '\r')
+    } else if (c == '\r') {
       escaped += "\\r";
-    else if (c < 0x20 || c == 0x7f) {
+    } else if (c >= 0x20 && c < 0x7f) {
+      escaped += static_cast<char>(c);
+    } else if (const std::size_t n = c >= 0x80 ? utf8_sequence(message, i) : 0; n > 0) {
+      escaped.append(message, i, n);  // a whole character in UTF-8
+      i += n - 1;
+    } else {  // a control character, or a byte that is not part of a UTF-8 character
       const char* hex = "0123456789abcdef";
       escaped += "\\x";
       escaped += hex[c >> 4];
       escaped += hex[c & 15];
-    } else {
-      escaped += static_cast<char>(c);
     }
   }
   std::string out;

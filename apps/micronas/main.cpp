@@ -1,4 +1,5 @@
 // micronas: hardware-aware, training-free neural architecture search for microcontrollers.
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
@@ -26,8 +27,12 @@ int check_stdout() {
   const bool flushed = std::fflush(stdout) == 0;
   const int error = errno;
   if (flushed && !std::ferror(stdout) && std::cout.good()) return 0;
+  // errno is 0 when the write that failed was an earlier one (a large output flushed on the way);
+  // its reason is gone by now, but not the fact that the output is incomplete.
   return fail(micronas::cli::kExitIo,
-              "standard output: write failed: " + micronas::system_error_text(error));
+              "standard output: write failed: " +
+                  (error != 0 ? micronas::system_error_text(error)
+                              : std::string("an earlier write failed; the output is incomplete")));
 }
 
 }  // namespace
@@ -55,6 +60,14 @@ int main(int argc, char** argv) {
   add_devices_command(app);
   add_ts_search_command(app);
   add_ts_train_command(app);
+  // CLI11 reads an unknown verb as a stray argument and says only that a subcommand is required.
+  if (argc > 1 && argv[1][0] != '-') {
+    const auto verbs = app.get_subcommands([](const CLI::App*) { return true; });
+    const bool known = std::any_of(verbs.begin(), verbs.end(),
+                                   [&](const CLI::App* v) { return v->get_name() == argv[1]; });
+    if (!known)
+      return fail(kExitUsage, std::string("unknown verb '") + argv[1] + "' (see micronas --help)");
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
