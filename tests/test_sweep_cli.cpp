@@ -563,7 +563,7 @@ TEST(EvaluateCli, BadInputIsOneClearError) {
   expect_one_line_error(run_cli(args + table_path + " --accuracy bogus_test"), "bogus_test");
   expect_one_line_error(run_cli(args + table_path + " --top-k 10,x"), "--top-k");
   expect_one_line_error(run_cli(args + table_path + " --top-k 0"), "--top-k");
-  for (const char* bad : {"0.5", "0.5:x", "0.7:0.4", "-0.1:0.2", "0.1:0.2:0.3"})
+  for (const char* bad : {"0.5", "0.5:x", "0.7:0.4", "-0.1:0.2", "0.1:0.2:0.3", "1:0,1.0:0.0"})
     expect_one_line_error(run_cli(args + table_path + " --hybrid " + bad), "--hybrid");
   // Values no sweep writes: an infinite or negative latency, a NaN condition number.
   std::vector<std::string> rows = lines_of(read_file(results));

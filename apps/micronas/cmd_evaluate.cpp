@@ -102,6 +102,11 @@ std::vector<HybridWeights> parse_hybrid(const std::string& text) {
                       "' is not PHI:LAMBDA with PHI, LAMBDA >= 0 and PHI + LAMBDA <= 1 (expected "
                       "e.g. 0.25:0.25,0:0.5)");
     }
+    // The same weights twice would be the same row twice in the table, and one key in the JSON.
+    for (const HybridWeights& seen : out)
+      if (seen.flops == w.flops && seen.latency == w.latency)
+        throw Error(Status::kInvalidArgument,
+                    "--hybrid: '" + item + "' repeats weights given before");
     out.push_back(w);
   }
   return out;
