@@ -164,6 +164,7 @@ TEST(ErrorContract, OutOfRangeOptionsAreRejectedNamingTheOption) {
   expect_error_line(run_cli(score + "--threads 0"), 2, "--threads");
   expect_error_line(run_cli(score + "--threads -3"), 2, "--threads");
   expect_error_line(run_cli("search --threads 0"), 2, "--threads");
+  expect_error_line(run_cli(score + "--backend cpu --device 3"), 2, "--device 3");
   expect_error_line(run_cli("sweep --archs 1 --out x.csv --seed -1"), 2, "--seed");
   // export, of either space, writes nothing for a seed it refuses.
   const std::string model = ::testing::TempDir() + "seed_refused.tflite";

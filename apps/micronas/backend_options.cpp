@@ -24,9 +24,14 @@ void BackendCliOptions::add_to(CLI::App* cmd) {
 ComputeContext BackendCliOptions::to_context(int local_rank) const {
   ComputeContext c;
   c.backend = backend_from_name(backend);
+  const bool device_given = device_option_ && device_option_->count() > 0;
+  if (c.backend == BackendKind::kCpu && device_given)
+    throw Error(Status::kInvalidArgument,
+                "--device " + std::to_string(device) +
+                    " names a CUDA device, but --backend is cpu (use cuda or auto)");
   c.device = device;
   const std::size_t devices = cuda_devices().size();
-  if (local_rank >= 0 && devices > 0 && !(device_option_ && device_option_->count() > 0))
+  if (local_rank >= 0 && devices > 0 && !device_given)
     c.device = local_rank % static_cast<int>(devices);
   c.threads = threads;
   const ComputeContext resolved = c.resolved();
