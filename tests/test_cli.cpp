@@ -179,6 +179,10 @@ TEST(ErrorContract, OutOfRangeOptionsAreRejectedNamingTheOption) {
   expect_error_line(run_cli(ts + " --seed -1"), 2, "--seed");
   expect_error_line(run_cli(ts + " --seed 18446744073709551616"), 2, "--seed");
   EXPECT_FALSE(std::filesystem::exists(model));
+  // Options of the other space are refused, not ignored.
+  expect_error_line(run_cli(ts + " --dataset cifar100"), 2, "--dataset");
+  expect_error_line(run_cli(ts + " --benchmark x.csv"), 2, "--benchmark");
+  EXPECT_FALSE(std::filesystem::exists(model));
   expect_error_line(run_cli("random-search --samples 99999"), 2, "--samples");
   expect_error_line(run_cli("random-search --samples 0"), 2, "--samples");
   // The largest seed is a seed, and distinct from its neighbours' wrapped forms.

@@ -26,10 +26,14 @@ struct ExportOptions {
   std::uint64_t seed = 0;
   int calibration_samples = 100;
   int reference_samples = 100;
+  bool dataset_given = false;
 };
 
 void run_export(const ExportOptions& opt) {
   if (opt.space == "timeseries") {
+    // The window and classes define a time-series network; these options would be ignored.
+    if (opt.dataset_given || !opt.benchmark.empty())
+      throw Error(Status::kInvalidArgument, "--dataset and --benchmark are for --space nb201");
     TimeseriesExportOptions ts;
     ts.arch = opt.arch, ts.out = opt.out, ts.weights = opt.weights;
     ts.calibration = opt.calibration, ts.c_array = opt.c_array, ts.reference = opt.reference;
@@ -146,8 +150,9 @@ void add_export_command(CLI::App& app) {
   cmd->add_option("--calibration-samples", opt->calibration_samples, "Images used for calibration")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
-  cmd->add_option("--dataset", opt->dataset, "cifar10 | cifar100 | imagenet16")
-      ->capture_default_str();
+  const CLI::Option* dataset =
+      cmd->add_option("--dataset", opt->dataset, "cifar10 | cifar100 | imagenet16 (--space nb201)")
+          ->capture_default_str();
   cmd->add_option("--seed", opt->seed, "Seed for random weights and the choice of inputs")
       ->capture_default_str()
       ->check(seed_value());
@@ -162,7 +167,10 @@ void add_export_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--benchmark", opt->benchmark, "NB201 table, to accept an index as ARCH");
-  cmd->callback([opt] { run_export(*opt); });
+  cmd->callback([opt, dataset] {
+    opt->dataset_given = dataset->count() > 0;
+    run_export(*opt);
+  });
 }
 
 }  // namespace micronas::cli
