@@ -543,6 +543,21 @@ TEST(ExportCli, NonFiniteWeightIsOneErrorLineNamingFileAndElement) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(ExportCli, TooFewInputImagesNameTheOptionThatAskedForThem) {
+  const std::string dir = new_dir("export_few_images");
+  const std::vector<float> images(3 * 3 * 32 * 32, 0.5f);
+  write_npy(dir + "/three.npy", {3, 3, 32, 32}, images.data());
+  const std::string base = std::string("export '") + kCell + "' --calibration npy:" + dir +
+                           "/three.npy --out " + dir + "/m.tflite ";
+  test::expect_error_line(test::run_cli(base + "--calibration-samples 4"), 2,
+                          "--calibration-samples 4: ");
+  test::expect_error_line(test::run_cli(base + "--calibration-samples 2 --reference " + dir +
+                                        "/ref --reference-samples 9"),
+                          2, "--reference-samples 9: ");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/m.tflite"));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ExportCli, AFailedExportLeavesNoFileBehind) {
   const std::string dir = new_dir("export_clash");
   const std::string model = dir + "/m.tflite", ref = dir + "/ref";

@@ -67,7 +67,16 @@ void run_export(const ExportOptions& opt) {
                                 ? tflite::random_weights(graph, opt.seed)
                                 : tflite::load_weights(graph, opt.weights, &stats_loaded);
   InputSampler sampler(spec, opt.seed);
-  const ImageBatch calibration = sampler.ntk_batch(opt.calibration_samples, config.input_size);
+  // The sampler's own message is about a batch of images; the option that asked for it is named.
+  auto draw = [&](const char* option, int samples) {
+    try {
+      return sampler.ntk_batch(samples, config.input_size);
+    } catch (const Error& e) {
+      throw Error(e.status(),
+                  std::string(option) + " " + std::to_string(samples) + ": " + e.what());
+    }
+  };
+  const ImageBatch calibration = draw("--calibration-samples", opt.calibration_samples);
   if (opt.weights.empty()) {
     // Random weights: BN running statistics from the first (up to 16) calibration images.
     if (calibration.n < 2)
@@ -93,7 +102,7 @@ void run_export(const ExportOptions& opt) {
   ImageBatch inputs;
   std::vector<double> logits;
   if (!opt.reference.empty()) {
-    inputs = sampler.ntk_batch(opt.reference_samples, config.input_size);
+    inputs = draw("--reference-samples", opt.reference_samples);
     logits = tflite::inference_forward(graph, weights, inputs.data.data(), inputs.n);
   }
   write_model_files(model, opt.out, opt.c_array, description.str(),
