@@ -39,6 +39,7 @@ void run_merge(const MergeCliOptions& cli) {
     nlohmann::ordered_json options = read_sidecar(path);
     SweepShardFile f{path, Shard::parse(options["shard"].get<std::string>()), {}};
     options.erase("shard");
+    options.erase("cells_planned");  // each shard's own part of the list
     if (files.empty()) {
       common = options;
       for (const auto& id : options["cells"]) cells.push_back(Arch::from_cell_id(id.get<int>()));
@@ -61,6 +62,7 @@ void run_merge(const MergeCliOptions& cli) {
   const std::vector<SweepRow> rows = merge_sweep_shards(cells, count, files);
 
   common.erase("cells");
+  common["cells_planned"] = cells.size();
   OutputFile sidecar(cli.out + ".json", OutputFile::Mode::kCreateNew);
   OutputFile out(cli.out, OutputFile::Mode::kCreateNew);
   sidecar.write(common.dump(2) + "\n");

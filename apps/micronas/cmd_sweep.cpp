@@ -159,6 +159,20 @@ nlohmann::ordered_json run_options(const SweepCliOptions& cli, const ScoreOption
   return j;
 }
 
+void replace_sidecar_if_changed(const std::string& sidecar, const nlohmann::ordered_json& now) {
+  const auto before =
+      nlohmann::ordered_json::parse(read_input_file(sidecar, 1 << 20, "a sweep sidecar"));
+  if (before == now) return;
+  const std::string temporary = sidecar + ".new";
+  write_output_file(temporary, now.dump(2) + "\n");
+  std::error_code ec;
+  fs::rename(temporary, sidecar, ec);
+  if (ec) {
+    fs::remove(temporary, ec);
+    fail("cannot replace " + sidecar + ": " + ec.message());
+  }
+}
+
 void check_same_options(const std::string& sidecar, const nlohmann::ordered_json& now,
                         const std::string& out) {
   std::error_code ec;
@@ -297,6 +311,8 @@ void run_sweep(const SweepCliOptions& cli) {
     for (const Arch& cell : listed_cells) ids.push_back(cell.cell_id());
     options["cells"] = ids;  // the whole list, in order: what merge checks and orders by
   }
+  // How many rows the file holds when the sweep is complete: `evaluate` says when it is not.
+  options["cells_planned"] = cells.size();
   // Held until the run ends: a second run on the same file stops here and changes nothing.
   const FileLock lock(out, "--out");
   std::error_code ec;
@@ -309,6 +325,9 @@ void run_sweep(const SweepCliOptions& cli) {
   std::unordered_set<int> done;
   if (size > 0) {
     check_same_options(sidecar, options, out);
+    // A resume may list other cells (the options that make rows comparable are checked above):
+    // the sidecar then records the new plan, replaced whole so that it is never half written.
+    replace_sidecar_if_changed(sidecar, options);
     size = drop_partial_last_line(out);
     if (size > 0) {
       std::unordered_set<int> listed;
