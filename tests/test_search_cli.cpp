@@ -6,8 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "tests/test_util.hpp"
@@ -19,6 +21,28 @@ using test::data_path;
 using test::run_cli;
 
 int exit_code(const test::CliResult& r) { return WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1; }
+
+// A fresh folder per test.
+std::string temp_dir(const std::string& name) {
+  const std::string dir = ::testing::TempDir() + "micronas_" + name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// One line "micronas: error: ..." holding `needle`, and the exit status `status`.
+void expect_error_line(const test::CliResult& r, int status, const std::string& needle) {
+  EXPECT_EQ(exit_code(r), status) << r.output;
+  EXPECT_EQ(r.output.rfind("micronas: error: ", 0), 0u) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  EXPECT_NE(r.output.find(needle), std::string::npos)
+      << "expected '" << needle << "' in " << r.output;
+}
 
 TEST(SearchCli, JsonHasTheCellEveryRoundTheMcuCostAndAccuracies) {
   MICRONAS_REQUIRE_DATA("nb201/nb201.csv");
@@ -144,6 +168,42 @@ TEST(RandomSearchCli, ReturnsAScoredCellWithinTheLimit) {
   bool found = false;
   for (const auto& c : j["cells"]) found = found || (c["arch"] == j["arch"] && c["order"] == 0);
   EXPECT_TRUE(found);
+}
+
+TEST(RandomSearchCli, OutIsNeverOverwrittenAndCheckedBeforeTheSearch) {
+  const std::string dir = temp_dir("random_search_out");
+  const std::string small = "random-search --samples 2 --batch 4 --repeat 1 --no-progress ";
+  // An existing file is refused, the command's own benchmark table included, and left as it was.
+  const std::string table = dir + "/t.csv";
+  const std::string text =
+      "index,arch,cifar10_test\n0,|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|"
+      "nor_conv_1x1~0|skip_connect~1|skip_connect~2|,85.86\n";
+  std::ofstream(table) << text;
+  expect_error_line(run_cli(small + "--benchmark " + table + " --out " + table), 5,
+                    "--out: '" + table + "' exists");
+  EXPECT_EQ(read_file(table), text);
+  expect_error_line(run_cli(small + "--out " + dir), 5, "--out: '" + dir + "' exists");
+  expect_error_line(run_cli(small + "--out /dev/full"), 5, "--out: '/dev/full' exists");
+  // A folder that is missing fails before the search: here the limits no cell meets would
+  // otherwise end the run first, with status 4.
+  expect_error_line(run_cli(small + "--max-sram-kb 1 --out " + dir + "/none/r.json"), 5,
+                    "--out: cannot create '" + dir + "/none/r.json'");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/none"));
+  // A new file receives the result.
+  auto r = run_cli(small + "--json --out " + dir + "/r.json");
+  ASSERT_EQ(exit_code(r), 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(read_file(dir + "/r.json")), nlohmann::json::parse(r.output));
+}
+
+TEST(RandomSearchCli, AFailedWriteLeavesNoFile) {
+  const std::string dir = temp_dir("random_search_full");
+  // Files may not grow past 512 bytes (the signal that would end the program is ignored, so the
+  // write fails as on a full disk); the result is larger.
+  auto r = test::run_shell("trap '' XFSZ; ulimit -f 1; " + std::string(MICRONAS_CLI) +
+                           " random-search --samples 2 --batch 4 --repeat 1 --no-progress --out " +
+                           dir + "/r.json");
+  expect_error_line(r, 5, "--out: cannot write '" + dir + "/r.json'");
+  EXPECT_TRUE(std::filesystem::is_empty(dir));
 }
 
 TEST(SearchCli, ProgressGoesToALogAsPlainLinesWhenStderrIsNotATerminal) {

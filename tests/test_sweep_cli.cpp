@@ -587,6 +587,38 @@ TEST(EvaluateCli, BadInputIsOneClearError) {
                         "no final newline");
 }
 
+TEST(EvaluateCli, SvgIsNeverOverwrittenAndWrittenWholeOrNotAtAll) {
+  MICRONAS_REQUIRE_DATA("nb201/nb201.csv");
+
+  const std::string dir = temp_dir("evaluate_svg"), results = dir + "/r.csv", svg = dir + "/p.svg";
+  const std::string table_path = test::data_path("nb201/nb201.csv");
+  made_up_results(BenchmarkTable::load(table_path), results);
+  write_file(results + ".json", "{\"target\": \"stm32f746\"}\n");
+  const std::string args = "evaluate --results " + results + " --benchmark " + table_path;
+  // Any existing file is refused and left as it was: the command's own inputs, a folder.
+  for (const std::string& existing : {results, results + ".json", dir}) {
+    const std::string before = fs::is_directory(existing) ? "" : read_file(existing);
+    auto r = run_cli(args + " --svg " + existing);
+    expect_one_line_error(r, "--svg: '" + existing + "' exists");
+    EXPECT_EQ(test::exit_status(r), 5) << r.output;
+    if (!before.empty()) {
+      EXPECT_EQ(read_file(existing), before) << existing;
+    }
+  }
+  expect_one_line_error(run_cli(args + " --svg " + dir + "/none/p.svg"),
+                        "--svg: cannot create '" + dir + "/none/p.svg'");
+  // Files may not grow past 512 bytes (the signal that would end the program is ignored, so the
+  // write fails as on a full disk): no truncated plot is left.
+  auto r = test::run_shell("trap '' XFSZ; ulimit -f 1; " + std::string(MICRONAS_CLI) + " " + args +
+                           " --svg " + svg);
+  expect_one_line_error(r, "--svg: cannot write '" + svg + "'");
+  EXPECT_EQ(test::exit_status(r), 5) << r.output;
+  EXPECT_FALSE(fs::exists(svg));
+  r = run_cli(args + " --svg " + svg);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(read_file(svg).find("</svg>"), std::string::npos);
+}
+
 TEST(SweepCli, ExportsNaslibJsonAndNeverOverwrites) {
   MICRONAS_REQUIRE_DATA("nb201/nb201.csv");
   const std::string dir = temp_dir("sweep_naslib"), out = dir + "/r.csv", zc = dir + "/zc.json";

@@ -1,11 +1,16 @@
 #include "cli_util.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
 
+#include "export_files.hpp"
 #include "micronas/error.hpp"
+#include "runtime/file_io.hpp"
 
 namespace micronas::cli {
 
@@ -83,6 +88,21 @@ CLI::Validator positive_finite() {
         return "";
       },
       "NUMBER > 0", "positive_finite");
+}
+
+void check_new_output(const std::string& option, const std::string& path) {
+  refuse_existing(option, path);
+  // Creating the file is the one test that covers every reason it may fail (a missing or
+  // read-only folder, a name too long); it is removed at once, so an interrupted run leaves
+  // nothing behind, and created again, exclusively, when the result is written.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    const int error = errno;
+    throw Error(Status::kIoError,
+                option + ": cannot create '" + path + "': " + system_error_text(error));
+  }
+  ::close(fd);
+  ::unlink(path.c_str());
 }
 
 int exit_status(Status status) {

@@ -34,6 +34,14 @@ CLI::Validator seed_value();
 // A finite number > 0.
 CLI::Validator positive_finite();
 
+// Checks on an output before the work whose result it receives, so that a path that cannot take
+// the result fails at once instead of after minutes of scoring. Error(kIoError) naming `option`
+// and `path`.
+//
+// A file written at the end with write_new_file: it must not exist (outputs are never
+// overwritten, the verb's own inputs included) and its folder must accept a new file.
+void check_new_output(const std::string& option, const std::string& path);
+
 // The exit status of each outcome; `micronas --help` and the README list them.
 enum ExitStatus : int {
   kExitOk = 0,

@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli_util.hpp"
 #include "commands.hpp"
+#include "export_files.hpp"
 #include "micronas/benchmark_table.hpp"
 #include "micronas/error.hpp"
 #include "micronas/evaluation.hpp"
@@ -161,6 +163,7 @@ std::string sweep_target(const std::string& results) {
 void run_evaluate(const EvaluateCliOptions& cli) {
   const std::vector<int> ks = parse_top_k(cli.top_k);
   const std::vector<HybridWeights> hybrids = parse_hybrid(cli.hybrid);
+  if (!cli.svg.empty()) check_new_output("--svg", cli.svg);
   const std::vector<SweepRow> rows = read_sweep_csv(cli.results);
   if (rows.empty()) throw Error(Status::kInvalidArgument, cli.results + ": no result rows");
   const BenchmarkTable table = BenchmarkTable::load(cli.benchmark);
@@ -290,7 +293,8 @@ void run_evaluate(const EvaluateCliOptions& cli) {
     plot.x_label =
         "modeled latency (ms) on " + (target.empty() ? std::string("the target") : target);
     plot.y_label = cli.accuracy + " accuracy (%)";
-    write_output_file(cli.svg, pareto_svg(points, front, plot));
+    const std::string svg = pareto_svg(points, front, plot);
+    write_new_file("--svg", cli.svg, svg.data(), svg.size());
     pareto["svg"] = cli.svg;
   }
 
@@ -372,7 +376,8 @@ void add_evaluate_command(CLI::App& app) {
                   "MicroNAS hybrid rank combinations to evaluate, PHI:LAMBDA,... (FLOPs and "
                   "latency weights; empty for none)")
       ->capture_default_str();
-  cmd->add_option("--svg", opt->svg, "Write the Pareto plot to this SVG file");
+  cmd->add_option("--svg", opt->svg,
+                  "Write the Pareto plot to this new SVG file (never overwritten)");
   cmd->add_flag("--json", opt->json, "Machine-readable JSON output");
   cmd->callback([opt]() { run_evaluate(*opt); });
 }

@@ -5,6 +5,7 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "export_files.hpp"
 #include "micronas/error.hpp"
 #include "micronas/random_search.hpp"
 #include "micronas/threads.hpp"
@@ -69,12 +70,16 @@ void run_random_search(const RandomSearchCliOptions& cli) {
   o.target = cli.cost.target;
   o.mcu = cli.cost.to_estimate_options();
   o.limits = cli.cost.limits;
+  if (!cli.out.empty()) check_new_output("--out", cli.out);
   ProgressBar bar("random search", cli.samples, !cli.no_progress);
   o.progress = [&bar](int done, int) { bar.update(done); };
   RandomSearchResult r = random_search(o);
   bar.finish();
   nlohmann::ordered_json j = result_json(r, o, table.get());
-  if (!cli.out.empty()) write_json_file(cli.out, j);
+  if (!cli.out.empty()) {
+    const std::string text = j.dump(2) + "\n";
+    write_new_file("--out", cli.out, text.data(), text.size());
+  }
   if (cli.json) {
     std::cout << j.dump(2) << "\n";
     return;
@@ -105,7 +110,9 @@ void add_random_search_command(CLI::App& app) {
       ->capture_default_str()
       ->check(integer_in(1, kNumCells));
   cmd->add_option("--benchmark", opt->benchmark, "NB201 table: report accuracies");
-  cmd->add_option("--out", opt->out, "Also write the JSON result to this file");
+  cmd->add_option("--out", opt->out,
+                  "Also write the JSON result to this new file (never overwritten; checked "
+                  "before the search)");
   cmd->add_flag("--json", opt->json, "Machine-readable JSON output");
   cmd->add_flag("--no-progress", opt->no_progress,
                 "No progress on stderr (a bar on a terminal, else a line every 10 s)");
