@@ -199,6 +199,36 @@ TEST(ErrorContract, FailedStdoutIsAnError) {
   expect_error_line(run_cli("--help", "2>&1 >/dev/full"), 5, "standard output");
 }
 
+// Every file below `dir`, folders not counted.
+std::size_t files_below(const std::string& dir) {
+  std::size_t n = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir))
+    n += entry.is_regular_file() ? 1 : 0;
+  return n;
+}
+
+TEST(ScoreCli, DumpGoesToANewOrEmptyFolderOnly) {
+  const std::string dir = ::testing::TempDir() + "micronas_dump";
+  std::filesystem::remove_all(dir);
+  const std::string score = "score " + std::string(kBest) + " --batch 4 --repeat 1 --dump ";
+  auto r = run_cli(score + dir);
+  ASSERT_EQ(exit_status(r), 0) << r.output;
+  const std::size_t files = files_below(dir);
+  EXPECT_GT(files, 10u);
+  // A second dump would leave the first one's files beside its own (a supernet has more
+  // parameters than a cell): refused, and the folder is left as it was.
+  expect_error_line(run_cli("score supernet --batch 4 --repeat 1 --dump " + dir), 5,
+                    "--dump: '" + dir + "' is not empty");
+  EXPECT_EQ(files_below(dir), files);
+  expect_error_line(run_cli(score + dir + "/result.json"), 5, "is not a folder");
+  // An empty folder is as good as a new one.
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  r = run_cli(score + dir);
+  ASSERT_EQ(exit_status(r), 0) << r.output;
+  EXPECT_EQ(files_below(dir), files);
+}
+
 TEST(ErrorContract, ControlCharactersAndLongArgumentsAreEscapedAndShortened) {
   auto r = run_cli("info \"$(printf 'ab\\033[31mcd\\nef')\"");
   expect_error_line(r, 2, "ab\\x1b[31mcd\\nef");

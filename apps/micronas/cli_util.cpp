@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <limits>
 
 #include "export_files.hpp"
@@ -103,6 +104,22 @@ void check_new_output(const std::string& option, const std::string& path) {
   }
   ::close(fd);
   ::unlink(path.c_str());
+}
+
+void check_empty_folder(const std::string& option, const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (!fs::exists(status)) return;
+  if (!fs::is_directory(status))
+    throw Error(Status::kIoError, option + ": '" + path + "' exists and is not a folder");
+  const bool empty = fs::is_empty(path, ec);
+  if (ec) throw Error(Status::kIoError, option + ": cannot read '" + path + "': " + ec.message());
+  if (!empty)
+    throw Error(Status::kIoError,
+                option + ": '" + path +
+                    "' is not empty (its files would mix with this run's; give a new or empty "
+                    "folder)");
 }
 
 int exit_status(Status status) {

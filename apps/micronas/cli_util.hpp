@@ -41,6 +41,9 @@ CLI::Validator positive_finite();
 // A file written at the end with write_new_file: it must not exist (outputs are never
 // overwritten, the verb's own inputs included) and its folder must accept a new file.
 void check_new_output(const std::string& option, const std::string& path);
+// A folder that receives several files: absent (it is created) or empty, so that no file of an
+// earlier run is mistaken for one of this run.
+void check_empty_folder(const std::string& option, const std::string& path);
 
 // The exit status of each outcome; `micronas --help` and the README list them.
 enum ExitStatus : int {

@@ -37,6 +37,7 @@ void run_score(const ScoreCliOptions& cli) {
   o.seed = cli.seed;
   o.verify_lr = cli.verify_lr;
   o.dump_dir = cli.dump;
+  if (!cli.dump.empty()) check_empty_folder("--dump", cli.dump);
   ScoreResult r = score_architecture(resolve_arch(cli.arch, table.get()), o);
   nlohmann::ordered_json out = score_json(r, o);
   if (!cli.dump.empty()) {
@@ -91,7 +92,7 @@ void add_score_command(CLI::App& app) {
   cmd->add_option("--benchmark", opt->benchmark, "NB201 table, to accept an index as ARCH");
   cmd->add_option("--dump", opt->dump,
                   "Write inputs, parameters, jacobian.npy, ntk.npy, eigenvalues.npy, "
-                  "lr_inputs.npy and result.json (repeat 0) into this folder");
+                  "lr_inputs.npy and result.json (repeat 0) into this folder (new or empty)");
   cmd->add_flag("--verify-lr", opt->verify_lr,
                 "Also count exact activation bit rows and check the hash count");
   cmd->add_flag("--json", opt->json, "Machine-readable JSON output");
