@@ -11,6 +11,8 @@
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <vector>
 
 #include "tests/test_util.hpp"
 
@@ -204,6 +206,39 @@ TEST(RandomSearchCli, AFailedWriteLeavesNoFile) {
                            dir + "/r.json");
   expect_error_line(r, 5, "--out: cannot write '" + dir + "/r.json'");
   EXPECT_TRUE(std::filesystem::is_empty(dir));
+}
+
+TEST(RandomSearchCli, ShowsTheAccuracyOfTheDatasetScoredOn) {
+  MICRONAS_REQUIRE_DATA("nb201/nb201.csv");
+
+  // The table with the CIFAR-100 accuracies only.
+  const std::string dir = temp_dir("random_search_dataset"), table = dir + "/c100.csv";
+  {
+    std::ifstream in(data_path("nb201/nb201.csv"));
+    std::ofstream out(table);
+    for (std::string line; std::getline(in, line);) {
+      std::vector<std::string> fields;
+      std::stringstream s(line);
+      for (std::string f; std::getline(s, f, ',');) fields.push_back(f);
+      ASSERT_GE(fields.size(), 4u) << line;
+      out << fields[0] << "," << fields[1] << "," << fields[3] << "\n";
+    }
+  }
+  const std::string small =
+      "random-search --samples 2 --batch 4 --repeat 1 --no-progress --dataset cifar100 ";
+  for (const std::string& benchmark : {data_path("nb201/nb201.csv"), table}) {
+    auto r = run_cli(small + "--benchmark " + benchmark);
+    ASSERT_EQ(exit_code(r), 0) << r.output;
+    const std::size_t line = r.output.find("\ncifar100_test ");
+    ASSERT_NE(line, std::string::npos) << r.output;
+    std::string name, percent;
+    double accuracy = 0;
+    std::istringstream(r.output.substr(line + 1)) >> name >> accuracy >> percent;
+    EXPECT_GT(accuracy, 1.0) << r.output;
+    EXPECT_EQ(percent, "%") << r.output;
+    EXPECT_EQ(r.output.find("cifar10_test"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("null"), std::string::npos) << r.output;
+  }
 }
 
 TEST(SearchCli, ProgressGoesToALogAsPlainLinesWhenStderrIsNotATerminal) {

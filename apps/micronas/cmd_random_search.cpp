@@ -60,6 +60,17 @@ nlohmann::ordered_json result_json(const RandomSearchResult& r, const RandomSear
   return out;
 }
 
+// The cell's benchmark index and its test accuracy on the dataset the cells were scored for.
+void print_accuracy(const nlohmann::ordered_json& benchmark, Dataset dataset) {
+  const std::string column = BenchmarkTable::accuracy_column(dataset);
+  std::cout << "nb201 index     " << benchmark["index"] << "\n"
+            << std::left << std::setw(16) << column << std::right;
+  if (benchmark.contains(column) && !benchmark[column].is_null())
+    std::cout << benchmark[column] << " %\n";
+  else
+    std::cout << "(not in the table)\n";
+}
+
 void run_random_search(const RandomSearchCliOptions& cli) {
   auto table = load_table(cli.benchmark);
   RandomSearchOptions o;
@@ -85,9 +96,7 @@ void run_random_search(const RandomSearchCliOptions& cli) {
     return;
   }
   std::cout << std::setprecision(5) << "arch            " << j["arch"].get<std::string>() << "\n";
-  if (!j["benchmark"].is_null())
-    std::cout << "nb201 index     " << j["benchmark"]["index"] << "\n"
-              << "cifar10_test    " << j["benchmark"]["cifar10_test"] << " %\n";
+  if (!j["benchmark"].is_null()) print_accuracy(j["benchmark"], o.proxies.dataset);
   std::cout << "mcu             latency " << j["mcu"]["latency_ms"].get<double>()
             << " ms, peak SRAM " << j["mcu"]["peak_sram_kb"].get<double>() << " KiB, flash "
             << j["mcu"]["flash_kb"].get<double>() << " KiB\n"
