@@ -199,6 +199,12 @@ TEST(ErrorContract, FailedStdoutIsAnError) {
   expect_error_line(run_cli("--help", "2>&1 >/dev/full"), 5, "standard output");
 }
 
+TEST(ErrorContract, AnEmptyOutputPathIsAnErrorNotNoOutput) {
+  expect_error_line(run_cli("score supernet --batch 2 --repeat 1 --dump ''"), 2, "--dump");
+  expect_error_line(run_cli("random-search --samples 1 --batch 2 --repeat 1 --out ''"), 2, "--out");
+  expect_error_line(run_cli("evaluate --results r.csv --benchmark t.csv --svg ''"), 2, "--svg");
+}
+
 // Every file below `dir`, folders not counted.
 std::size_t files_below(const std::string& dir) {
   std::size_t n = 0;

@@ -91,6 +91,14 @@ CLI::Validator positive_finite() {
       "NUMBER > 0", "positive_finite");
 }
 
+CLI::Validator output_path() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        return text.empty() ? "an empty path (give a name, or leave the option out)" : "";
+      },
+      "PATH", "output_path");
+}
+
 void check_new_output(const std::string& option, const std::string& path) {
   refuse_existing(option, path);
   // Creating the file is the one test that covers every reason it may fail (a missing or

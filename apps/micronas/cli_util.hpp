@@ -33,6 +33,8 @@ CLI::Validator integer_in(long long lo, long long hi);
 CLI::Validator seed_value();
 // A finite number > 0.
 CLI::Validator positive_finite();
+// A path for an output: an empty one would silently turn the output off, so it is refused.
+CLI::Validator output_path();
 
 // Checks on an output before the work whose result it receives, so that a path that cannot take
 // the result fails at once instead of after minutes of scoring. Error(kIoError) naming `option`

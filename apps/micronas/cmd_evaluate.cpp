@@ -377,7 +377,8 @@ void add_evaluate_command(CLI::App& app) {
                   "latency weights; empty for none)")
       ->capture_default_str();
   cmd->add_option("--svg", opt->svg,
-                  "Write the Pareto plot to this new SVG file (never overwritten)");
+                  "Write the Pareto plot to this new SVG file (never overwritten)")
+      ->check(output_path());
   cmd->add_flag("--json", opt->json, "Machine-readable JSON output");
   cmd->callback([opt]() { run_evaluate(*opt); });
 }

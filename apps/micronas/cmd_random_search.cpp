@@ -121,7 +121,8 @@ void add_random_search_command(CLI::App& app) {
   cmd->add_option("--benchmark", opt->benchmark, "NB201 table: report accuracies");
   cmd->add_option("--out", opt->out,
                   "Also write the JSON result to this new file (never overwritten; checked "
-                  "before the search)");
+                  "before the search)")
+      ->check(output_path());
   cmd->add_flag("--json", opt->json, "Machine-readable JSON output");
   cmd->add_flag("--no-progress", opt->no_progress,
                 "No progress on stderr (a bar on a terminal, else a line every 10 s)");

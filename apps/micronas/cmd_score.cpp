@@ -92,7 +92,8 @@ void add_score_command(CLI::App& app) {
   cmd->add_option("--benchmark", opt->benchmark, "NB201 table, to accept an index as ARCH");
   cmd->add_option("--dump", opt->dump,
                   "Write inputs, parameters, jacobian.npy, ntk.npy, eigenvalues.npy, "
-                  "lr_inputs.npy and result.json (repeat 0) into this folder (new or empty)");
+                  "lr_inputs.npy and result.json (repeat 0) into this folder (new or empty)")
+      ->check(output_path());
   cmd->add_flag("--verify-lr", opt->verify_lr,
                 "Also count exact activation bit rows and check the hash count");
   cmd->add_flag("--json", opt->json, "Machine-readable JSON output");
