@@ -20,6 +20,7 @@ namespace micronas {
 namespace {
 
 using test::data_path;
+using test::expect_error_line;
 using test::run_cli;
 
 int exit_code(const test::CliResult& r) { return WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1; }
@@ -35,15 +36,6 @@ std::string temp_dir(const std::string& name) {
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// One line "micronas: error: ..." holding `needle`, and the exit status `status`.
-void expect_error_line(const test::CliResult& r, int status, const std::string& needle) {
-  EXPECT_EQ(exit_code(r), status) << r.output;
-  EXPECT_EQ(r.output.rfind("micronas: error: ", 0), 0u) << r.output;
-  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
-  EXPECT_NE(r.output.find(needle), std::string::npos)
-      << "expected '" << needle << "' in " << r.output;
 }
 
 TEST(SearchCli, JsonHasTheCellEveryRoundTheMcuCostAndAccuracies) {

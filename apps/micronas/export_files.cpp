@@ -1,5 +1,4 @@
-// Output files of `micronas export`, created only when absent and all or none left behind (see
-// export_files.hpp).
+// Output files created only when absent, and all or none left behind (see export_files.hpp).
 #include "export_files.hpp"
 
 #include <fcntl.h>
@@ -113,6 +112,13 @@ class NewPaths {
 };
 
 }  // namespace
+
+void write_new_file(const std::string& option, const std::string& path, const void* data,
+                    std::size_t size) {
+  NewPaths created;
+  created.write(created.create_file(option, path), data, size);
+  created.keep();
+}
 
 void write_model_files(const tflite::ExportedModel& model, const std::string& out,
                        const std::string& c_array, const std::string& description,

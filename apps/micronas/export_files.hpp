@@ -1,7 +1,8 @@
-// Output files of `micronas export` (NB201 and time-series): never overwritten, and all written or
-// none left behind.
+// Output files that are never overwritten, and all written or none left behind: `micronas export`'s
+// (NB201 and time-series), random-search --out and evaluate --svg.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <string>
 
@@ -12,6 +13,10 @@ namespace micronas::cli {
 bool exists(const std::string& path);
 // Throws Error(kIoError) naming `option` and `path` when the path exists.
 void refuse_existing(const std::string& option, const std::string& path);
+// Creates `path` only if nothing is there yet and writes `data` whole; a failed write removes it.
+// Error(kIoError) naming `option` and `path` otherwise.
+void write_new_file(const std::string& option, const std::string& path, const void* data,
+                    std::size_t size);
 
 // The --reference directory (none when `dir` is empty) and what writes its files into it.
 struct ReferenceOutput {
