@@ -24,6 +24,8 @@ def run(micronas, out, args):
         with open(out) as f:
             return json.load(f)
     tmp = out + ".partial"
+    if os.path.exists(tmp):  # left by an interrupted run; `search --out` never overwrites
+        os.remove(tmp)
     cmd = [micronas, "search", "--quiet", "--no-progress", "--out", tmp] + args
     print("running:", " ".join(cmd), file=sys.stderr, flush=True)
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)

@@ -164,6 +164,22 @@ TEST(RandomSearchCli, ReturnsAScoredCellWithinTheLimit) {
   EXPECT_TRUE(found);
 }
 
+TEST(SearchCli, OutIsNeverOverwrittenAndCheckedBeforeTheSearch) {
+  const std::string dir = temp_dir("search_out");
+  const std::string small =
+      "search --batch 4 --repeat 1 --no-progress --quiet --start '|nor_conv_3x3/skip_connect~0|+|"
+      "nor_conv_1x1~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|' ";
+  const std::string existing = dir + "/r.json";
+  std::ofstream(existing) << "{}\n";
+  expect_error_line(run_cli(small + "--out " + existing), 5, "--out: '" + existing + "' exists");
+  EXPECT_EQ(read_file(existing), "{}\n");
+  expect_error_line(run_cli(small + "--max-sram-kb 1 --out " + dir + "/none/r.json"), 5,
+                    "--out: cannot create");
+  auto r = run_cli(small + "--json --out " + dir + "/new.json");
+  ASSERT_EQ(exit_code(r), 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(read_file(dir + "/new.json")), nlohmann::json::parse(r.output));
+}
+
 TEST(RandomSearchCli, OutIsNeverOverwrittenAndCheckedBeforeTheSearch) {
   const std::string dir = temp_dir("random_search_out");
   const std::string small = "random-search --samples 2 --batch 4 --repeat 1 --no-progress ";

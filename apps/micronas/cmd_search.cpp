@@ -9,6 +9,7 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "export_files.hpp"
 #include "file_lock.hpp"
 #include "micronas/error.hpp"
 #include "micronas/pruning_search.hpp"
@@ -166,6 +167,9 @@ void run_search(const SearchCliOptions& cli) {
   o.start = Arch::parse(cli.start);
 
   const nlohmann::ordered_json options = options_json(o, cli);
+  // Checked before the search, which takes minutes: an output that could not be written then
+  // would lose its result.
+  if (!cli.out.empty()) check_new_output("--out", cli.out);
   std::vector<SearchRound> rounds;
   // The checkpoint is replaced by a rename each round, so the lock is held on a companion file
   // that stays: a second search on the same checkpoint stops here.
@@ -191,7 +195,10 @@ void run_search(const SearchCliOptions& cli) {
   SearchResult r = prune_search(o);
   bar.finish();
   nlohmann::ordered_json j = result_json(r, o, cli, table.get());
-  if (!cli.out.empty()) write_json_file(cli.out, j);
+  if (!cli.out.empty()) {
+    const std::string text = j.dump(2) + "\n";
+    write_new_file("--out", cli.out, text.data(), text.size());
+  }
   if (cli.json)
     std::cout << j.dump(2) << "\n";
   else
@@ -222,7 +229,9 @@ void add_search_command(CLI::App& app) {
   cmd->add_option("--start", opt->start, "Supernet state to start from (none is removed first)")
       ->capture_default_str();
   cmd->add_option("--benchmark", opt->benchmark, "NB201 table: report the cell's accuracies");
-  cmd->add_option("--out", opt->out, "Also write the JSON result to this file");
+  cmd->add_option("--out", opt->out,
+                  "Also write the JSON result to this new file (never overwritten)")
+      ->check(output_path());
   cmd->add_option("--checkpoint", opt->checkpoint,
                   "Write every completed round here; rerunning with the same options resumes "
                   "after the last one (same result as an uninterrupted run). CHECKPOINT.lock "

@@ -69,10 +69,6 @@ mcu::EstimateOptions CostCliOptions::to_estimate_options() const {
   return o;
 }
 
-void write_json_file(const std::string& path, const nlohmann::ordered_json& j) {
-  write_output_file(path, j.dump(2) + "\n");
-}
-
 nlohmann::ordered_json benchmark_json(const BenchmarkTable* table, const Arch& cell) {
   if (!table) return nullptr;
   auto row = table->find(cell);

@@ -33,8 +33,6 @@ struct CostCliOptions {
   mcu::EstimateOptions to_estimate_options() const;
 };
 
-// Writes `j` (indented) to `path`; throws Error(kIoError) when it cannot.
-void write_json_file(const std::string& path, const nlohmann::ordered_json& j);
 // The cell's row of the benchmark: official index and every numeric column; null when absent.
 nlohmann::ordered_json benchmark_json(const BenchmarkTable* table, const Arch& cell);
 
