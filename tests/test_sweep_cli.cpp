@@ -642,6 +642,37 @@ TEST(SweepCli, ExportsNaslibJsonAndNeverOverwrites) {
       run_cli("export-naslib --results " + dir + "/none.csv --out " + dir + "/x.json"), "none.csv");
 }
 
+TEST(EvaluateCli, AnInterruptedSweepIsEvaluatedAsIncomplete) {
+  MICRONAS_REQUIRE_DATA("nb201/nb201.csv");
+  const std::string dir = temp_dir("evaluate_incomplete"), out = dir + "/r.csv";
+  const std::string evaluate =
+      "evaluate --results " + out + " --benchmark " + test::data_path("nb201/nb201.csv");
+  ASSERT_EQ(run_cli(kTinyOptions + " --archs 4 --out " + out).status, 0);
+  auto r = run_cli(evaluate + " --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["cells_planned"], 4);
+  EXPECT_EQ(j["complete"], true);
+  // The last row lost, as an interruption leaves it.
+  std::vector<std::string> lines = lines_of(read_file(out));
+  std::string cut;
+  for (std::size_t i = 0; i + 1 < lines.size(); ++i) cut += lines[i] + "\n";
+  write_file(out, cut);
+  r = run_cli(evaluate + " --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["n"], 3);
+  EXPECT_EQ(j["complete"], false);
+  r = run_cli(evaluate);
+  EXPECT_NE(r.output.find("incomplete: " + out + " holds 3 of the 4 cells"), std::string::npos)
+      << r.output;
+  // A sidecar that is there but malformed is refused, not ignored.
+  write_file(out + ".json", "{");
+  r = run_cli(evaluate);
+  expect_one_line_error(r, "not valid JSON");
+  EXPECT_EQ(test::exit_status(r), 5);
+}
+
 TEST(EvaluateCli, CellsWithoutAnAccuracyAreCountedNotHidden) {
   MICRONAS_REQUIRE_DATA("nb201/nb201.csv");
 

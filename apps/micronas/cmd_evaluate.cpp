@@ -150,14 +150,30 @@ std::string cell_text(double v, int decimals, int width) {
   return std::string(std::max(0, width - static_cast<int>(t.size())), ' ') + t;
 }
 
-// The target name recorded by `micronas sweep` next to the results, for the plot's axis.
-std::string sweep_target(const std::string& results) {
+// What `micronas sweep` recorded next to the results: the target (for the plot's axis) and how
+// many cells the sweep planned (to say when the file holds fewer). Results from elsewhere have
+// no sidecar; a sidecar that is there but malformed is an error like any malformed input.
+struct SweepSidecar {
+  std::string target;
+  std::int64_t cells_planned = -1;  // -1: not recorded
+};
+
+SweepSidecar read_sweep_sidecar(const std::string& results) {
+  const std::string path = results + ".json";
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return {};
+  nlohmann::json j;
   try {
-    auto j = nlohmann::json::parse(read_input_file(results + ".json", 1 << 20, "a sweep sidecar"));
-    return j.is_object() ? j.value("target", "") : "";
-  } catch (const std::exception&) {
-    return "";  // no sidecar (or an unreadable one): the plot says "the target"
+    j = nlohmann::json::parse(read_input_file(path, 1 << 20, "a sweep sidecar"));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(Status::kIoError, path + ": not valid JSON: " + e.what());
   }
+  if (!j.is_object()) throw Error(Status::kIoError, path + ": not a JSON object");
+  SweepSidecar s;
+  if (j.contains("target") && j["target"].is_string()) s.target = j["target"];
+  if (j.contains("cells_planned") && j["cells_planned"].is_number_unsigned())
+    s.cells_planned = j["cells_planned"].get<std::int64_t>();
+  return s;
 }
 
 void run_evaluate(const EvaluateCliOptions& cli) {
@@ -166,6 +182,9 @@ void run_evaluate(const EvaluateCliOptions& cli) {
   if (!cli.svg.empty()) check_new_output("--svg", cli.svg);
   const std::vector<SweepRow> rows = read_sweep_csv(cli.results);
   if (rows.empty()) throw Error(Status::kInvalidArgument, cli.results + ": no result rows");
+  const SweepSidecar sidecar = read_sweep_sidecar(cli.results);
+  // Fewer rows than planned: a sweep that was interrupted, evaluated as what it is.
+  const bool incomplete = sidecar.cells_planned > static_cast<std::int64_t>(rows.size());
   const BenchmarkTable table = BenchmarkTable::load(cli.benchmark);
 
   std::vector<std::string> accuracy_columns;
@@ -206,8 +225,14 @@ void run_evaluate(const EvaluateCliOptions& cli) {
   out["results"] = cli.results;
   out["benchmark"] = cli.benchmark;
   out["n"] = n;
+  if (sidecar.cells_planned >= 0) out["cells_planned"] = sidecar.cells_planned;
+  out["complete"] = !incomplete;
   out["ntk_invalid"] = invalid_ntk;
   out["sign_convention"] = kSignConvention;
+  // Every top-level key exists before references to its values are taken: the object keeps its
+  // members in one vector, which an insertion may move.
+  for (const char* key : {"correlations", "top_k", "pareto"})
+    out[key] = nlohmann::ordered_json::object();
 
   // Rank correlations.
   nlohmann::ordered_json& correlations = out["correlations"];
@@ -273,7 +298,7 @@ void run_evaluate(const EvaluateCliOptions& cli) {
   std::vector<ParetoPoint> points(n);
   for (std::size_t i = 0; i < n; ++i) points[i] = {acc[i], rows[i].latency_ms};
   const std::vector<std::size_t> front = pareto_front(points);
-  const std::string target = sweep_target(cli.results);
+  const std::string& target = sidecar.target;
   nlohmann::ordered_json& pareto = out["pareto"];
   pareto["accuracy"] = cli.accuracy;
   pareto["target"] =
@@ -304,6 +329,11 @@ void run_evaluate(const EvaluateCliOptions& cli) {
   }
   std::cout << "evaluated " << n << " cells of " << cli.results << " against " << cli.benchmark
             << " (ntk_valid=0 in " << invalid_ntk << ")\n";
+  if (incomplete)
+    std::cout << "incomplete: " << cli.results << " holds " << n << " of the "
+              << sidecar.cells_planned
+              << " cells its sweep planned (the sweep was interrupted; `micronas sweep ... "
+                 "--resume` scores the rest)\n";
   // Cells the table gives no accuracy for are left out of what needs one; say how many.
   if (with_accuracy.size() < n)
     std::cout << n - with_accuracy.size() << " of the " << n << " cells have no " << cli.accuracy
