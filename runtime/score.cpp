@@ -21,22 +21,18 @@ double seconds_since(Clock::time_point start) {
 }  // namespace
 
 void ScoreOptions::validate() const {
-  const ScoreOptions& o = *this;
-  auto fail = [](const std::string& what) { throw Error(Status::kInvalidArgument, what); };
   // The upper bounds keep a mistyped size from allocating without bound: the NTK's work and its
   // Jacobian grow with batch² and batch, linear-region patterns with the samples.
-  if (o.batch < 2 || o.batch > kMaxBatch)
-    fail("--batch must be in 2.." + std::to_string(kMaxBatch) +
-         " (an NTK needs at least two samples), got " + std::to_string(o.batch));
-  if (o.repeats < 1 || o.repeats > kMaxRepeats)
-    fail("--repeat must be in 1.." + std::to_string(kMaxRepeats) + ", got " +
-         std::to_string(o.repeats));
-  if (o.lr_samples < 2 || o.lr_samples > kMaxLrSamples)
-    fail("linear-region batches need 2.." + std::to_string(kMaxLrSamples) +
-         " samples (batch-statistics BN), got " + std::to_string(o.lr_samples));
-  if (o.lr_batches < 1 || o.lr_batches > kMaxLrBatches)
-    fail("linear-region batches must number 1.." + std::to_string(kMaxLrBatches) + ", got " +
-         std::to_string(o.lr_batches));
+  auto check = [](int value, int lo, int hi, const std::string& what, const std::string& why) {
+    if (value < lo || value > hi)
+      throw Error(Status::kInvalidArgument, what + " must be in " + std::to_string(lo) + ".." +
+                                                std::to_string(hi) + why + ", got " +
+                                                std::to_string(value));
+  };
+  check(batch, 2, kMaxBatch, "--batch", " (an NTK needs at least two samples)");
+  check(repeats, 1, kMaxRepeats, "--repeat", "");
+  check(lr_samples, 2, kMaxLrSamples, "linear-region samples per batch", " (batch-statistics BN)");
+  check(lr_batches, 1, kMaxLrBatches, "linear-region batches", "");
 }
 
 std::uint64_t score_init_seed(std::uint64_t seed, bool ntk, int repeat) {

@@ -185,6 +185,11 @@ TEST(HostileFiles, BenchmarkTablesWithMalformedValuesOrRepeatedCellsAreRefused) 
     expect_error([&] { BenchmarkTable::load(path); }, Status::kIoError,
                  {path + ":3", "column 'cifar10_test'", "not a finite number"});
   }
+  // A column of text (no field written as a number) is no column of values, and no error.
+  write_file(path, "index,arch,ops,cifar10_test\n0," + other + ",\"(4, 3)\",91.5\n1," + cell +
+                       ",\"(1, 2)\",93\n");
+  EXPECT_TRUE(std::isnan(BenchmarkTable::load(path).value(1, "ops")));
+  EXPECT_EQ(BenchmarkTable::load(path).value(1, "cifar10_test"), 93.0);
   write_file(path, "index,arch,cifar10_test\n0," + cell + ",91.5\n1651," + cell + ",10\n");
   expect_error([&] { BenchmarkTable::load(path); }, Status::kIoError,
                {path + ":3", "index 1651", "already at line 2"});

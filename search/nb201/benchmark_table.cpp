@@ -12,9 +12,18 @@ namespace micronas {
 
 namespace {
 
-// A value field: a finite number, or empty (or "nan") where the table has no value. Anything
-// else, such as "50abc", " 50 " or an overflowing "1e400", is a malformed table, never a value
-// that is quietly missing.
+// Whether a field is written as a number (even one out of range): a column with such a field is
+// a column of numbers, one without is a column of text (e.g. NASLib's op-index tuples).
+bool written_as_number(const std::string& s) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  std::strtod(s.c_str(), &end);
+  return end == s.c_str() + s.size();
+}
+
+// A field of a column of numbers: a finite number, or empty (or "nan") where the table has no
+// value. Anything else, such as "50abc", " 50 " or an overflowing "1e400", is a malformed table,
+// never a value that is quietly missing.
 double table_value(const std::string& s, const std::string& where, const std::string& column) {
   if (s.empty() || s == "nan" || s == "NaN") return std::numeric_limits<double>::quiet_NaN();
   char* end = nullptr;
@@ -43,7 +52,13 @@ BenchmarkTable BenchmarkTable::load(const std::string& path) {
     t.columns_.push_back(csv.header[c]);
     value_cols.push_back(static_cast<int>(c));
   }
-  t.values_.assign(value_cols.size(), std::vector<double>(csv.rows.size()));
+  // Columns of text have no values (NaN throughout); see written_as_number.
+  std::vector<bool> numeric(value_cols.size(), false);
+  for (std::size_t k = 0; k < value_cols.size(); ++k)
+    for (std::size_t r = 0; r < csv.rows.size() && !numeric[k]; ++r)
+      numeric[k] = written_as_number(csv.rows[r][value_cols[k]]);
+  t.values_.assign(value_cols.size(),
+                   std::vector<double>(csv.rows.size(), std::numeric_limits<double>::quiet_NaN()));
   t.row_of_cell_.assign(kNumCells, -1);
   auto where = [&](std::size_t r) { return path + ":" + std::to_string(csv.lines[r]); };
   for (std::size_t r = 0; r < csv.rows.size(); ++r) {
@@ -75,7 +90,8 @@ BenchmarkTable BenchmarkTable::load(const std::string& path) {
       row = static_cast<int>(r);
     }
     for (std::size_t k = 0; k < value_cols.size(); ++k)
-      t.values_[k][r] = table_value(csv.rows[r][value_cols[k]], where(r), t.columns_[k]);
+      if (numeric[k])
+        t.values_[k][r] = table_value(csv.rows[r][value_cols[k]], where(r), t.columns_[k]);
   }
   return t;
 }
