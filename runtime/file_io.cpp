@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "micronas/error.hpp"
 
@@ -27,6 +29,20 @@ const char* kind_of(mode_t mode) {
 }
 
 }  // namespace
+
+std::string file_digest(const std::string& path) {
+  InputFile in(path, /*allow_stream=*/false);
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  std::vector<char> buffer(1 << 20);
+  for (std::size_t n; (n = in.read(buffer.data(), buffer.size())) > 0;)
+    for (std::size_t i = 0; i < n; ++i) {
+      h ^= static_cast<unsigned char>(buffer[i]);
+      h *= 0x100000001b3ull;
+    }
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(h));
+  return text;
+}
 
 std::string system_error_text(int error) {
   return error == 0 ? std::string("unknown error") : std::string(std::strerror(error));

@@ -37,6 +37,10 @@ class InputFile {
 std::string read_input_file(const std::string& path, std::uint64_t max_bytes, const char* what,
                             bool allow_stream = true);
 
+// A digest of a regular file's contents (64-bit FNV-1a, as 16 hex digits), read in chunks: tells
+// whether a file under the same path still holds the same data.
+std::string file_digest(const std::string& path);
+
 // An output file: every write and the close are checked.
 class OutputFile {
  public:

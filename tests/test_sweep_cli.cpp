@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "micronas/benchmark_table.hpp"
+#include "micronas/npy.hpp"
 #include "micronas/random.hpp"
 #include "micronas/sweep.hpp"
 #include "tests/rank_reference.hpp"
@@ -155,6 +156,25 @@ TEST(SweepCli, ResumeAfterInterruptionGivesTheUninterruptedRows) {
     EXPECT_EQ(without_seconds(resumed), without_seconds(complete)) << k << ":\n" << resumed;
     EXPECT_EQ(resumed.back(), '\n');
   }
+}
+
+TEST(SweepCli, ResumeRefusesDataThatChangedUnderTheSamePath) {
+  const std::string dir = temp_dir("sweep_data_changed"), out = dir + "/r.csv";
+  const std::string data = dir + "/x.npy";
+  std::vector<float> images(8 * 3 * 32 * 32);
+  for (std::size_t i = 0; i < images.size(); ++i) images[i] = static_cast<float>(i % 251) / 251;
+  write_npy(data, {8, 3, 32, 32}, images.data());
+  const std::string sweep = kTiny + " --data npy:" + data + " --out " + out;
+  ASSERT_EQ(run_cli(sweep).status, 0);
+  std::vector<std::string> lines = lines_of(read_file(out));
+  std::string cut;
+  for (std::size_t i = 0; i + 1 < lines.size(); ++i) cut += lines[i] + "\n";
+  write_file(out, cut);
+  images[5] += 1.0f;  // the same shape and path, other values
+  write_npy(data, {8, 3, 32, 32}, images.data());
+  auto r = run_cli(sweep + " --resume");
+  expect_one_line_error(r, "--data: the contents of npy:" + data + " differ");
+  EXPECT_EQ(read_file(out), cut);
 }
 
 TEST(SweepCli, ResumeRefusesOtherOptionsOrAMissingSidecar) {

@@ -149,6 +149,9 @@ nlohmann::ordered_json run_options(const SweepCliOptions& cli, const ScoreOption
   j["batch"] = score.batch;
   j["repeat"] = score.repeats;
   j["data"] = score.data.to_string();
+  // The same path may hold other data by the time a sweep is resumed.
+  if (score.data.kind != DataSpec::Kind::kSynthetic)
+    j["data_digest"] = file_digest(score.data.path);
   j["init"] = init_scheme_name(score.init);
   j["dataset"] = dataset_name(score.dataset);
   j["target"] = target.name;
@@ -201,6 +204,10 @@ void check_same_options(const std::string& sidecar, const nlohmann::ordered_json
            " (" + (before.contains(key) ? before[key].dump() : std::string("absent")) + " there, " +
            now[key].dump() + " now); rows would not be comparable");
   }
+  if (before.value("data_digest", nlohmann::ordered_json()) !=
+      now.value("data_digest", nlohmann::ordered_json()))
+    fail("--resume: option --data: the contents of " + now["data"].get<std::string>() +
+         " differ from those that produced " + out + "; rows would not be comparable");
   if (before.value("shard", nlohmann::ordered_json()) !=
       now.value("shard", nlohmann::ordered_json()))
     fail("--resume: " + out + " is shard " + before.value("shard", std::string("(none)")) +
