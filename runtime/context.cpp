@@ -56,12 +56,12 @@ void ComputeContext::check_cancelled() const {
     throw Error(Status::kCancelled, "cancelled");
 }
 
+int ComputeContext::cpu_threads() const { return threads > 0 ? threads : default_num_threads(); }
+
 std::string ComputeContext::describe() const {
   std::ostringstream s;
   switch (backend) {
-    case BackendKind::kCpu:
-      s << "cpu (" << (threads > 0 ? threads : default_num_threads()) << " threads)";
-      break;
+    case BackendKind::kCpu: s << "cpu (" << cpu_threads() << " threads)"; break;
     case BackendKind::kCuda: {
       s << "cuda:" << device;
       for (const CudaDevice& d : cuda_devices())

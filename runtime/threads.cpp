@@ -12,7 +12,7 @@ namespace micronas {
 
 namespace {
 
-int openmp_default() {
+int openmp_threads() {
 #ifdef _OPENMP
   return omp_get_max_threads();
 #else
@@ -21,7 +21,7 @@ int openmp_default() {
 }
 
 // Read when the library is loaded, before any caller could change the loading thread's count.
-const int kDefaultThreads = openmp_default();
+const int kDefaultThreads = openmp_threads();
 
 }  // namespace
 
@@ -35,7 +35,7 @@ void set_num_threads(int threads) {
 #endif
 }
 
-int num_threads() { return openmp_default(); }
+int num_threads() { return openmp_threads(); }
 
 int default_num_threads() { return kDefaultThreads; }
 

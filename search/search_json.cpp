@@ -127,7 +127,7 @@ nlohmann::ordered_json score_json(const ScoreResult& r, const ScoreOptions& o) {
   out["repeats"] = o.repeats;
   out["init"] = init_scheme_name(o.init);
   out["backend"] = o.context.describe();
-  out["threads"] = o.context.threads > 0 ? o.context.threads : default_num_threads();
+  out["threads"] = o.context.cpu_threads();
   out["ntk_condition"] = json_number(r.ntk_condition);
   out["ntk_valid"] = r.ntk_valid;
   out["linear_regions"] = r.linear_regions;

@@ -838,7 +838,7 @@ TEST(SweepCli, CellsAtOnceGiveTheSameRowsInTheSameOrder) {
                         "--cell-workers");
   // More workers than the threads asked for would run more threads than asked for.
   expect_one_line_error(run_cli(sweep + " --cell-workers 3 --out " + dir + "/x.csv"),
-                        "--cell-workers 3 needs at least as many --threads, got 2");
+                        "3 cell workers need at least as many threads, got 2");
   EXPECT_FALSE(fs::exists(dir + "/x.csv"));
 }
 

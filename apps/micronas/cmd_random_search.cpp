@@ -46,8 +46,7 @@ nlohmann::ordered_json result_json(const RandomSearchResult& r, const RandomSear
                     {"latency_weight", o.latency_weight},
                     {"limits", limits_json(o.limits)},
                     {"backend", o.proxies.context.describe()},
-                    {"threads", o.proxies.context.threads > 0 ? o.proxies.context.threads
-                                                              : default_num_threads()}};
+                    {"threads", o.proxies.context.cpu_threads()}};
   out["feasible_cells"] = r.feasible_cells;
   nlohmann::ordered_json cells = nlohmann::ordered_json::array();
   for (const RandomSearchCell& c : r.cells) {

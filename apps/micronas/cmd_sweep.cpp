@@ -162,9 +162,9 @@ nlohmann::ordered_json run_options(const SweepCliOptions& cli, const ScoreOption
   return j;
 }
 
-void replace_sidecar_if_changed(const std::string& sidecar, const nlohmann::ordered_json& now) {
-  const auto before =
-      nlohmann::ordered_json::parse(read_input_file(sidecar, 1 << 20, "a sweep sidecar"));
+// Replaces the sidecar whole (written beside it, then renamed) when `now` differs from `before`.
+void replace_sidecar_if_changed(const std::string& sidecar, const nlohmann::ordered_json& before,
+                                const nlohmann::ordered_json& now) {
   if (before == now) return;
   const std::string temporary = sidecar + ".new";
   write_output_file(temporary, now.dump(2) + "\n");
@@ -176,8 +176,10 @@ void replace_sidecar_if_changed(const std::string& sidecar, const nlohmann::orde
   }
 }
 
-void check_same_options(const std::string& sidecar, const nlohmann::ordered_json& now,
-                        const std::string& out) {
+// The sidecar of the run that produced `out`, once its options are checked against `now`.
+nlohmann::ordered_json check_same_options(const std::string& sidecar,
+                                          const nlohmann::ordered_json& now,
+                                          const std::string& out) {
   std::error_code ec;
   if (!fs::exists(sidecar, ec))
     fail("--resume: cannot verify the options that produced " + out + ": " + sidecar +
@@ -219,6 +221,7 @@ void check_same_options(const std::string& sidecar, const nlohmann::ordered_json
   if (before.value("target_profile", nlohmann::ordered_json()) != now["target_profile"])
     fail("--resume: option --target: the constants of target '" + now["target"].get<std::string>() +
          "' differ from those that produced " + out + "; rows would not be comparable");
+  return before;
 }
 
 // Drops a last line that lacks its newline: the row that was being written when the previous
@@ -278,7 +281,7 @@ void check_kept_row(const SweepRow& row, const std::string& where,
 int cell_workers(const SweepCliOptions& cli, const ComputeContext& context) {
   if (cli.cell_workers != "auto") return std::stoi(cli.cell_workers);
   if (context.backend != BackendKind::kCpu) return 1;
-  return context.threads > 0 ? context.threads : default_num_threads();
+  return context.cpu_threads();
 }
 
 void run_sweep(const SweepCliOptions& cli) {
@@ -295,9 +298,7 @@ void run_sweep(const SweepCliOptions& cli) {
   const std::optional<Shard> shard = sweep_shard(cli);
   score.context = cli.backend.to_context(shard ? shard->local_rank : -1);
   const int workers = cell_workers(cli, score.context);
-  if (score.context.threads > 0 && workers > score.context.threads)
-    fail("--cell-workers " + std::to_string(workers) + " needs at least as many --threads, got " +
-         std::to_string(score.context.threads) + " (every worker runs on a thread of its own)");
+  check_cell_workers(workers, score.context);  // before any file is touched
   // Draw one batch up front so that unreadable data, too few images or an input size the data
   // cannot give fail before any file is touched.
   InputSampler(score.data, 0).ntk_batch(score.batch, ntk_input_size(score.dataset));
@@ -331,10 +332,10 @@ void run_sweep(const SweepCliOptions& cli) {
 
   std::unordered_set<int> done;
   if (size > 0) {
-    check_same_options(sidecar, options, out);
+    const nlohmann::ordered_json before = check_same_options(sidecar, options, out);
     // A resume may list other cells (the options that make rows comparable are checked above):
     // the sidecar then records the new plan, replaced whole so that it is never half written.
-    replace_sidecar_if_changed(sidecar, options);
+    replace_sidecar_if_changed(sidecar, before, options);
     size = drop_partial_last_line(out);
     if (size > 0) {
       std::unordered_set<int> listed;

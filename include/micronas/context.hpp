@@ -49,6 +49,8 @@ struct ComputeContext {
   // CPU-only build or without a device, Error(kInvalidArgument) for a device index that is not
   // present or a thread count outside 0..kMaxThreads.
   ComputeContext resolved() const;
+  // The CPU threads its computations run on: `threads`, or OpenMP's default when it is 0.
+  int cpu_threads() const;
   // "cpu (2 threads)", "cuda:0 (NVIDIA H200, sm_90)".
   std::string describe() const;
 };

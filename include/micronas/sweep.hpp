@@ -74,6 +74,10 @@ class SweepScorer {
   std::unique_ptr<ProxyEvaluator> evaluator_;
 };
 
+// Throws Error(kInvalidArgument) unless `workers` (>= 1) cells at once can each have a thread of
+// their own among the context's threads (when it sets a count).
+void check_cell_workers(int workers, const ComputeContext& context);
+
 // Scores `cells` with `workers` cells at once, each worker on its own backend with an equal share
 // of the context's CPU threads (workers = 1: one cell at a time on all of them), and calls
 // on_row(i, row) for cell i in the list's order, on the calling thread, as soon as that row and

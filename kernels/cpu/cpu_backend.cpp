@@ -73,7 +73,7 @@ class CpuBackend final : public Backend {
   // The calling thread runs every parallel region of this backend's computations: it gets the
   // context's thread count, or OpenMP's default, whatever an earlier context set on it.
   explicit CpuBackend(const ComputeContext& context) : context_(context) {
-    set_num_threads(context_.threads > 0 ? context_.threads : default_num_threads());
+    set_num_threads(context_.cpu_threads());
   }
   const ComputeContext& context() const override { return context_; }
   std::unique_ptr<GraphExecutor> compile(const Graph& graph) override {

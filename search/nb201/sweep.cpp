@@ -233,23 +233,26 @@ SweepRow SweepScorer::score(const Arch& cell) {
 
 namespace micronas {
 
+void check_cell_workers(int workers, const ComputeContext& context) {
+  if (workers < 1) throw Error(Status::kInvalidArgument, "cell workers must be >= 1");
+  if (context.threads > 0 && workers > context.threads)
+    throw Error(Status::kInvalidArgument, std::to_string(workers) +
+                                              " cell workers need at least as many threads, got " +
+                                              std::to_string(context.threads) +
+                                              " (every worker runs on a thread of its own)");
+}
+
 void score_sweep_cells(const std::vector<Arch>& cells, const ScoreOptions& options,
                        const mcu::Nb201CostTable& costs, int workers,
                        const std::function<void(std::size_t, SweepRow)>& on_row) {
-  if (workers < 1) throw Error(Status::kInvalidArgument, "cell workers must be >= 1");
-  if (options.context.threads > 0 && workers > options.context.threads)
-    throw Error(Status::kInvalidArgument, std::to_string(workers) +
-                                              " cell workers need at least as many threads, got " +
-                                              std::to_string(options.context.threads) +
-                                              " (every worker runs on a thread of its own)");
+  check_cell_workers(workers, options.context);
   workers = std::min<int>(workers, static_cast<int>(std::max<std::size_t>(cells.size(), 1)));
   if (workers == 1) {
     SweepScorer scorer(options, costs);
     for (std::size_t i = 0; i < cells.size(); ++i) on_row(i, scorer.score(cells[i]));
     return;
   }
-  const int total_threads =
-      options.context.threads > 0 ? options.context.threads : default_num_threads();
+  const int total_threads = options.context.cpu_threads();
   ScoreOptions worker_options = options;
   worker_options.context.threads = std::max(1, total_threads / workers);
 
