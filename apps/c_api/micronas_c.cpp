@@ -12,6 +12,7 @@
 #include "micronas/error.hpp"
 #include "micronas/mcu.hpp"
 #include "micronas/micronas.h"
+#include "micronas/npy.hpp"
 #include "micronas/pruning_search.hpp"
 #include "micronas/random_search.hpp"
 #include "micronas/sweep.hpp"
@@ -114,12 +115,6 @@ struct Progress {
   }
 };
 
-std::string shape_text(const std::vector<std::int64_t>& dims) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
-  return s + "]";
-}
-
 // Copies the caller's parameters into `net` by name; every parameter must be given once, and
 // with the network's shape where the caller stated its shape (a transposed weight has the right
 // size but the wrong values).
@@ -147,8 +142,8 @@ void set_named_parameters(ProxyNetwork& net, const micronas_tensor* params, int 
       const std::vector<std::int64_t> want(g.params[p].shape.begin(), g.params[p].shape.end());
       if (s->second != want)
         throw Error(Status::kInvalidArgument, "parameter '" + name + "' has shape " +
-                                                  shape_text(s->second) + ", the network needs " +
-                                                  shape_text(want));
+                                                  npy_shape_text(s->second) +
+                                                  ", the network needs " + npy_shape_text(want));
     }
     std::memcpy(values.data() + g.params[p].offset, params[i].data,
                 static_cast<std::size_t>(params[i].size) * sizeof(float));

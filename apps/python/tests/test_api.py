@@ -175,8 +175,8 @@ def test_parameters_of_the_wrong_shape_are_refused(cli, tmp_path):
     micronas.ntk_condition(CELL, inputs, transposed)  # same shape: a layout no check can see
     flat = dict(params, **{name: params[name].reshape(params[name].shape[0], -1)})
     with pytest.raises(ValueError,
-                       match=r"'stem.0.weight' has shape \[\d+, 27\], the network needs "
-                             r"\[\d+, 3, 3, 3\]"):
+                       match=r"'stem.0.weight' has shape \(\d+, 27\), the network needs "
+                             r"\(\d+, 3, 3, 3\)"):
         micronas.ntk_condition(CELL, inputs, flat)
 
 
