@@ -214,7 +214,9 @@ def test_arguments_that_c_would_cut_or_wrap_are_refused(nb201_table):
 def test_numpy_scalars_are_plain_options():
     a = micronas.mcu_estimate(CELL, clock_mhz=np.float32(216.0))
     assert a == micronas.mcu_estimate(CELL, clock_mhz=216.0)
-    assert micronas.score(CELL, batch=np.int64(8), repeat=1, seed=np.uint64(3)) is not None
+    numpy_options = micronas.score(CELL, batch=np.int64(8), repeat=1, seed=np.uint64(3))
+    assert without_seconds(numpy_options) == without_seconds(
+        micronas.score(CELL, batch=8, repeat=1, seed=3))
 
 
 def test_a_progress_callbacks_own_exception_is_raised():
