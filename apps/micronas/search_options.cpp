@@ -5,7 +5,6 @@
 #include "cli_util.hpp"
 #include "micronas/error.hpp"
 #include "micronas/threads.hpp"
-#include "runtime/file_io.hpp"
 
 namespace micronas::cli {
 
