@@ -693,6 +693,31 @@ TEST(EvaluateCli, AnInterruptedSweepIsEvaluatedAsIncomplete) {
   EXPECT_EQ(test::exit_status(r), 5);
 }
 
+// The front is labelled with the sidecar's target only when the rows' costs are that target's:
+// a results file replaced by another sweep's, its sidecar left behind, is refused.
+TEST(EvaluateCli, ASidecarOfAnotherTargetIsRefusedNotUsedAsTheLabel) {
+  MICRONAS_REQUIRE_DATA("nb201/nb201.csv");
+  const std::string dir = temp_dir("evaluate_target"), f746 = dir + "/f746.csv",
+                    l552 = dir + "/l552.csv";
+  ASSERT_EQ(run_cli(kTiny + " --out " + f746).status, 0);
+  ASSERT_EQ(run_cli(kTiny + " --target stm32l552 --out " + l552).status, 0);
+  const std::string evaluate = "evaluate --json --benchmark " + test::data_path("nb201/nb201.csv");
+  auto r = run_cli(evaluate + " --results " + l552);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(r.output)["pareto"]["target"], "stm32l552");
+  // The L552 rows under the F746 sweep's name, next to the F746 sidecar.
+  write_file(f746, read_file(l552));
+  r = run_cli(evaluate + " --results " + f746);
+  expect_one_line_error(r, f746 + ": row 1");
+  EXPECT_NE(r.output.find("stm32f746"), std::string::npos) << r.output;
+  EXPECT_EQ(test::exit_status(r), 5);
+  // Without the sidecar the rows are evaluated, unlabelled.
+  fs::remove(f746 + ".json");
+  r = run_cli(evaluate + " --results " + f746);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(nlohmann::json::parse(r.output)["pareto"]["target"].is_null());
+}
+
 TEST(EvaluateCli, CellsWithoutAnAccuracyAreCountedNotHidden) {
   MICRONAS_REQUIRE_DATA("nb201/nb201.csv");
 

@@ -15,6 +15,8 @@
 #include "micronas/benchmark_table.hpp"
 #include "micronas/error.hpp"
 #include "micronas/evaluation.hpp"
+#include "micronas/graph.hpp"
+#include "micronas/mcu.hpp"
 #include "micronas/sweep.hpp"
 #include "runtime/file_io.hpp"
 
@@ -154,8 +156,13 @@ std::string cell_text(double v, int decimals, int width) {
 // many cells the sweep planned (to say when the file holds fewer). Results from elsewhere have
 // no sidecar; a sidecar that is there but malformed is an error like any malformed input.
 struct SweepSidecar {
+  std::string path;
   std::string target;
   std::int64_t cells_planned = -1;  // -1: not recorded
+  // The target's whole profile and the dataset whose network the costs are of; null when not
+  // recorded.
+  nlohmann::json target_profile;
+  std::string dataset;
 };
 
 SweepSidecar read_sweep_sidecar(const std::string& results) {
@@ -170,10 +177,40 @@ SweepSidecar read_sweep_sidecar(const std::string& results) {
   }
   if (!j.is_object()) throw Error(Status::kIoError, path + ": not a JSON object");
   SweepSidecar s;
+  s.path = path;
   if (j.contains("target") && j["target"].is_string()) s.target = j["target"];
+  if (j.contains("target_profile") && j["target_profile"].is_object())
+    s.target_profile = j["target_profile"];
+  if (j.contains("dataset") && j["dataset"].is_string()) s.dataset = j["dataset"];
   if (j.contains("cells_planned") && j["cells_planned"].is_number_unsigned())
     s.cells_planned = j["cells_planned"].get<std::int64_t>();
   return s;
+}
+
+// The sidecar names the target on the Pareto front's axis; that is true only if the rows' costs
+// are that target's. A results file replaced by another sweep's (its sidecar left behind) is
+// refused rather than labelled with the wrong board.
+void check_rows_match_target(const std::vector<SweepRow>& rows, const SweepSidecar& sidecar,
+                             const std::string& results) {
+  if (sidecar.target_profile.is_null() || sidecar.dataset.empty()) return;
+  mcu::TargetProfile target;
+  Dataset dataset;
+  try {
+    target = mcu::parse_target_json(sidecar.target_profile.dump(), sidecar.path);
+    dataset = dataset_from_name(sidecar.dataset);
+  } catch (const Error& e) {
+    throw Error(Status::kIoError, sidecar.path + ": its target or dataset is malformed: " + e.what());
+  }
+  const mcu::Nb201CostTable costs(target, NetworkConfig::nb201(dataset));
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    if (!sweep_row_costs_match(rows[i], costs))
+      throw Error(Status::kIoError,
+                  results + ": row " + std::to_string(i + 1) + " (cell " +
+                      std::to_string(rows[i].cell_id) +
+                      "): latency_ms, peak_sram_kb or flash_kb are not the costs on " +
+                      target.name + " that " + sidecar.path +
+                      " records: the sidecar belongs to another sweep (move it away to evaluate "
+                      "the results without a target)");
 }
 
 void run_evaluate(const EvaluateCliOptions& cli) {
@@ -183,6 +220,7 @@ void run_evaluate(const EvaluateCliOptions& cli) {
   const std::vector<SweepRow> rows = read_sweep_csv(cli.results);
   if (rows.empty()) throw Error(Status::kInvalidArgument, cli.results + ": no result rows");
   const SweepSidecar sidecar = read_sweep_sidecar(cli.results);
+  check_rows_match_target(rows, sidecar, cli.results);
   // Fewer rows than planned: a sweep that was interrupted, evaluated as what it is.
   const bool incomplete = sidecar.cells_planned > static_cast<std::int64_t>(rows.size());
   const BenchmarkTable table = BenchmarkTable::load(cli.benchmark);

@@ -267,10 +267,7 @@ void check_kept_row(const SweepRow& row, const std::string& where,
                       (expected_index < 0 ? std::string("none") : std::to_string(expected_index))
                 : std::string("and without --benchmark it must be empty (give the --benchmark "
                               "the sweep was started with)")));
-  const mcu::Nb201CostTable::Estimate cost = costs.estimate(row.arch);
-  if (row.latency_ms != cost.latency_ms ||
-      row.peak_sram_kb != static_cast<double>(cost.peak_sram_bytes) / 1024.0 ||
-      row.flash_kb != static_cast<double>(cost.flash_bytes) / 1024.0)
+  if (!sweep_row_costs_match(row, costs))
     fail("--resume: " + where + ": " + cell +
          ": latency_ms, peak_sram_kb or flash_kb differ from the target's model; the row was not "
          "written by this sweep");

@@ -58,6 +58,12 @@ std::vector<SweepRow> read_sweep_csv(const std::string& path);
 // does not depend on its position in the list, on the other cells or on resuming.
 std::uint64_t sweep_cell_seed(std::uint64_t seed, int cell_id);
 
+// A row's microcontroller columns (latency_ms, peak_sram_kb, flash_kb) as `costs` gives them.
+void set_sweep_row_costs(SweepRow& row, const mcu::Nb201CostTable& costs);
+// Whether a row's microcontroller columns are exactly what `costs` gives its cell: tells whether a
+// row was costed on the target `costs` models.
+bool sweep_row_costs_match(const SweepRow& row, const mcu::Nb201CostTable& costs);
+
 // Scores the cells of a sweep on one backend (options.context, created once).
 class SweepScorer {
  public:

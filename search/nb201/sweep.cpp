@@ -197,6 +197,20 @@ std::uint64_t sweep_cell_seed(std::uint64_t seed, int cell_id) {
   return derive_seed(seed, static_cast<std::uint64_t>(cell_id));
 }
 
+void set_sweep_row_costs(SweepRow& row, const mcu::Nb201CostTable& costs) {
+  const mcu::Nb201CostTable::Estimate cost = costs.estimate(row.arch);
+  row.latency_ms = cost.latency_ms;
+  row.peak_sram_kb = static_cast<double>(cost.peak_sram_bytes) / 1024.0;
+  row.flash_kb = static_cast<double>(cost.flash_bytes) / 1024.0;
+}
+
+bool sweep_row_costs_match(const SweepRow& row, const mcu::Nb201CostTable& costs) {
+  SweepRow expected = row;
+  set_sweep_row_costs(expected, costs);
+  return row.latency_ms == expected.latency_ms && row.peak_sram_kb == expected.peak_sram_kb &&
+         row.flash_kb == expected.flash_kb;
+}
+
 SweepScorer::SweepScorer(const ScoreOptions& options, const mcu::Nb201CostTable& costs)
     : options_(options), costs_(costs), evaluator_(new ProxyEvaluator(options.context)) {
   options_.validate();
@@ -211,8 +225,6 @@ SweepRow SweepScorer::score(const Arch& cell) {
   ScoreOptions cell_options = options_;
   cell_options.seed = sweep_cell_seed(options_.seed, cell.cell_id());
   ScoreResult score = score_architecture(cell, cell_options, *evaluator_);
-  mcu::Nb201CostTable::Estimate cost = costs_.estimate(cell);
-
   SweepRow row;
   row.cell_id = cell.cell_id();
   row.arch = cell;
@@ -221,9 +233,7 @@ SweepRow SweepScorer::score(const Arch& cell) {
   row.linear_regions = score.linear_regions;
   row.flops_m = score.size.flops_m();
   row.params_m = score.size.params_m();
-  row.latency_ms = cost.latency_ms;
-  row.peak_sram_kb = static_cast<double>(cost.peak_sram_bytes) / 1024.0;
-  row.flash_kb = static_cast<double>(cost.flash_bytes) / 1024.0;
+  set_sweep_row_costs(row, costs_);
   row.ntk_seconds = score.ntk_seconds;
   row.lr_seconds = score.lr_seconds;
   return row;
