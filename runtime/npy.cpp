@@ -41,10 +41,10 @@ void write_impl(const std::string& path, const std::vector<std::int64_t>& shape,
   bytes += header;
   std::int64_t n = 1;
   for (std::int64_t d : shape) n *= d;
-  OutputFile out(path);
+  StagedOutput out(path, Publish::kReplace);
   out.write(bytes);
   out.write(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n) * sizeof(T));
-  out.close();
+  out.publish();
 }
 
 // The longest header accepted: numpy writes a few hundred bytes (and refuses to read more than

@@ -40,7 +40,7 @@ CLI::Validator output_path();
 // the result fails at once instead of after minutes of scoring. Error(kIoError) naming `option`
 // and `path`.
 //
-// A file written at the end with write_new_file: it must not exist (outputs are never
+// A file written at the end with write_option_file: it must not exist (outputs are never
 // overwritten, the verb's own inputs included) and its folder must accept a new file.
 void check_new_output(const std::string& option, const std::string& path);
 // A folder that receives several files: absent (it is created) or empty, so that no file of an

@@ -199,7 +199,8 @@ void check_rows_match_target(const std::vector<SweepRow>& rows, const SweepSidec
     target = mcu::parse_target_json(sidecar.target_profile.dump(), sidecar.path);
     dataset = dataset_from_name(sidecar.dataset);
   } catch (const Error& e) {
-    throw Error(Status::kIoError, sidecar.path + ": its target or dataset is malformed: " + e.what());
+    throw Error(Status::kIoError,
+                sidecar.path + ": its target or dataset is malformed: " + e.what());
   }
   const mcu::Nb201CostTable costs(target, NetworkConfig::nb201(dataset));
   for (std::size_t i = 0; i < rows.size(); ++i)
@@ -357,7 +358,7 @@ void run_evaluate(const EvaluateCliOptions& cli) {
         "modeled latency (ms) on " + (target.empty() ? std::string("the target") : target);
     plot.y_label = cli.accuracy + " accuracy (%)";
     const std::string svg = pareto_svg(points, front, plot);
-    write_new_file("--svg", cli.svg, svg.data(), svg.size());
+    write_option_file("--svg", cli.svg, svg, Publish::kCreateNew);
     pareto["svg"] = cli.svg;
   }
 

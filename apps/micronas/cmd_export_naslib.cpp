@@ -27,9 +27,8 @@ void run_export(const ExportCliOptions& cli) {
   auto table = load_table(cli.benchmark);
   const std::string accuracy =
       cli.accuracy.empty() ? BenchmarkTable::accuracy_column(dataset) : cli.accuracy;
-  OutputFile file(cli.out, OutputFile::Mode::kCreateNew);
-  file.write(naslib_zero_cost_json(rows, dataset, table.get(), accuracy));
-  file.close();
+  write_output_file(cli.out, naslib_zero_cost_json(rows, dataset, table.get(), accuracy),
+                    Publish::kCreateNew);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 // `micronas merge`: the results files of a sharded sweep (`sweep --shard I/N`, or one process of
 // a Slurm array or MPI job each) joined into the file a one-process sweep writes.
+#include <unistd.h>
+
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -63,14 +65,21 @@ void run_merge(const MergeCliOptions& cli) {
 
   common.erase("cells");
   common["cells_planned"] = cells.size();
-  OutputFile sidecar(cli.out + ".json", OutputFile::Mode::kCreateNew);
-  OutputFile out(cli.out, OutputFile::Mode::kCreateNew);
-  sidecar.write(common.dump(2) + "\n");
-  sidecar.close();
   std::string text = sweep_header_line() + "\n";
   for (const SweepRow& row : rows) text += format_sweep_row(row) + "\n";
+  // Both are written whole before either takes its name; the results file comes last, so that
+  // its presence means a finished merge.
+  StagedOutput sidecar(cli.out + ".json", Publish::kCreateNew);
+  StagedOutput out(cli.out, Publish::kCreateNew);
+  sidecar.write(common.dump(2) + "\n");
   out.write(text);
-  out.close();
+  sidecar.publish();
+  try {
+    out.publish();
+  } catch (...) {
+    ::unlink(sidecar.path().c_str());
+    throw;
+  }
   std::cout << "merge: " << rows.size() << " rows of " << count << " shards into " << cli.out
             << "\n";
 }

@@ -88,7 +88,7 @@ void run_random_search(const RandomSearchCliOptions& cli) {
   nlohmann::ordered_json j = result_json(r, o, table.get());
   if (!cli.out.empty()) {
     const std::string text = j.dump(2) + "\n";
-    write_new_file("--out", cli.out, text.data(), text.size());
+    write_option_file("--out", cli.out, text, Publish::kCreateNew);
   }
   if (cli.json) {
     std::cout << j.dump(2) << "\n";

@@ -101,21 +101,15 @@ std::vector<SearchRound> load_checkpoint(const std::string& path,
   return rounds;
 }
 
-// Written to a temporary file and renamed: an interruption leaves the old checkpoint or the new
-// one, never a torn file.
+// Staged (write_output_file): an interruption leaves the old checkpoint or the new one, never a
+// torn file.
 void write_checkpoint(const std::string& path, const nlohmann::ordered_json& options,
                       const std::vector<SearchRound>& rounds) {
   nlohmann::ordered_json j;
   j["options"] = options;
   j["rounds"] = nlohmann::ordered_json::array();
   for (const SearchRound& r : rounds) j["rounds"].push_back(round_to_json(r));
-  const std::string tmp = path + ".tmp";
-  write_output_file(tmp, j.dump(1) + "\n");
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec)
-    throw Error(Status::kIoError,
-                "--checkpoint: cannot rename " + tmp + " to " + path + ": " + ec.message());
+  write_option_file("--checkpoint", path, j.dump(1) + "\n", Publish::kReplace);
 }
 
 std::string round_log(const SearchRound& r) {
@@ -197,7 +191,7 @@ void run_search(const SearchCliOptions& cli) {
   nlohmann::ordered_json j = result_json(r, o, cli, table.get());
   if (!cli.out.empty()) {
     const std::string text = j.dump(2) + "\n";
-    write_new_file("--out", cli.out, text.data(), text.size());
+    write_option_file("--out", cli.out, text, Publish::kCreateNew);
   }
   if (cli.json)
     std::cout << j.dump(2) << "\n";

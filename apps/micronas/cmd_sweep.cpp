@@ -162,18 +162,11 @@ nlohmann::ordered_json run_options(const SweepCliOptions& cli, const ScoreOption
   return j;
 }
 
-// Replaces the sidecar whole (written beside it, then renamed) when `now` differs from `before`.
+// Replaces the sidecar whole (staged: never half written) when `now` differs from `before`.
 void replace_sidecar_if_changed(const std::string& sidecar, const nlohmann::ordered_json& before,
                                 const nlohmann::ordered_json& now) {
   if (before == now) return;
-  const std::string temporary = sidecar + ".new";
-  write_output_file(temporary, now.dump(2) + "\n");
-  std::error_code ec;
-  fs::rename(temporary, sidecar, ec);
-  if (ec) {
-    fs::remove(temporary, ec);
-    fail("cannot replace " + sidecar + ": " + ec.message());
-  }
+  write_output_file(sidecar, now.dump(2) + "\n");
 }
 
 // The sidecar of the run that produced `out`, once its options are checked against `now`.
@@ -348,7 +341,10 @@ void run_sweep(const SweepCliOptions& cli) {
   }
   if (size == 0) {
     write_output_file(sidecar, options.dump(2) + "\n");
-    write_output_file(out, sweep_header_line() + "\n");
+    // In place: `out` is the file the lock is held on, which a rename would replace.
+    OutputFile header(out, OutputFile::Mode::kAppend);
+    header.write(sweep_header_line() + "\n");
+    header.close();
   }
 
   std::vector<Arch> todo;

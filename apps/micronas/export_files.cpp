@@ -1,23 +1,23 @@
-// Output files created only when absent, and all or none left behind (see export_files.hpp).
+// Output files that never appear half written, named by their option (see export_files.hpp).
 #include "export_files.hpp"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <vector>
 
 #include "micronas/error.hpp"
 
 namespace micronas::cli {
 
+namespace fs = std::filesystem;
+
 bool exists(const std::string& path) {
   struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
+  return ::lstat(path.c_str(), &st) == 0;
 }
 
 void refuse_existing(const std::string& option, const std::string& path) {
@@ -28,115 +28,116 @@ void refuse_existing(const std::string& option, const std::string& path) {
 
 namespace {
 
-// The paths an export has created, removed again (a directory with what was written into it)
-// unless keep() is called: a failure part-way through leaves nothing that a rerun would refuse
-// to overwrite.
-class NewPaths {
+// Runs `step`, prefixing an Error's message with the option that named the file.
+template <class Step>
+void for_option(const std::string& option, Step&& step) {
+  try {
+    step();
+  } catch (const Error& e) {
+    throw Error(e.status(), option + ": " + e.what());
+  }
+}
+
+// One path for two outputs (--c-array naming the --out file) is refused before anything is
+// written.
+void refuse_same_path(const std::vector<std::pair<std::string, std::string>>& outputs) {
+  for (std::size_t i = 0; i < outputs.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j) {
+      std::error_code a, b;
+      const fs::path first = fs::weakly_canonical(outputs[j].second, a);
+      const fs::path second = fs::weakly_canonical(outputs[i].second, b);
+      if (!a && !b && first == second)
+        throw Error(Status::kIoError, outputs[i].first + ": '" + outputs[i].second + "' is the " +
+                                          outputs[j].first + " file");
+    }
+}
+
+// A new directory filled under a temporary name and renamed into place; removed, with what was
+// written into it, unless published.
+class StagedDirectory {
  public:
-  NewPaths() = default;
-  NewPaths(const NewPaths&) = delete;
-  NewPaths& operator=(const NewPaths&) = delete;
-  ~NewPaths() {
-    for (const File& f : files_) {
-      if (f.fd >= 0) ::close(f.fd);
-      if (!kept_) ::unlink(f.path.c_str());
+  StagedDirectory(const std::string& option, const std::string& path)
+      : option_(option), path_(path) {
+    // A name nothing holds (a leftover of a killed run is left alone).
+    for (int n = 0; temporary_.empty(); ++n) {
+      const std::string name =
+          path + ".partial-" + std::to_string(::getpid()) + "-" + std::to_string(n);
+      std::error_code ec;
+      if (fs::create_directory(name, ec)) temporary_ = name;
+      if (ec || (temporary_.empty() && n == 100))
+        throw Error(Status::kIoError, option + ": " + path + ": cannot create: " +
+                                          (ec ? ec.message() : std::string("every name is taken")));
     }
+  }
+  ~StagedDirectory() {
     std::error_code ignored;
-    if (!kept_)
-      for (const std::string& dir : directories_) std::filesystem::remove_all(dir, ignored);
+    if (!published_) fs::remove_all(published_at_.empty() ? temporary_ : published_at_, ignored);
   }
+  StagedDirectory(const StagedDirectory&) = delete;
+  StagedDirectory& operator=(const StagedDirectory&) = delete;
 
-  // Creates `path` only if nothing is there yet; returns the handle write() takes.
-  std::size_t create_file(const std::string& option, const std::string& path) {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
-    if (fd < 0) {
-      const int error = errno;
-      throw Error(Status::kIoError, option + ": cannot create '" + path + "': " + why(path, error));
-    }
-    files_.push_back({option, path, fd});
-    return files_.size() - 1;
+  const std::string& temporary() const { return temporary_; }
+  void publish() {
+    for_option(option_, [&] { rename_no_replace(temporary_, path_); });
+    published_at_ = path_;
   }
-
-  void create_directory(const std::string& option, const std::string& path) {
-    if (::mkdir(path.c_str(), 0755) != 0) {
-      const int error = errno;
-      throw Error(Status::kIoError,
-                  option + ": cannot create directory '" + path + "': " + why(path, error));
-    }
-    directories_.push_back(path);
-  }
-
-  // Writes `data` whole to a file of create_file() and closes it.
-  void write(std::size_t file, const void* data, std::size_t size) {
-    File& f = files_[file];
-    const char* p = static_cast<const char*>(data);
-    std::size_t done = 0;
-    bool ok = true;
-    while (ok && done < size) {
-      const ssize_t n = ::write(f.fd, p + done, size - done);
-      ok = n > 0;
-      if (ok) done += static_cast<std::size_t>(n);
-    }
-    const int write_error = errno;
-    const bool closed = ::close(f.fd) == 0;
-    f.fd = -1;
-    if (!ok || !closed)
-      throw Error(Status::kIoError, f.option + ": cannot write '" + f.path +
-                                        "': " + std::strerror(ok ? errno : write_error));
-  }
-
-  void keep() { kept_ = true; }
+  void keep() { published_ = true; }
 
  private:
-  struct File {
-    std::string option, path;
-    int fd;
-  };
-
-  // Why `path` could not be created; it exists either way, or is one of this export's own
-  // outputs (--c-array naming the --out file).
-  std::string why(const std::string& path, int error) const {
-    if (error != EEXIST) return std::strerror(error);
-    struct stat st, mine;
-    if (::stat(path.c_str(), &st) == 0)
-      for (const File& f : files_)
-        if (f.fd >= 0 && ::fstat(f.fd, &mine) == 0 && mine.st_dev == st.st_dev &&
-            mine.st_ino == st.st_ino)
-          return "it is the " + f.option + " file";
-    return "it exists (never overwritten)";
-  }
-
-  std::vector<File> files_;
-  std::vector<std::string> directories_;
-  bool kept_ = false;
+  std::string option_, path_, temporary_, published_at_;
+  bool published_ = false;
 };
 
 }  // namespace
 
-void write_new_file(const std::string& option, const std::string& path, const void* data,
-                    std::size_t size) {
-  NewPaths created;
-  created.write(created.create_file(option, path), data, size);
-  created.keep();
+void write_option_file(const std::string& option, const std::string& path, const std::string& text,
+                       Publish mode) {
+  for_option(option, [&] { write_output_file(path, text, mode); });
 }
 
 void write_model_files(const tflite::ExportedModel& model, const std::string& out,
                        const std::string& c_array, const std::string& description,
                        const ReferenceOutput& reference) {
-  const std::string source =
-      c_array.empty()
-          ? ""
-          : tflite::c_array_source(model.bytes, "g_model", "TFLite model: " + description);
-  // Every output is created before any is written, so that a clash (--c-array naming the --out
-  // file) or an unwritable place fails with nothing written.
-  NewPaths paths;
-  const std::size_t model_file = paths.create_file("--out", out);
-  const std::size_t array_file = c_array.empty() ? 0 : paths.create_file("--c-array", c_array);
-  if (!reference.dir.empty()) paths.create_directory("--reference", reference.dir);
-  paths.write(model_file, model.bytes.data(), model.bytes.size());
-  if (!c_array.empty()) paths.write(array_file, source.data(), source.size());
-  if (!reference.dir.empty()) reference.write(reference.dir);
-  paths.keep();
+  std::vector<std::pair<std::string, std::string>> outputs = {{"--out", out}};
+  if (!c_array.empty()) outputs.push_back({"--c-array", c_array});
+  if (!reference.dir.empty()) outputs.push_back({"--reference", reference.dir});
+  refuse_same_path(outputs);
+  for (const auto& [option, path] : outputs) refuse_existing(option, path);
+
+  // Everything is written under temporary names first; then each takes its name. A failure on
+  // the way removes what was written and what was already renamed.
+  std::vector<std::unique_ptr<StagedOutput>> files;
+  std::vector<std::string> published;
+  struct Unpublish {
+    std::vector<std::string>& paths;
+    bool done = false;
+    ~Unpublish() {
+      if (!done)
+        for (const std::string& p : paths) ::unlink(p.c_str());
+    }
+  } unpublish{published};
+  auto stage = [&](const std::string& option, const std::string& path, const std::string& text) {
+    for_option(option, [&] {
+      files.push_back(std::make_unique<StagedOutput>(path, Publish::kCreateNew));
+      files.back()->write(text);
+    });
+  };
+  stage("--out", out, std::string(model.bytes.begin(), model.bytes.end()));
+  if (!c_array.empty())
+    stage("--c-array", c_array,
+          tflite::c_array_source(model.bytes, "g_model", "TFLite model: " + description));
+  std::unique_ptr<StagedDirectory> directory;
+  if (!reference.dir.empty()) {
+    directory = std::make_unique<StagedDirectory>("--reference", reference.dir);
+    reference.write(directory->temporary());
+  }
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    for_option(outputs[i].first, [&] { files[i]->publish(); });
+    published.push_back(files[i]->path());
+  }
+  if (directory) directory->publish();
+  unpublish.done = true;
+  if (directory) directory->keep();
 
   std::cout << "wrote " << out << ": " << model.bytes.size() << " bytes, " << model.num_operators
             << " operators (";

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "export_files.hpp"
 #include "file_lock.hpp"
 #include "micronas/error.hpp"
 #include "progress.hpp"
@@ -81,13 +82,7 @@ void add_length_option(CLI::App* cmd, int* length) {
 }
 
 void write_checkpoint(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp";
-  write_output_file(tmp, bytes);
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec)
-    throw Error(Status::kIoError,
-                "--checkpoint: cannot rename " + tmp + " to " + path + ": " + ec.message());
+  write_option_file("--checkpoint", path, bytes, Publish::kReplace);
 }
 
 bool train_epochs(training::Trainer& trainer, const timeseries::Dataset& train, int epochs,

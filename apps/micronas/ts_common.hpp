@@ -28,8 +28,8 @@ Splits load_splits(const std::string& spec, int length, double val_fraction, std
 // The --length option of the verbs that read --data.
 void add_length_option(CLI::App* cmd, int* length);
 
-// Written to a temporary file and renamed: an interruption leaves the old checkpoint or the new
-// one, never a torn file.
+// Staged (write_output_file): an interruption leaves the old checkpoint or the new one, never a
+// torn file.
 void write_checkpoint(const std::string& path, const std::string& bytes);
 
 // Trains until `epochs` are done or `stop_after` (> 0) epochs of this call have run, with a
