@@ -15,29 +15,17 @@
 
 #include "micronas/error.hpp"
 #include "runtime/file_io.hpp"
+#include "tests/test_util.hpp"
 
 namespace micronas {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string fresh_dir(const std::string& name) {
-  const fs::path dir = fs::path(::testing::TempDir()) / ("micronas_staged_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
+using test::read_file;
+using test::write_file;
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
-}
+std::string fresh_dir(const std::string& name) { return test::temp_dir("staged_" + name); }
 
 // The temporaries left in `dir`.
 std::vector<std::string> temporaries(const std::string& dir) {

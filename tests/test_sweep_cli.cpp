@@ -28,24 +28,9 @@ namespace {
 namespace fs = std::filesystem;
 using test::run_cli;
 
-// A fresh folder per test.
-std::string temp_dir(const std::string& name) {
-  fs::path dir = fs::path(::testing::TempDir()) / ("micronas_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
+using test::read_file;
+using test::temp_dir;
+using test::write_file;
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;

@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,27 @@ inline std::string data_path(const std::string& relative) {
       GTEST_SKIP() << "reference data not found: " << micronas_data_file                     \
                    << " (set MICRONAS_DATA_DIR, or configure with -DMICRONAS_DATA_DIR=...)"; \
   } while (0)
+
+// A fresh, empty folder under the test temporary folder, named micronas_NAME.
+inline std::string temp_dir(const std::string& name) {
+  const std::filesystem::path dir =
+      std::filesystem::path(::testing::TempDir()) / ("micronas_" + name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+// A file's whole content ("" when it cannot be read).
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+inline void write_file(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
 
 // n standard-normal floats from the library's seeded PRNG.
 inline std::vector<float> gaussian(std::size_t n, std::uint64_t seed) {
