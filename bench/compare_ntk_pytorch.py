@@ -12,6 +12,10 @@ takes 2x longer on some machines; micronas runs two repeats in one process and t
 time counts.
 
     /usr/bin/python3 bench/compare_ntk_pytorch.py --arch supernet-none --batch 72 --threads 2
+    /usr/bin/python3 bench/compare_ntk_pytorch.py --binary build-avx2/micronas --pytorch-isa avx2
+
+`--pytorch-isa avx2` caps PyTorch's oneDNN kernels at AVX2 (DNNL_MAX_CPU_ISA), to compare with an
+AVX2 build of micronas at one instruction set.
 """
 
 import argparse
@@ -23,10 +27,13 @@ import subprocess
 import sys
 import time
 
-import torch
+torch = None  # imported in main(), once oneDNN's instruction-set cap is in the environment
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "scripts"))
-from nb201_torch import NB201Network  # noqa: E402
+
+def nb201_network():
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "scripts"))
+    from nb201_torch import NB201Network
+    return NB201Network
 
 
 def forward_macs(net, x):
@@ -99,7 +106,16 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--binary", default=os.path.join(os.path.dirname(__file__), "..", "build",
                                                      "micronas"))
+    ap.add_argument("--pytorch-isa", choices=["native", "avx2"], default="native",
+                    help="cap PyTorch's oneDNN kernels at this instruction set")
     args = ap.parse_args()
+    if args.pytorch_isa == "avx2":
+        os.environ["DNNL_MAX_CPU_ISA"] = "AVX2"
+        os.environ["ONEDNN_MAX_CPU_ISA"] = "AVX2"
+    global torch
+    import torch as torch_module
+    torch = torch_module
+    NB201Network = nb201_network()
     keep_freed_memory()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -117,7 +133,8 @@ def main():
         print(f"round {r}: pytorch {theirs[-1]:.3f} s, micronas {ours[-1]:.3f} s", flush=True)
     t_ours, t_theirs = statistics.median(ours), statistics.median(theirs)
     peak, mhz = peak_gflops(args.threads)
-    print(f"arch {args.arch}, B={args.batch}, threads={args.threads}, torch {torch.__version__}")
+    print(f"arch {args.arch}, B={args.batch}, threads={args.threads}, torch {torch.__version__}, "
+          f"PyTorch ISA {args.pytorch_isa}")
     print(f"pytorch  {t_theirs:.3f} s  {flops / t_theirs / 1e9:.1f} GFLOP/s")
     print(f"micronas {t_ours:.3f} s  {flops / t_ours / 1e9:.1f} GFLOP/s "
           f"({100 * flops / t_ours / 1e9 / peak:.1f}% of {peak:.0f} GFLOP/s peak at {mhz:.0f} MHz)")
