@@ -7,12 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(micronas_cli test_hostile_input test_data test_cli test_mcu_cli test_sweep_cli test_arch)
+targets=(micronas_cli test_hostile_input test_staged_output test_data test_cli test_mcu_cli test_sweep_cli test_arch)
 cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DMICRONAS_SANITIZE=ON -DMICRONAS_CUDA=OFF \
   -DMICRONAS_BUILD_BENCHMARKS=OFF ${MICRONAS_CMAKE_ARGS:-} >/dev/null
 cmake --build build-sanitize -j"$(nproc)" --target "${targets[@]}"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-sanitize --output-on-failure -j"$(nproc)" \
-  -R '^(Hostile|CsvWriter|ErrorContract|Cli|McuCli|DataSpec|CifarNormalization|CifarReader|InputSampler|Arch|EvaluateCli|SweepCli)\.' \
+  -R '^(Hostile|StagedOutput|CsvWriter|ErrorContract|Cli|McuCli|DataSpec|CifarNormalization|CifarReader|InputSampler|Arch|EvaluateCli|SweepCli)\.' \
   -E 'SweepCli\.(ASecondRun|ResumeChecksKept|ResumeAfterInterruption|RandomCells|RowsDoNotDepend)|Cli\.ScoreJson'

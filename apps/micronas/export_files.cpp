@@ -71,7 +71,7 @@ class StagedDirectory {
   }
   ~StagedDirectory() {
     std::error_code ignored;
-    if (!published_) fs::remove_all(published_at_.empty() ? temporary_ : published_at_, ignored);
+    if (!published_) fs::remove_all(temporary_, ignored);
   }
   StagedDirectory(const StagedDirectory&) = delete;
   StagedDirectory& operator=(const StagedDirectory&) = delete;
@@ -79,12 +79,11 @@ class StagedDirectory {
   const std::string& temporary() const { return temporary_; }
   void publish() {
     for_option(option_, [&] { rename_no_replace(temporary_, path_); });
-    published_at_ = path_;
+    published_ = true;
   }
-  void keep() { published_ = true; }
 
  private:
-  std::string option_, path_, temporary_, published_at_;
+  std::string option_, path_, temporary_;
   bool published_ = false;
 };
 
@@ -135,9 +134,8 @@ void write_model_files(const tflite::ExportedModel& model, const std::string& ou
     for_option(outputs[i].first, [&] { files[i]->publish(); });
     published.push_back(files[i]->path());
   }
-  if (directory) directory->publish();
+  if (directory) directory->publish();  // last: nothing can fail after it
   unpublish.done = true;
-  if (directory) directory->keep();
 
   std::cout << "wrote " << out << ": " << model.bytes.size() << " bytes, " << model.num_operators
             << " operators (";
