@@ -1,5 +1,6 @@
 // Target profiles: parsing the JSON format of mcu/targets/targets.json, the built-in copy of
 // that file, and writing a (calibrated) profile back.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -51,17 +52,26 @@ std::string text(const Json& obj, const char* key, const std::string& source) {
   return v.get<std::string>();
 }
 
+// An optional field: `fallback` when absent; of the wrong type, refused like a required one.
+std::string optional_text(const Json& obj, const char* key, const std::string& source) {
+  return obj.contains(key) ? text(obj, key, source) : std::string();
+}
+double optional_number(const Json& obj, const char* key, double fallback,
+                       const std::string& source) {
+  return obj.contains(key) ? number(obj, key, source) : fallback;
+}
+
 TargetProfile from_json(const Json& t, const std::string& source) {
   if (!t.is_object()) bad(source, "a target profile must be a JSON object");
   TargetProfile p;
   p.name = text(t, "name", source);
   std::string where = source + " (target '" + p.name + "')";
-  p.description = t.value("description", "");
+  p.description = optional_text(t, "description", where);
   p.core = text(t, "core", where);
   p.clock_mhz = number(t, "clock_mhz", where);
   p.sram_kb = number(t, "sram_kb", where);
   p.flash_kb = number(t, "flash_kb", where);
-  p.measured_device = t.value("measured_device", "");
+  p.measured_device = optional_text(t, "measured_device", where);
   if (p.clock_mhz <= 0) bad(where, "clock_mhz must be > 0");
   const Json& models = field(t, "instruction_models", where);
   const Json& cpi = field(t, "cpi", where);
@@ -70,7 +80,11 @@ TargetProfile from_json(const Json& t, const std::string& source) {
     const Json& m = field(models, key, where + " instruction_models");
     const Json& names = field(m, "features", where);
     const std::vector<std::string>& expected = family_feature_names(static_cast<CostFamily>(f));
-    if (!names.is_array() || names.get<std::vector<std::string>>() != expected)
+    const bool same_features =
+        names.is_array() && names.size() == expected.size() &&
+        std::equal(expected.begin(), expected.end(), names.begin(),
+                   [](const std::string& e, const Json& n) { return n.is_string() && n == e; });
+    if (!same_features)
       bad(where, std::string("instruction_models.") + key +
                      ".features does not list this library's features for the family");
     const Json& c = field(m, "coefficients", where);
@@ -103,8 +117,9 @@ TargetProfile from_json(const Json& t, const std::string& source) {
   p.flash_per_out_channel_bytes = number(flash, "per_out_channel_bytes", where + " flash");
   p.flash_model_overhead_bytes = number(flash, "model_overhead_bytes", where + " flash");
   // Optional (0 when absent): profiles written before whole-network flash was measured.
-  p.flash_per_op_bytes = flash.value("per_op_bytes", 0.0);
-  p.flash_per_constant_tensor_bytes = flash.value("per_constant_tensor_bytes", 0.0);
+  p.flash_per_op_bytes = optional_number(flash, "per_op_bytes", 0.0, where + " flash");
+  p.flash_per_constant_tensor_bytes =
+      optional_number(flash, "per_constant_tensor_bytes", 0.0, where + " flash");
   // Optional: kinds not listed (or profiles without the object) take per_op_bytes.
   if (flash.contains("per_op_kind_bytes")) {
     const Json& kinds = flash.at("per_op_kind_bytes");
@@ -116,16 +131,18 @@ TargetProfile from_json(const Json& t, const std::string& source) {
         ++k;
       if (k == kNumDeployedOpKinds)
         bad(where, "flash.per_op_kind_bytes: unknown op kind '" + it.key() + "'");
-      if (!it.value().is_number())
-        bad(where, "flash.per_op_kind_bytes." + it.key() + " must be a number");
+      // A fitted term (negative for kinds smaller than the fit's mean): any finite number.
+      if (!it.value().is_number() || !std::isfinite(it.value().get<double>()))
+        bad(where, "flash.per_op_kind_bytes." + it.key() + " must be a finite number");
       p.flash_per_op_kind_bytes[k] = it.value().get<double>();
     }
   }
   p.runtime_code_kb = number(flash, "runtime_code_kb", where + " flash");
   if (p.flash_per_out_channel_bytes < 0 || p.flash_model_overhead_bytes < 0 ||
-      p.runtime_code_kb < 0)
+      p.runtime_code_kb < 0 || p.flash_per_op_bytes < 0 || p.flash_per_constant_tensor_bytes < 0)
     bad(where,
-        "flash.per_out_channel_bytes, model_overhead_bytes and runtime_code_kb must be >= 0");
+        "flash.per_out_channel_bytes, model_overhead_bytes, runtime_code_kb, per_op_bytes and "
+        "per_constant_tensor_bytes must be >= 0");
   p.document = t.dump();
   return p;
 }
@@ -153,12 +170,17 @@ std::vector<std::string> builtin_target_names() {
 
 TargetProfile parse_target_json(const std::string& json_text, const std::string& source) {
   Json doc = parse(json_text, source);
-  if (doc.is_object() && doc.contains("targets")) {
-    const Json& list = doc["targets"];
-    if (!list.is_array() || list.empty()) bad(source, "'targets' must be a non-empty array");
-    return from_json(list[0], source);
+  try {
+    if (doc.is_object() && doc.contains("targets")) {
+      const Json& list = doc["targets"];
+      if (!list.is_array() || list.empty()) bad(source, "'targets' must be a non-empty array");
+      return from_json(list[0], source);
+    }
+    return from_json(doc, source);
+  } catch (const Json::exception& e) {
+    // Every field is checked before it is read; this is the net under a check that was missed.
+    bad(source, std::string("malformed target profile: ") + e.what());
   }
-  return from_json(doc, source);
 }
 
 TargetProfile load_target(const std::string& name_or_path) {

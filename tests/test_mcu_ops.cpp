@@ -9,6 +9,8 @@
 // SOFTMAX (2 rows on the F446RE, 1 on the L552) is fitted on every row, so all its rows are FIT.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <map>
 
@@ -125,6 +127,36 @@ TEST(McuOps, BuiltinTargetsLoadAndUnknownIsAnError) {
   EXPECT_THROW(load_target("stm32nope"), Error);
   EXPECT_THROW(parse_target_json("{\"name\": \"x\"", "truncated"), Error);
   EXPECT_THROW(parse_target_json("{\"name\": \"x\", \"core\": \"m4\"}", "partial"), Error);
+}
+
+// A profile whose fields have the wrong JSON types is refused as malformed (kIoError, naming the
+// field), never with the JSON library's own exception (a fuzzer found feature names that were
+// numbers).
+TEST(McuOps, ProfilesWithFieldsOfTheWrongTypeAreRefusedByName) {
+  const nlohmann::json good = nlohmann::json::parse(load_target("stm32f746").to_json());
+  const std::vector<std::pair<std::string, nlohmann::json>> cases = {
+      {"/instruction_models/conv_im2col/features", nlohmann::json::array({1, 2})},
+      {"/description", 5},
+      {"/measured_device", nlohmann::json::array()},
+      {"/flash/per_op_bytes", "147"},
+      {"/flash/per_constant_tensor_bytes", -1},
+      {"/flash/per_op_kind_bytes/ADD", nullptr},
+  };
+  for (const auto& [pointer, value] : cases) {
+    nlohmann::json bad = good;
+    bad[nlohmann::json::json_pointer(pointer)] = value;
+    const std::string field = pointer.substr(pointer.rfind('/') + 1);
+    try {
+      parse_target_json(bad.dump(), "bad.json");
+      ADD_FAILURE() << pointer << " = " << value.dump() << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.status(), Status::kIoError) << e.what();
+      const std::string what = e.what();
+      EXPECT_NE(what.find("bad.json"), std::string::npos) << what;
+      EXPECT_NE(what.find(field), std::string::npos) << what;
+      EXPECT_EQ(what.find("json.exception"), std::string::npos) << what;
+    }
+  }
 }
 
 // Flatbuffer bytes per op kind: the built-in targets list every kind the exporter writes, a
