@@ -9,10 +9,9 @@
 // SOFTMAX (2 rows on the F446RE, 1 on the L552) is fitted on every row, so all its rows are FIT.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include <cmath>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "micronas/error.hpp"
 #include "micronas/mcu.hpp"

@@ -192,6 +192,11 @@ TEST(SweepCli, ResumeRefusesOtherOptionsOrAMissingSidecar) {
   r = run_cli(kTiny + " --resume --out " + out);
   expect_one_line_error(r, "not valid JSON");
   EXPECT_EQ(test::exit_status(r), 5);
+  // Recorded values of another JSON type are named as they are, not the JSON library's error.
+  write_file(out + ".json", R"({"micronas_version": 5, "build_type": [], "shard": 1})");
+  r = run_cli(kTiny + " --resume --out " + out);
+  expect_one_line_error(r, "written by micronas 5 ([])");
+  EXPECT_EQ(test::exit_status(r), 2);
   write_file(out + ".json", sidecar);
 
   fs::remove(out + ".json");

@@ -204,6 +204,16 @@ TEST_F(Dnas, ResumedSearchEqualsUninterrupted) {
   } catch (const Error& e) {
     EXPECT_EQ(e.status(), Status::kIoError);
   }
+  // Header fields of another JSON type are a foreign file, not the JSON library's exception.
+  for (const char* header : {R"({"format": 3})", R"({"format": "micronas-dnas-checkpoint-3",
+                                                     "fingerprint": ["print"]})"}) {
+    try {
+      refuse.restore(header, "print", "ckpt");
+      FAIL() << header << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("ckpt"), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace

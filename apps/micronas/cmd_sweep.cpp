@@ -184,14 +184,18 @@ nlohmann::ordered_json check_same_options(const std::string& sidecar,
     throw Error(Status::kIoError, sidecar + ": not valid JSON: " + e.what());
   }
   if (!before.is_object()) throw Error(Status::kIoError, sidecar + ": not a JSON object");
+  // What the sidecar says under `key`, whatever its JSON type.
+  auto recorded = [&](const char* key, const char* absent) {
+    if (!before.contains(key)) return std::string(absent);
+    return before[key].is_string() ? before[key].get<std::string>() : before[key].dump();
+  };
   for (const char* key : {"micronas_version", "build_type"})
     if (!before.contains(key) || before[key] != now[key])
       fail("--resume: " + out + " was written by micronas " +
-           before.value("micronas_version", std::string("(unrecorded version)")) + " (" +
-           before.value("build_type", std::string("unrecorded build type")) + " build); this is " +
-           MICRONAS_VERSION + " (" + MICRONAS_BUILD_TYPE +
-           "), whose rows may differ in the last digits: delete " + out +
-           " to start again, or resume with the same build");
+           recorded("micronas_version", "(unrecorded version)") + " (" +
+           recorded("build_type", "unrecorded build type") + "); this is " + MICRONAS_VERSION +
+           " (" + MICRONAS_BUILD_TYPE + "), whose rows may differ in the last digits: delete " +
+           out + " to start again, or resume with the same build");
   for (const char* key :
        {"seed", "batch", "repeat", "data", "init", "dataset", "target", "backend"}) {
     if (!before.contains(key) || before[key] != now[key])
@@ -205,8 +209,8 @@ nlohmann::ordered_json check_same_options(const std::string& sidecar,
          " differ from those that produced " + out + "; rows would not be comparable");
   if (before.value("shard", nlohmann::ordered_json()) !=
       now.value("shard", nlohmann::ordered_json()))
-    fail("--resume: " + out + " is shard " + before.value("shard", std::string("(none)")) +
-         ", this run is shard " + now.value("shard", std::string("(none)")));
+    fail("--resume: " + out + " is shard " + recorded("shard", "(none)") + ", this run is shard " +
+         now.value("shard", std::string("(none)")));
   if (before.value("cells", nlohmann::ordered_json()) !=
       now.value("cells", nlohmann::ordered_json()))
     fail("--resume: option --archs: the sweep's list of cells differs from the run that produced " +

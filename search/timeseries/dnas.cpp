@@ -274,8 +274,10 @@ void DnasSearch::restore(const std::string& bytes, const std::string& fingerprin
     throw Error(Status::kIoError, path + ": not a valid DNAS checkpoint (" + why + ")");
   };
   const nlohmann::json j = nlohmann::json::parse(bytes, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("format", "") != kFormat) fail("no header");
-  if (j.value("fingerprint", "") != fingerprint)
+  // Compared as JSON values: a field of another type is a mismatch, not the JSON library's error.
+  if (j.is_discarded() || !j.is_object() || j.value("format", nlohmann::json()) != kFormat)
+    fail("no header");
+  if (j.value("fingerprint", nlohmann::json()) != fingerprint)
     throw Error(Status::kInvalidArgument,
                 path +
                     ": the checkpoint was written by a search with other options or data; "
