@@ -798,6 +798,18 @@ TEST(SweepShards, MergedShardsEqualTheOneProcessSweepRowForRow) {
       run_cli("merge --out " + dir + "/m2.csv " + dir + "/r.shard-000-of-003.csv " + shard1 + " " +
               dir + "/other.shard-002-of-003.csv"),
       "other options");
+
+  // A shard's sidecar with fields of another type is refused in words (status 5).
+  const std::string sidecar = read_file(shard1 + ".json");
+  for (const std::string& bad : {std::string(R"({"shard": 1, "cells": [1]})"),
+                                 std::string(R"({"shard": "1/3", "cells": ["a"]})"),
+                                 std::string(R"({"shard": "1/3", "cells": [99999999999]})")}) {
+    write_file(shard1 + ".json", bad);
+    r = run_cli("merge --out " + dir + "/m3.csv" + shards);
+    expect_one_line_error(r, shard1 + ".json: not the sidecar of a sweep shard");
+    EXPECT_EQ(test::exit_status(r), 5) << bad;
+  }
+  write_file(shard1 + ".json", sidecar);
 }
 
 TEST(SweepShards, SlurmArrayAndMpiRanksComeFromTheEnvironment) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "micronas/arch.hpp"
 #include "micronas/error.hpp"
 #include "micronas/sweep.hpp"
 #include "micronas/sweep_shard.hpp"
@@ -27,6 +28,15 @@ nlohmann::ordered_json read_sidecar(const std::string& results) {
       throw Error(Status::kIoError, path +
                                         ": not the sidecar of a sweep shard (no shard "
                                         "and cells fields)");
+    bool cell_ids = j["cells"].is_array();
+    for (const auto& id : j["cells"])
+      cell_ids = cell_ids && id.is_number_integer() && id.get<std::int64_t>() >= 0 &&
+                 id.get<std::int64_t>() < kNumCells;
+    if (!j["shard"].is_string() || !cell_ids)
+      throw Error(Status::kIoError, path +
+                                        ": not the sidecar of a sweep shard (shard must be "
+                                        "text such as \"1/4\", cells a list of cell ids "
+                                        "0..15624)");
     return j;
   } catch (const nlohmann::json::exception& e) {
     throw Error(Status::kIoError, path + ": not valid JSON: " + e.what());
