@@ -14,7 +14,7 @@ seconds=${1:-60}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(arch data_spec sweep_row target_json csv npy ts benchmark_table measured_ops sweep_csv)
+  targets=(arch data_spec sweep_row target_json csv npy ts benchmark_table measured_ops sweep_csv c_api)
 fi
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DMICRONAS_FUZZ=ON -DMICRONAS_SANITIZE=ON -DMICRONAS_CUDA=OFF -DMICRONAS_NATIVE=OFF \

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 targets=(micronas_cli test_hostile_input test_staged_output test_data test_cli test_mcu_cli test_sweep_cli test_arch)
 # The fuzz corpus (tests/fuzz), replayed under the sanitizers.
-for fuzz_target in arch data_spec sweep_row target_json csv npy ts benchmark_table measured_ops sweep_csv; do
+for fuzz_target in arch data_spec sweep_row target_json csv npy ts benchmark_table measured_ops sweep_csv c_api; do
   targets+=("fuzz_replay_$fuzz_target")
 done
 cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DMICRONAS_SANITIZE=ON -DMICRONAS_CUDA=OFF \

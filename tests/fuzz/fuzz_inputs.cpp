@@ -4,12 +4,16 @@
 // fuzzer's limit) is a defect. MICRONAS_FUZZ_TARGET selects the reader:
 //   arch, data_spec, sweep_row, target_json, csv  (parsers of text)
 //   npy, ts, benchmark_table, measured_ops, sweep_csv  (readers of files)
+//   c_api  (the C ABI: "ARCH\nOPTIONS_JSON" to micronas_arch_canonical and micronas_mcu_estimate,
+//           where a failure must be a status other than MICRONAS_INTERNAL)
 // Built for libFuzzer by `scripts/fuzz.sh`; every build replays the committed corpus
 // (tests/fuzz/corpus/TARGET) through replay_main.cpp.
 #include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 
@@ -22,6 +26,9 @@
 #include "micronas/sweep.hpp"
 #include "micronas/timeseries_data.hpp"
 #include "runtime/csv.hpp"
+#ifdef MICRONAS_FUZZ_C_API  // the c_api target alone links the C ABI's library
+#include "micronas/micronas.h"
+#endif
 
 namespace {
 
@@ -33,6 +40,27 @@ std::string as_file(const std::string& bytes) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
   return path;
 }
+
+#ifdef MICRONAS_FUZZ_C_API
+// The C ABI reports every failure as a status; MICRONAS_INTERNAL means a bug.
+void check_status(micronas_status status, char* result) {
+  micronas_free(result);
+  if (status == MICRONAS_INTERNAL) {
+    std::fprintf(stderr, "MICRONAS_INTERNAL: %s\n", micronas_last_error());
+    std::abort();
+  }
+}
+
+void call_c_api(const std::string& bytes) {
+  const std::size_t newline = bytes.find('\n');
+  const std::string arch = bytes.substr(0, newline);
+  const std::string options = newline == std::string::npos ? "" : bytes.substr(newline + 1);
+  char* result = nullptr;
+  check_status(micronas_arch_canonical(arch.c_str(), &result), result);
+  result = nullptr;
+  check_status(micronas_mcu_estimate(arch.c_str(), options.c_str(), &result), result);
+}
+#endif
 
 void read_input(const std::string& bytes) {
   using namespace micronas;
@@ -59,6 +87,10 @@ void read_input(const std::string& bytes) {
     mcu::read_measured_ops(as_file(bytes));
   } else if (target == "sweep_csv") {
     read_sweep_csv(as_file(bytes));
+#ifdef MICRONAS_FUZZ_C_API
+  } else if (target == "c_api") {
+    call_c_api(bytes);
+#endif
   } else {
     throw std::logic_error("unknown fuzz target " + target);
   }

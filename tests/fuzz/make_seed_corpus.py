@@ -76,6 +76,12 @@ def seeds():
                     "BOARD,Cortex-M4F @180MHz,180000000,add,32x30x4,32x30x4,,,,none,0,3840,"
                     "20000,20400,21000,512,1024,own\n",
         },
+        "c_api": {
+            "defaults": CELL + "\n",
+            "options": CELL + '\n{"dataset": "cifar100", "target": "stm32l552", "runtime": "codegen", '
+                              '"latency_table": "micronas", "clock_mhz": 80}',
+            "unknown-option": "supernet\n{\"batch\": 4}",
+        },
         "sweep_csv": {"rows": SWEEP_HEADER + "\n" + "\n".join(SWEEP_ROWS) + "\n",
                       "cut": SWEEP_HEADER + "\n" + SWEEP_ROWS[0][:40]},
     }
