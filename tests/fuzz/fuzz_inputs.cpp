@@ -43,8 +43,7 @@ std::string as_file(const std::string& bytes) {
 
 #ifdef MICRONAS_FUZZ_C_API
 // The C ABI reports every failure as a status; MICRONAS_INTERNAL means a bug.
-void check_status(micronas_status status, char* result) {
-  micronas_free(result);
+void check_status(micronas_status status) {
   if (status == MICRONAS_INTERNAL) {
     std::fprintf(stderr, "MICRONAS_INTERNAL: %s\n", micronas_last_error());
     std::abort();
@@ -55,10 +54,14 @@ void call_c_api(const std::string& bytes) {
   const std::size_t newline = bytes.find('\n');
   const std::string arch = bytes.substr(0, newline);
   const std::string options = newline == std::string::npos ? "" : bytes.substr(newline + 1);
-  char* result = nullptr;
-  check_status(micronas_arch_canonical(arch.c_str(), &result), result);
-  result = nullptr;
-  check_status(micronas_mcu_estimate(arch.c_str(), options.c_str(), &result), result);
+  char* canonical = nullptr;
+  const micronas_status first = micronas_arch_canonical(arch.c_str(), &canonical);
+  micronas_free(canonical);
+  check_status(first);
+  char* estimate = nullptr;
+  const micronas_status second = micronas_mcu_estimate(arch.c_str(), options.c_str(), &estimate);
+  micronas_free(estimate);
+  check_status(second);
 }
 #endif
 
