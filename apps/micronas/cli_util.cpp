@@ -99,6 +99,17 @@ CLI::Validator output_path() {
       "PATH", "output_path");
 }
 
+nlohmann::ordered_json read_sweep_sidecar_object(const std::string& path) {
+  nlohmann::ordered_json j;
+  try {
+    j = nlohmann::ordered_json::parse(read_input_file(path, 1 << 20, "a sweep sidecar"));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(Status::kIoError, path + ": not valid JSON: " + e.what());
+  }
+  if (!j.is_object()) throw Error(Status::kIoError, path + ": not a JSON object");
+  return j;
+}
+
 void check_new_output(const std::string& option, const std::string& path) {
   refuse_existing(option, path);
   // Creating the file is the one test that covers every reason it may fail (a missing or

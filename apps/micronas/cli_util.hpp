@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "micronas/arch.hpp"
@@ -40,6 +41,10 @@ CLI::Validator output_path();
 // the result fails at once instead of after minutes of scoring. Error(kIoError) naming `option`
 // and `path`.
 //
+// The JSON object `micronas sweep` writes beside its results (RESULTS.json), read with a bound.
+// Error(kIoError) naming the path when it is not valid JSON or not an object.
+nlohmann::ordered_json read_sweep_sidecar_object(const std::string& path);
+
 // A file written at the end with write_option_file: it must not exist (outputs are never
 // overwritten, the verb's own inputs included) and its folder must accept a new file.
 void check_new_output(const std::string& option, const std::string& path);

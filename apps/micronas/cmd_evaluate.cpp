@@ -169,13 +169,7 @@ SweepSidecar read_sweep_sidecar(const std::string& results) {
   const std::string path = results + ".json";
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return {};
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_input_file(path, 1 << 20, "a sweep sidecar"));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(Status::kIoError, path + ": not valid JSON: " + e.what());
-  }
-  if (!j.is_object()) throw Error(Status::kIoError, path + ": not a JSON object");
+  const nlohmann::ordered_json j = read_sweep_sidecar_object(path);
   SweepSidecar s;
   s.path = path;
   if (j.contains("target") && j["target"].is_string()) s.target = j["target"];

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli_util.hpp"
 #include "commands.hpp"
 #include "micronas/arch.hpp"
 #include "micronas/error.hpp"
@@ -22,25 +23,19 @@ struct MergeCliOptions {
 
 nlohmann::ordered_json read_sidecar(const std::string& results) {
   const std::string path = results + ".json";
-  try {
-    auto j = nlohmann::ordered_json::parse(read_input_file(path, 1 << 20, "a sweep sidecar"));
-    if (!j.is_object() || !j.contains("shard") || !j.contains("cells"))
-      throw Error(Status::kIoError, path +
-                                        ": not the sidecar of a sweep shard (no shard "
-                                        "and cells fields)");
-    bool cell_ids = j["cells"].is_array();
-    for (const auto& id : j["cells"])
-      cell_ids = cell_ids && id.is_number_integer() && id.get<std::int64_t>() >= 0 &&
-                 id.get<std::int64_t>() < kNumCells;
-    if (!j["shard"].is_string() || !cell_ids)
-      throw Error(Status::kIoError, path +
-                                        ": not the sidecar of a sweep shard (shard must be "
-                                        "text such as \"1/4\", cells a list of cell ids "
-                                        "0..15624)");
-    return j;
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(Status::kIoError, path + ": not valid JSON: " + e.what());
-  }
+  nlohmann::ordered_json j = read_sweep_sidecar_object(path);
+  if (!j.contains("shard") || !j.contains("cells"))
+    throw Error(Status::kIoError,
+                path + ": not the sidecar of a sweep shard (no shard and cells fields)");
+  bool cell_ids = j["cells"].is_array();
+  for (const auto& id : j["cells"])
+    cell_ids = cell_ids && id.is_number_integer() && id.get<std::int64_t>() >= 0 &&
+               id.get<std::int64_t>() < kNumCells;
+  if (!j["shard"].is_string() || !cell_ids)
+    throw Error(Status::kIoError, path +
+                                      ": not the sidecar of a sweep shard (shard must be text "
+                                      "such as \"1/4\", cells a list of cell ids 0..15624)");
+  return j;
 }
 
 void run_merge(const MergeCliOptions& cli) {

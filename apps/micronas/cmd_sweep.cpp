@@ -177,13 +177,7 @@ nlohmann::ordered_json check_same_options(const std::string& sidecar,
   if (!fs::exists(sidecar, ec))
     fail("--resume: cannot verify the options that produced " + out + ": " + sidecar +
          " is missing (restore it, or delete " + out + " to start again)");
-  nlohmann::ordered_json before;
-  try {
-    before = nlohmann::ordered_json::parse(read_input_file(sidecar, 1 << 20, "a sweep sidecar"));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(Status::kIoError, sidecar + ": not valid JSON: " + e.what());
-  }
-  if (!before.is_object()) throw Error(Status::kIoError, sidecar + ": not a JSON object");
+  nlohmann::ordered_json before = read_sweep_sidecar_object(sidecar);
   // What the sidecar says under `key`, whatever its JSON type.
   auto recorded = [&](const char* key, const char* absent) {
     if (!before.contains(key)) return std::string(absent);
